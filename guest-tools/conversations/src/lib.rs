@@ -1,0 +1,11 @@
+//! The built-in conversation tools, `search_conversations` and `get_conversation`, as one WebAssembly component.
+//!
+//! The logic is only argument handling and presentation: the host's `conversations` interface does the
+//! searching, so these tools stay small, fast to instantiate, and replaceable by a third-party plugin with the
+//! same contract. Imports: `conversations` and `sync-status` (see `plugin.toml`).
+
+mod get;
+mod render;
+mod search;
+
+fastintercom_plugin_sdk::export_plugin!(search::SearchConversations, get::GetConversation);

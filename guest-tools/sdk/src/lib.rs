@@ -1,0 +1,84 @@
+//! What a fastintercom plugin author uses: the bindings of the plugin contract (`wit/0.1.0`, world `plugin`),
+//! a [`Tool`] trait with [`export_plugin!`], and the helpers every tool needs — argument parsing with
+//! model-readable errors ([`Args`]), timestamps ([`parse_time`], [`format_unix`], [`Timeframe`]), a
+//! [`Stopwatch`] for `query_ms`, and the standard answer [`Envelope`].
+//!
+//! ```ignore
+//! use fastintercom_plugin_sdk::{self as sdk, Args, Envelope, Tool, ToolDescriptor, ToolError, ToolOutput};
+//!
+//! struct CountOpen;
+//!
+//! impl Tool for CountOpen {
+//!     const NAME: &'static str = "count_open";
+//!     fn describe() -> ToolDescriptor { /* ToolDescriptor::read_only(...) */ }
+//!     fn call(arguments: &str) -> Result<ToolOutput, ToolError> {
+//!         let args = Args::parse(arguments)?;
+//!         let page = sdk::conversations::search(&filter, sort, &page)?; // host errors convert with `?`
+//!         Ok(Envelope::new(results).total(page.total).into_output())
+//!     }
+//! }
+//!
+//! sdk::export_plugin!(CountOpen);
+//! ```
+//!
+//! # Imports stay minimal
+//!
+//! A component imports only the host interfaces its code can reach (the linker drops unused imports and
+//! wit-component leaves them out of the component), and the host refuses a component importing an interface its
+//! manifest does not grant. So nothing in this crate that every plugin links calls a host interface on its own:
+//! the only host call here is [`freshness`], which a tool calls explicitly.
+
+// The export macro of the generated bindings names this crate by its path, also from inside this crate.
+extern crate self as fastintercom_plugin_sdk;
+
+mod args;
+mod envelope;
+mod time;
+mod tool;
+
+/// The generated bindings of world `plugin`. Public for [`export_plugin!`]; use the re-exports below instead.
+#[doc(hidden)]
+#[allow(unsafe_code, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "plugin",
+        path: "../../wit/0.1.0",
+        // `pub` so that the guest crates, not this one, export the `tool` interface (through `export_plugin!`).
+        pub_export_macro: true,
+        export_macro_name: "__export_plugin_world",
+        default_bindings_module: "::fastintercom_plugin_sdk::bindings",
+        // Guests need not depend on wit-bindgen themselves.
+        runtime_path: "::fastintercom_plugin_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use wit_bindgen;
+}
+
+/// The types of the exported `tool` interface.
+pub use bindings::exports::fastintercom::plugin::tool::{
+    Annotations, ContentBlock, ToolDescriptor, ToolError, ToolOutput,
+};
+/// Host interface: search and get contacts.
+pub use bindings::fastintercom::plugin::contacts;
+/// Host interface: search and get conversations.
+pub use bindings::fastintercom::plugin::conversations;
+/// Host interface: write to the host's log (`log::log(log::Level::Info, "...")`).
+pub use bindings::fastintercom::plugin::log;
+/// Host interface: freshness of the local copy (prefer [`freshness`]).
+pub use bindings::fastintercom::plugin::sync_status;
+/// Types shared by the host interfaces (`HostError`, `PageRequest`, `Author`).
+pub use bindings::fastintercom::plugin::types;
+
+pub use args::{Args, parse_args, shown};
+pub use envelope::{Envelope, Filters, envelope_output_schema, schema};
+pub use time::{DAY, MAX_UNIX, MIN_UNIX, Stopwatch, Timeframe, format_unix, now_unix, parse_time, parse_time_str};
+pub use tool::{Tool, unknown_tool};
+
+/// Where the local data comes from and when it was last synced, for [`Envelope::freshness`]. Calling it makes
+/// the component import `sync-status` (so its manifest must grant `"sync-status"`).
+pub fn freshness() -> sync_status::DataFreshness {
+    sync_status::freshness()
+}

@@ -1,0 +1,67 @@
+//! The command line: global options and one subcommand per file in [`crate::commands`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fastintercom",
+    version,
+    about = "Local-first MCP server for Intercom with sandboxed WebAssembly tools"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where the workspace database, caches and plugins live [default: the platform's data directory]
+    #[arg(long, env = "FASTINTERCOM_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Third-party plugins directory (`<name>.wasm` + `<name>.toml`) [default: <data-dir>/plugins]
+    #[arg(long, env = "FASTINTERCOM_PLUGINS_DIR", global = true)]
+    pub plugins_dir: Option<PathBuf>,
+    /// Wall-clock deadline of one tool call, in milliseconds
+    #[arg(long, env = "FASTINTERCOM_CALL_DEADLINE_MS", global = true)]
+    pub call_deadline_ms: Option<u64>,
+    /// Memory cap of one tool call, in MiB
+    #[arg(long, env = "FASTINTERCOM_CALL_MEMORY_MIB", global = true)]
+    pub call_memory_mib: Option<u32>,
+}
+
+impl GlobalArgs {
+    pub fn config(&self) -> Config {
+        let data_dir = self.data_dir.clone().unwrap_or_else(Config::default_data_dir);
+        Config::new(data_dir, self.plugins_dir.clone())
+            .with_limits(self.call_deadline_ms.map(Duration::from_millis), self.call_memory_mib)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP on stdin/stdout (the default). Seeds a demo workspace first when the store is empty and no
+    /// Intercom token is configured.
+    Serve(commands::serve::ServeArgs),
+    /// Fill the store with a deterministic synthetic workspace.
+    Demo(commands::demo::DemoArgs),
+    /// Measure end-to-end tool-call latency over stdio on a demo workspace.
+    Bench(commands::bench::BenchArgs),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.global.config();
+    match cli.command.unwrap_or(Command::Serve(commands::serve::ServeArgs::default())) {
+        Command::Serve(args) => commands::serve::run(&config, args).await,
+        Command::Demo(args) => commands::demo::run(&config, args).await,
+        Command::Bench(args) => commands::bench::run(&config, args).await,
+    }
+}

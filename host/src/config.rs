@@ -1,0 +1,74 @@
+//! Configuration, resolved once at the edge (CLI flags and environment) and passed down.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::registry::{self, Registry};
+use crate::runtime::{Runtime, RuntimeLimits};
+use crate::store::{Store, StoreOptions};
+
+/// Where the server keeps its files and how it limits plugins.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Holds the database, the compiled-component cache and (by default) the plugins directory.
+    pub data_dir: PathBuf,
+    /// Third-party plugins: `<name>.wasm` with a `<name>.toml` manifest.
+    pub plugins_dir: PathBuf,
+    pub limits: RuntimeLimits,
+}
+
+impl Config {
+    /// The platform's data directory (e.g. `~/.local/share/fastintercom`), or `./fastintercom-data` without one.
+    pub fn default_data_dir() -> PathBuf {
+        dirs::data_dir().map_or_else(|| PathBuf::from("fastintercom-data"), |dir| dir.join("fastintercom"))
+    }
+
+    pub fn new(data_dir: PathBuf, plugins_dir: Option<PathBuf>) -> Self {
+        let plugins_dir = plugins_dir.unwrap_or_else(|| data_dir.join("plugins"));
+        Self { data_dir, plugins_dir, limits: RuntimeLimits::default() }
+    }
+
+    pub fn with_limits(mut self, deadline: Option<Duration>, memory_mib: Option<u32>) -> Self {
+        if let Some(deadline) = deadline {
+            self.limits.deadline = deadline;
+        }
+        if let Some(mib) = memory_mib {
+            self.limits.memory_bytes = mib as usize * 1024 * 1024;
+        }
+        self
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("workspace.sqlite3")
+    }
+
+    pub fn component_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("cache").join("components")
+    }
+
+    /// Creates the data directory and opens (migrating if needed) the store.
+    pub async fn open_store(&self) -> anyhow::Result<Store> {
+        create_dir(&self.data_dir)?;
+        Store::open(&self.database_path(), StoreOptions::default())
+            .await
+            .with_context(|| format!("cannot open the workspace database in {}", self.data_dir.display()))
+    }
+
+    /// Builds the runtime and loads the built-in plugins and those in the plugins directory.
+    pub async fn open_registry(&self, store: Store) -> anyhow::Result<Arc<Registry>> {
+        let runtime = Runtime::new(self.limits.clone(), Some(self.component_cache_dir()), store)?;
+        let registry = Arc::new(Registry::new(runtime));
+        let mut sources = registry::builtin_sources();
+        sources.extend(registry::directory_sources(&self.plugins_dir)?);
+        let tools = registry.load(sources).await.context("cannot load the plugins")?;
+        tracing::info!(tools = tools.len(), plugins_dir = %self.plugins_dir.display(), "plugins loaded");
+        Ok(registry)
+    }
+}
+
+fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))
+}

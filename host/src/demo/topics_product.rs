@@ -1,0 +1,243 @@
+//! The product-side topics (logins, bugs, settings, integrations, onboarding); see `topics.rs` for the shape.
+
+use super::topics::Topic;
+
+pub(super) const LOGIN: Topic = Topic {
+    label: "Login",
+    weight: 12,
+    page: "login",
+    subjects: &[
+        "Can't log in",
+        "Password reset email not arriving",
+        "Locked out of my account",
+        "2FA code not working",
+        "Staff member can't sign in",
+    ],
+    problems: &[
+        "I can't log in to the dashboard - it keeps saying my password is incorrect even after resetting it.",
+        "The password reset email never arrives. I've checked spam.",
+        "I got a new phone and lost access to my two-factor codes.",
+        "One of my staff can't sign in on the {device}; it says '{error}' over and over.",
+        "My account got locked after too many attempts.",
+        "I'm stuck in a login loop in {browser}: after entering my details it just goes back to the login page.",
+    ],
+    details: &[
+        "I'm using {browser} on a {device}.",
+        "It worked fine yesterday.",
+        "We open in an hour and I can't see today's orders.",
+        "The email on the account is the one I'm writing from.",
+    ],
+    asks: &["Can you reset it for me?", "How do I get back in?", "Please help ASAP."],
+    replies: &[
+        "I've sent a fresh password reset link to your email. It's valid for 60 minutes - if it doesn't show up, check that emails from no-reply@tillwise.com aren't being filtered.",
+        "For security I've reset two-factor authentication on your account. Next time you sign in you'll be asked to set it up again with your new phone.",
+        "That login loop is usually caused by blocked third-party cookies. Could you clear cookies for tillwise.com in {browser}, or try a private window?",
+        "I've unlocked your account. The lock clears on its own after 30 minutes, but you should be able to sign in right away now.",
+        "Staff PINs are managed separately from dashboard logins: go to Team &gt; Staff, choose the staff member and tap Reset PIN.",
+    ],
+    admin_followups: &[
+        "Were you able to sign in with the new link?",
+        "I've also turned on login notifications so you'll get an email for every new device.",
+    ],
+    user_followups: &["I'm in, thank you!", "The link says it has expired.", "Worked in a private window, thanks."],
+    notes: &[
+        "Identity verified via last four digits of the payout account.",
+        "Email provider is bouncing our reset emails - see the bounce log.",
+        "2FA reset approved after ID check.",
+    ],
+    tags: &["login", "password-reset", "2fa", "account-settings", "web"],
+    teams: &["Technical Support", "Tier 1 Support"],
+    pressing: true,
+};
+
+pub(super) const BUGS: Topic = Topic {
+    label: "Bugs",
+    weight: 14,
+    page: "checkout",
+    subjects: &[
+        "App crashing on {device}",
+        "Bug: totals don't match",
+        "Receipts not printing",
+        "{error} when taking payments",
+        "Reports page won't load",
+    ],
+    problems: &[
+        "The Tillwise app keeps crashing on our {device} whenever we open the checkout screen.",
+        "We're getting '{error}' when trying to take card payments, it started this morning.",
+        "Receipts have stopped printing on our {hardware} since the last update.",
+        "The {report} shows different totals than the transactions list for {date}.",
+        "The reports page just spins forever in {browser}.",
+        "Discounts are being applied twice on some orders.",
+    ],
+    details: &[
+        "We're on app version 5.{version}.",
+        "It happens every single time, not just once.",
+        "We already restarted the {device} and reinstalled the app.",
+        "This is costing us sales, we're using a backup card machine for now.",
+        "I've attached a screenshot of the error.",
+    ],
+    asks: &[
+        "Is this a known issue?",
+        "When will it be fixed?",
+        "Is there a workaround?",
+        "Can someone look at this urgently?",
+    ],
+    replies: &[
+        "Thanks for the detail - I've reproduced the crash on the {device} and passed it to our engineers. In the meantime, turning off offline mode under Settings &gt; Devices stops it from happening.",
+        "That error means the reader lost its connection to the payment network. Could you unplug the {hardware} for 10 seconds and try again?",
+        "We rolled out a fix for the printing issue in version 5.{version} - updating the app from the App Store should get your receipts printing again.",
+        "The difference comes from refunds processed after midnight: the {report} uses the refund date, while the transactions list uses the original sale date.",
+        "Our engineering team has confirmed the bug and a fix is scheduled for this week's release. I'll update this conversation as soon as it's live.",
+        "<p>Could you try these steps for me?</p><ol><li>Force close the app</li><li>Go to Settings &gt; Devices &gt; Clear cache</li><li>Sign in again and retry the payment</li></ol>",
+    ],
+    admin_followups: &[
+        "The fix is live in version 5.{version}. Could you update and let me know if you still see the problem?",
+        "Our engineers found the cause: a sync timeout on the {integration} side. It's fixed now.",
+        "Could you send the device logs? Settings &gt; Help &gt; Send diagnostics.",
+    ],
+    user_followups: &[
+        "Updated and it's working again, thanks.",
+        "Still crashing after the update.",
+        "Sent the diagnostics just now.",
+        "The workaround helps for now.",
+    ],
+    notes: &[
+        "Reproduced on staging, filed POS-{n}.",
+        "Affects version 5.{version} on {device} only.",
+        "Incident declared, status page updated.",
+        "Needs engineering - logs attached to the ticket.",
+    ],
+    tags: &["bug", "crash", "ios", "android", "needs-engineering", "card-reader"],
+    teams: &["Technical Support", "Escalations", "Tier 1 Support"],
+    pressing: true,
+};
+
+pub(super) const ACCOUNT: Topic = Topic {
+    label: "Account settings",
+    weight: 9,
+    page: "settings/business",
+    subjects: &[
+        "Change business name",
+        "Add a new location",
+        "How do I change our tax rate?",
+        "Export our data",
+        "Transfer account ownership",
+    ],
+    problems: &[
+        "How do I change the business name that shows on receipts?",
+        "We're opening a second location in {city}, how do I add it to our account?",
+        "Where can I update our {setting}?",
+        "I need to transfer ownership of the account to my business partner.",
+        "Can you delete a former employee's account and all their data? This is a GDPR request.",
+        "We need a full export of our customer and sales data.",
+    ],
+    details: &["We're on the {plan} plan.", "I'm the account owner.", "We need this done before {date}."],
+    asks: &["Where do I find that?", "Can you do it for me?", "Is there a guide for this?"],
+    replies: &[
+        "You can change it under Settings &gt; Business &gt; {setting}. Changes apply to new receipts straight away.",
+        "To add a location go to Settings &gt; Locations &gt; Add location. Each location gets its own reports &amp; device settings.",
+        "Ownership transfers have to be confirmed by the current owner: I've sent a confirmation link to the owner's email address.",
+        "I've started the data export - you'll get a download link by email within 24 hours. The link is valid for seven days.",
+        "I've processed the deletion request. All personal data for that staff member will be removed within 30 days, as GDPR requires.",
+    ],
+    admin_followups: &["The ownership transfer is complete.", "Your export is ready - check your inbox for the link."],
+    user_followups: &["Found it, thanks!", "The export link isn't working for me.", "Done, thanks for the help."],
+    notes: &["Ownership change verified by phone.", "GDPR erasure logged, reference DSR-{n}."],
+    tags: &["account-settings", "gdpr", "data-export"],
+    teams: &["Customer Success", "Account Management", "Tier 1 Support"],
+    pressing: false,
+};
+
+pub(super) const INTEGRATIONS: Topic = Topic {
+    label: "Integrations",
+    weight: 8,
+    page: "settings/integrations",
+    subjects: &[
+        "{integration} sync not working",
+        "API rate limits",
+        "Webhook deliveries failing",
+        "Connecting {integration}",
+        "API key stopped working",
+    ],
+    problems: &[
+        "Our {integration} integration stopped syncing orders on {date}.",
+        "We're getting '{error}' from the API when creating orders.",
+        "Webhooks to our endpoint are failing with timeouts.",
+        "How do I connect {integration} to Tillwise?",
+        "Products get duplicated every time {integration} syncs.",
+        "Is there an API endpoint to pull the {report}?",
+    ],
+    details: &[
+        "Our developer says nothing changed on our side.",
+        "We're calling the API from a nightly job.",
+        "The last successful sync was on {date}.",
+        "We use the sandbox key for testing and the live key in production.",
+    ],
+    asks: &["Can you check the logs on your side?", "Is there documentation for this?", "What are the limits?"],
+    replies: &[
+        "The {integration} connection expired when its access token was revoked. Could you reconnect it under Settings &gt; Integrations? Orders from the gap will backfill automatically.",
+        "The API allows 100 requests per 10 seconds per key; past that you get a 429. Our docs on <a href=\"https://developers.tillwise.com/rate-limits\">rate limits</a> explain how to back off using the Retry-After header.",
+        "Webhook deliveries time out after 10 seconds. We retry with exponential backoff for 72 hours, so make sure your endpoint returns a 200 quickly and processes the event asynchronously.",
+        "Duplicates happen when SKUs don't match between {integration} and Tillwise. Turn on 'match by SKU' in the integration settings and run a resync to merge them.",
+        "Yes - the Reports API returns the same data as the {report}. Here's the reference: <a href=\"https://developers.tillwise.com/reports\">Reports API</a>.",
+    ],
+    admin_followups: &[
+        "I can see successful webhook deliveries since this morning, so it looks resolved on our side.",
+        "I've asked our integrations engineers to look at the {integration} logs for your account.",
+    ],
+    user_followups: &[
+        "Reconnected and it's syncing again.",
+        "Still getting the same error.",
+        "Thanks, our developer will take a look.",
+    ],
+    notes: &[
+        "Token revoked by the partner app on {date}.",
+        "Raised the rate limit for this key temporarily.",
+        "Filed INT-{n} for the duplicate SKU bug.",
+    ],
+    tags: &["integration", "api", "webhooks", "shopify", "quickbooks"],
+    teams: &["Integrations", "Technical Support", "Tier 1 Support"],
+    pressing: false,
+};
+
+pub(super) const ONBOARDING: Topic = Topic {
+    label: "Onboarding",
+    weight: 9,
+    page: "setup",
+    subjects: &[
+        "Getting started",
+        "Help setting up our menu",
+        "Importing products",
+        "Book a setup call",
+        "Setting up the {hardware}",
+    ],
+    problems: &[
+        "We just signed up and want to get set up before we open on {date}.",
+        "How do I import our product list from a spreadsheet?",
+        "I'm trying to pair the {hardware} with our {device} but it's not finding it.",
+        "Can we book a setup call with someone?",
+        "What's the best way to set up modifiers for our drinks menu?",
+    ],
+    details: &[
+        "We have about 300 products.",
+        "We're switching from our old till system.",
+        "There are four of us who will use it.",
+    ],
+    asks: &["Where should we start?", "Is there a checklist?", "Can someone walk us through it?"],
+    replies: &[
+        "Welcome to Tillwise! The quickest way to start is the setup checklist under Home &gt; Get started - it walks you through products, taxes, staff &amp; payments.",
+        "You can import products from CSV under Products &gt; Import. Here's a template with the right columns: <a href=\"https://help.tillwise.com/import-template\">import template</a>.",
+        "<p>To pair the {hardware}:</p><ol><li>Turn Bluetooth on on the {device}</li><li>Go to Settings &gt; Devices &gt; Pair new device</li><li>Hold the power button for 5 seconds until the light flashes blue</li></ol>",
+        "Of course! Pick a time that suits you here: <a href=\"https://tillwise.com/book-onboarding\">book an onboarding call</a>. The calls take about 45 minutes.",
+        "Modifiers live under Products &gt; Modifier sets: create a set (e.g. 'Milk options'), add the choices and prices, then attach it to the drinks it applies to.",
+    ],
+    admin_followups: &[
+        "How did the setup go? Anything still missing before you open?",
+        "I've sent over a short video guide for your staff.",
+    ],
+    user_followups: &["All set up, thank you!", "The import failed on row 42.", "Booked a call for Thursday."],
+    notes: &["Onboarding call booked for {date}.", "Migrating from a competitor - offer the data import service."],
+    tags: &["onboarding", "setup-call", "training", "hardware", "trial"],
+    teams: &["Onboarding", "Customer Success", "Tier 1 Support"],
+    pressing: false,
+};

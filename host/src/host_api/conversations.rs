@@ -1,0 +1,132 @@
+//! `conversations`: typed search and retrieval over the store, converted to and from the WIT types.
+
+use super::{HostApi, host_error};
+use crate::bindings::conversations as wit;
+use crate::bindings::types::{Author, HostError, PageRequest};
+use crate::store::filter::{ConversationFilter, ConversationSort};
+use crate::store::model;
+
+impl wit::Host for HostApi {
+    async fn search(
+        &mut self,
+        filter: wit::ConversationFilter,
+        sort: wit::ConversationSort,
+        page: PageRequest,
+    ) -> Result<wit::ConversationPage, HostError> {
+        let filter = ConversationFilter {
+            text: filter.text,
+            states: filter.states.into_iter().map(state_from_wit).collect(),
+            tags: filter.tags,
+            contact_id: filter.contact_id,
+            admin_assignee_id: filter.admin_assignee_id,
+            team_assignee_id: filter.team_assignee_id,
+            priorities: filter.priorities.into_iter().map(priority_from_wit).collect(),
+            created_after: filter.created_after,
+            created_before: filter.created_before,
+            updated_after: filter.updated_after,
+            updated_before: filter.updated_before,
+        };
+        let sort = match sort {
+            wit::ConversationSort::Relevance => ConversationSort::Relevance,
+            wit::ConversationSort::Newest => ConversationSort::Newest,
+            wit::ConversationSort::Oldest => ConversationSort::Oldest,
+            wit::ConversationSort::Updated => ConversationSort::Updated,
+        };
+        let page = crate::store::filter::PageRequest { limit: page.limit, cursor: page.cursor };
+        let found =
+            self.store.search_conversations(&filter, sort, &page).await.map_err(|e| host_error(&self.plugin, e))?;
+        Ok(wit::ConversationPage {
+            items: found.items.into_iter().map(summary_to_wit).collect(),
+            total: found.total,
+            next_cursor: found.next_cursor,
+        })
+    }
+
+    async fn get(&mut self, id: String) -> Result<Option<wit::Conversation>, HostError> {
+        let found = self.store.get_conversation(&id).await.map_err(|e| host_error(&self.plugin, e))?;
+        Ok(found.map(|detail| wit::Conversation {
+            summary: summary_to_wit(detail.summary),
+            source_body: detail.source_body,
+            rating_remark: detail.rating_remark,
+            parts: detail
+                .parts
+                .into_iter()
+                .map(|part| wit::ConversationPart {
+                    id: part.id,
+                    part_type: part.part_type,
+                    body: part.body,
+                    author: author_to_wit(part.author),
+                    created_at: part.created_at,
+                    assigned_to: part.assigned_to_id,
+                })
+                .collect(),
+            parts_truncated: detail.parts_truncated,
+        }))
+    }
+}
+
+fn state_from_wit(state: wit::ConversationState) -> model::ConversationState {
+    match state {
+        wit::ConversationState::Open => model::ConversationState::Open,
+        wit::ConversationState::Closed => model::ConversationState::Closed,
+        wit::ConversationState::Snoozed => model::ConversationState::Snoozed,
+    }
+}
+
+fn priority_from_wit(priority: wit::PriorityLevel) -> model::Priority {
+    match priority {
+        wit::PriorityLevel::None => model::Priority::None,
+        wit::PriorityLevel::Low => model::Priority::Low,
+        wit::PriorityLevel::Medium => model::Priority::Medium,
+        wit::PriorityLevel::High => model::Priority::High,
+        wit::PriorityLevel::Urgent => model::Priority::Urgent,
+    }
+}
+
+pub(super) fn author_to_wit(author: model::Author) -> Author {
+    Author { kind: author.kind, id: author.id, name: author.name, email: author.email }
+}
+
+fn summary_to_wit(summary: model::ConversationSummary) -> wit::ConversationSummary {
+    let stats = summary.statistics;
+    wit::ConversationSummary {
+        id: summary.id,
+        title: summary.title,
+        state: match summary.state {
+            model::ConversationState::Open => wit::ConversationState::Open,
+            model::ConversationState::Closed => wit::ConversationState::Closed,
+            model::ConversationState::Snoozed => wit::ConversationState::Snoozed,
+        },
+        open: summary.open,
+        read: summary.read,
+        priority: match summary.priority {
+            model::Priority::None => wit::PriorityLevel::None,
+            model::Priority::Low => wit::PriorityLevel::Low,
+            model::Priority::Medium => wit::PriorityLevel::Medium,
+            model::Priority::High => wit::PriorityLevel::High,
+            model::Priority::Urgent => wit::PriorityLevel::Urgent,
+        },
+        created_at: summary.created_at,
+        updated_at: summary.updated_at,
+        waiting_since: summary.waiting_since,
+        snoozed_until: summary.snoozed_until,
+        admin_assignee_id: summary.admin_assignee_id,
+        team_assignee_id: summary.team_assignee_id,
+        source_type: summary.source_type,
+        subject: summary.subject,
+        source_author: author_to_wit(summary.source_author),
+        preview: summary.preview,
+        contact_ids: summary.contact_ids,
+        tags: summary.tags,
+        rating: summary.rating.and_then(|rating| u8::try_from(rating).ok()),
+        score: summary.score,
+        statistics: wit::ConversationStatistics {
+            time_to_admin_reply: stats.time_to_admin_reply,
+            time_to_first_close: stats.time_to_first_close,
+            first_admin_reply_at: stats.first_admin_reply_at,
+            last_close_at: stats.last_close_at,
+            count_reopens: stats.count_reopens.and_then(|n| u32::try_from(n).ok()),
+            count_conversation_parts: stats.count_conversation_parts.and_then(|n| u32::try_from(n).ok()),
+        },
+    }
+}

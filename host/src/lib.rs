@@ -1,0 +1,21 @@
+//! fastintercom: a local-first MCP server for Intercom whose tools are sandboxed WebAssembly components.
+//!
+//! Layers, each depending only on the ones below it:
+//! - [`protocol`]: MCP over stdio (rmcp), tools/list and tools/call;
+//! - [`registry`]: the loaded plugins and their tools, swapped atomically;
+//! - [`runtime`]: wasmtime, one fresh sandboxed instance per call;
+//! - [`host_api`]: the typed host interfaces plugins import;
+//! - [`store`]: the local copy of the workspace (SQLite).
+//!
+//! [`demo`] fills a store with a synthetic workspace for people without an Intercom token.
+
+mod bindings;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod host_api;
+pub mod protocol;
+pub mod registry;
+pub mod runtime;
+pub mod store;

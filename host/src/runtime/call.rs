@@ -1,0 +1,217 @@
+//! Running a plugin: a fresh instance per call, under a deadline, a memory cap and an output bound.
+
+use std::time::Duration;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use super::engine::EPOCH_TICK;
+use super::guest_output::BoundedOutput;
+use super::{LoadedPlugin, Runtime};
+use crate::bindings::tool;
+use crate::host_api::{CallState, HostApi};
+
+/// One block of a tool's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentBlock {
+    Text(String),
+}
+
+/// What a tool returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    pub content: Vec<ContentBlock>,
+    pub structured: Option<serde_json::Value>,
+}
+
+/// Why a call produced no output. Messages name the cause and never include host internals.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The tool rejected its arguments.
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The tool reported a failure of its own.
+    #[error("the tool failed: {0}")]
+    ToolFailed(String),
+    #[error("the tool did not finish within its deadline of {} ms and was stopped", .0.as_millis())]
+    DeadlineExceeded(Duration),
+    #[error("the tool exceeded its memory limit of {} MiB and was stopped", .0 / (1024 * 1024))]
+    MemoryExceeded(usize),
+    #[error("the tool overflowed its stack and was stopped")]
+    StackOverflow,
+    #[error("the tool crashed ({0}); its output is in the server log")]
+    Crashed(String),
+    #[error("the tool's output of {actual} bytes exceeds the limit of {limit} bytes; ask for fewer results")]
+    OutputTooLarge { actual: usize, limit: usize },
+    #[error("the tool returned malformed structured output: {0}")]
+    InvalidOutput(String),
+}
+
+/// Enforces a call's memory cap and remembers whether it had to refuse growth, so a resulting trap can be
+/// reported as "memory limit" rather than as a crash.
+pub struct CallLimiter {
+    memory_bytes: usize,
+    refused_growth: bool,
+}
+
+/// Table elements a call may allocate (function tables of ordinary guests hold a few thousand).
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.memory_bytes;
+        self.refused_growth |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// The limits of one call.
+struct CallBudget {
+    deadline: Duration,
+    memory_bytes: usize,
+}
+
+impl Runtime {
+    /// Calls tool `name` of `plugin` with `arguments` (a JSON object text already validated against its schema).
+    pub async fn call_tool(&self, plugin: &LoadedPlugin, name: &str, arguments: &str) -> Result<ToolOutput, CallError> {
+        let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");
+        let budget = self.budget(plugin);
+        let (mut store, stdout, stderr) = self.new_store(plugin, &budget);
+        let result = tokio::time::timeout(budget.deadline + EPOCH_TICK * 4, async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.fastintercom_plugin_tool().call_call(&mut store, name, arguments).await
+        })
+        .await;
+        stdout.flush_to_log(&plugin.name, "stdout");
+        stderr.flush_to_log(&plugin.name, "stderr");
+        let output = self.classify(result, &store, &budget, &plugin.name)?.map_err(|error| match error {
+            tool::ToolError::InvalidArguments(message) => CallError::InvalidArguments(message),
+            tool::ToolError::NotFound(message) => CallError::NotFound(message),
+            tool::ToolError::Unavailable(message) => CallError::Unavailable(message),
+            tool::ToolError::Internal(message) => CallError::ToolFailed(message),
+        })?;
+        self.convert_output(output)
+    }
+
+    /// Asks a plugin for its tools, in a fresh instance under the same limits as a call.
+    pub(super) async fn describe(&self, plugin: &LoadedPlugin) -> Result<Vec<tool::ToolDescriptor>, CallError> {
+        let budget = self.budget(plugin);
+        let (mut store, stdout, stderr) = self.new_store(plugin, &budget);
+        let result = tokio::time::timeout(budget.deadline + EPOCH_TICK * 4, async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.fastintercom_plugin_tool().call_describe(&mut store).await
+        })
+        .await;
+        stdout.flush_to_log(&plugin.name, "stdout");
+        stderr.flush_to_log(&plugin.name, "stderr");
+        let descriptors = self.classify(result, &store, &budget, &plugin.name)?;
+        let size: usize = descriptors
+            .iter()
+            .map(|d| d.input_schema.len() + d.description.len() + d.output_schema.as_ref().map_or(0, String::len))
+            .sum();
+        let limit = self.inner.limits.max_output_bytes;
+        if size > limit {
+            return Err(CallError::OutputTooLarge { actual: size, limit });
+        }
+        Ok(descriptors)
+    }
+
+    fn budget(&self, plugin: &LoadedPlugin) -> CallBudget {
+        CallBudget {
+            deadline: plugin.manifest.deadline().unwrap_or(self.inner.limits.deadline),
+            memory_bytes: plugin.manifest.memory_bytes().unwrap_or(self.inner.limits.memory_bytes),
+        }
+    }
+
+    /// A store for one call: empty WASI (no files, sockets, environment or arguments; clocks and random only),
+    /// bounded stdout/stderr, the memory limiter and the epoch deadline.
+    fn new_store(
+        &self,
+        plugin: &LoadedPlugin,
+        budget: &CallBudget,
+    ) -> (Store<CallState>, BoundedOutput, BoundedOutput) {
+        let stdout = BoundedOutput::new(self.inner.limits.max_guest_log_bytes);
+        let stderr = BoundedOutput::new(self.inner.limits.max_guest_log_bytes);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
+        let state = CallState {
+            api: HostApi::new(self.inner.store.clone(), plugin.name.clone()),
+            wasi,
+            table: ResourceTable::new(),
+            limits: CallLimiter { memory_bytes: budget.memory_bytes, refused_growth: false },
+        };
+        let mut store = Store::new(&self.inner.engine, state);
+        store.limiter(|state| &mut state.limits);
+        let ticks = budget.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        (store, stdout, stderr)
+    }
+
+    /// Turns a call's outcome into a value or the [`CallError`] that names why it ended.
+    fn classify<T>(
+        &self,
+        result: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+        store: &Store<CallState>,
+        budget: &CallBudget,
+        plugin: &str,
+    ) -> Result<T, CallError> {
+        let error = match result {
+            Ok(Ok(value)) => return Ok(value),
+            Err(_elapsed) => return Err(CallError::DeadlineExceeded(budget.deadline)),
+            Ok(Err(error)) => error,
+        };
+        let trap = error.downcast_ref::<Trap>().copied();
+        tracing::warn!(plugin, error = %format!("{error:#}"), "plugin call trapped");
+        Err(match trap {
+            Some(Trap::Interrupt) => CallError::DeadlineExceeded(budget.deadline),
+            Some(Trap::StackOverflow) => CallError::StackOverflow,
+            _ if store.data().limits.refused_growth => CallError::MemoryExceeded(budget.memory_bytes),
+            Some(Trap::UnreachableCodeReached) => CallError::Crashed("it panicked or aborted".to_owned()),
+            Some(trap) => CallError::Crashed(format!("trap: {trap}")),
+            None => CallError::Crashed("it failed inside the sandbox".to_owned()),
+        })
+    }
+
+    fn convert_output(&self, output: tool::ToolOutput) -> Result<ToolOutput, CallError> {
+        let size: usize = output
+            .content
+            .iter()
+            .map(|block| match block {
+                tool::ContentBlock::Text(text) => text.len(),
+            })
+            .sum::<usize>()
+            + output.structured.as_ref().map_or(0, String::len);
+        let limit = self.inner.limits.max_output_bytes;
+        if size > limit {
+            return Err(CallError::OutputTooLarge { actual: size, limit });
+        }
+        let structured = output
+            .structured
+            .map(|text| serde_json::from_str(&text).map_err(|e| CallError::InvalidOutput(e.to_string())))
+            .transpose()?;
+        Ok(ToolOutput {
+            content: output
+                .content
+                .into_iter()
+                .map(|block| match block {
+                    tool::ContentBlock::Text(text) => ContentBlock::Text(text),
+                })
+                .collect(),
+            structured,
+        })
+    }
+}

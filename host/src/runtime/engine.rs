@@ -1,0 +1,68 @@
+//! The one wasmtime engine: component model, async host calls, pooling allocator, epoch interruption.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::RuntimeLimits;
+
+/// How often the epoch advances; deadlines are whole multiples of it.
+pub(super) const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Largest memory any plugin may be granted (manifests may raise their cap up to this).
+const MAX_PLUGIN_MEMORY: usize = 4096 * 1024 * 1024;
+
+pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::new();
+    let slots = limits.max_concurrent_calls.max(1);
+    // A Rust guest built for wasm32-wasip2 is a handful of core instances (the program plus adapter shims).
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * 16)
+        .max_core_instances_per_component(32)
+        .total_memories(slots * 2)
+        .max_memories_per_component(4)
+        .total_tables(slots * 8)
+        .max_tables_per_component(16)
+        .total_stacks(slots)
+        .max_memory_size(MAX_PLUGIN_MEMORY.max(limits.memory_bytes));
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .max_wasm_stack(1024 * 1024)
+        .async_stack_size(2 * 1024 * 1024);
+    Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot build the WebAssembly engine: {e}"))
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a dedicated thread, so deadlines fire even when every
+/// runtime worker is busy running guests. Stops when dropped.
+pub(super) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub(super) fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("wasm-epoch".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        Self { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

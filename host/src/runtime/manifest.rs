@@ -1,0 +1,142 @@
+//! A plugin's manifest: who it is, which host interfaces it is granted and the limits it runs under.
+//!
+//! The manifest sits beside the component (`name.wasm` + `name.toml`). It is the only source of grants: a
+//! component that imports an interface its manifest does not grant is refused at load.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A host interface a plugin may be granted; each maps to one WIT interface of `fastintercom:plugin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    Log,
+    SyncStatus,
+    Conversations,
+    Contacts,
+}
+
+impl Capability {
+    pub const ALL: [Self; 4] = [Self::Log, Self::SyncStatus, Self::Conversations, Self::Contacts];
+
+    /// The grant's name in manifests, which is also the WIT interface name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Log => "log",
+            Self::SyncStatus => "sync-status",
+            Self::Conversations => "conversations",
+            Self::Contacts => "contacts",
+        }
+    }
+
+    /// The capability behind an interface name of our package (`conversations` in
+    /// `fastintercom:plugin/conversations@0.1.0`).
+    pub fn from_interface(interface: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|capability| capability.name() == interface)
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Per-plugin overrides of the runtime's default limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestLimits {
+    /// Linear memory cap in MiB.
+    pub memory_mib: Option<u32>,
+    /// Wall-clock deadline per call in milliseconds.
+    pub deadline_ms: Option<u64>,
+}
+
+/// A parsed manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Plugin name: 1-64 characters of `[a-z0-9_-]`.
+    pub name: String,
+    /// The plugin's own version, for humans and logs.
+    pub version: String,
+    /// Host interfaces the plugin may import.
+    #[serde(default)]
+    pub grants: Vec<Capability>,
+    #[serde(default)]
+    pub limits: ManifestLimits,
+}
+
+/// Why a manifest was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("manifest is not valid TOML for a plugin manifest: {0}")]
+    Syntax(String),
+    #[error("plugin name {0:?} is invalid: use 1-64 characters of a-z, 0-9, '_' and '-'")]
+    Name(String),
+    #[error("limit {0} is out of range ({1})")]
+    Limit(&'static str, &'static str),
+}
+
+impl Manifest {
+    pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        let manifest: Self = toml::from_str(text).map_err(|e| ManifestError::Syntax(e.message().to_owned()))?;
+        let name_ok = (1..=64).contains(&manifest.name.len())
+            && manifest.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !name_ok {
+            return Err(ManifestError::Name(manifest.name));
+        }
+        if let Some(mib) = manifest.limits.memory_mib
+            && !(1..=4096).contains(&mib)
+        {
+            return Err(ManifestError::Limit("memory_mib", "1 to 4096"));
+        }
+        if let Some(ms) = manifest.limits.deadline_ms
+            && !(1..=600_000).contains(&ms)
+        {
+            return Err(ManifestError::Limit("deadline_ms", "1 to 600000"));
+        }
+        Ok(manifest)
+    }
+
+    pub fn grants(&self, capability: Capability) -> bool {
+        self.grants.contains(&capability)
+    }
+
+    pub fn deadline(&self) -> Option<Duration> {
+        self.limits.deadline_ms.map(Duration::from_millis)
+    }
+
+    pub fn memory_bytes(&self) -> Option<usize> {
+        self.limits.memory_mib.map(|mib| mib as usize * 1024 * 1024)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_grants_and_limits() {
+        let manifest = Manifest::parse(
+            "name = \"conversations\"\nversion = \"0.1.0\"\ngrants = [\"log\", \"conversations\"]\n[limits]\nmemory_mib = 32\n",
+        )
+        .unwrap();
+        assert!(manifest.grants(Capability::Conversations));
+        assert!(!manifest.grants(Capability::Contacts));
+        assert_eq!(manifest.memory_bytes(), Some(32 * 1024 * 1024));
+    }
+
+    #[test]
+    fn refuses_unknown_grants_fields_and_bad_names() {
+        assert!(Manifest::parse("name = \"x\"\nversion = \"1\"\ngrants = [\"filesystem\"]").is_err());
+        assert!(Manifest::parse("name = \"x\"\nversion = \"1\"\nsecret = 1").is_err());
+        assert!(matches!(Manifest::parse("name = \"../etc\"\nversion = \"1\""), Err(ManifestError::Name(_))));
+        assert!(matches!(
+            Manifest::parse("name = \"x\"\nversion = \"1\"\n[limits]\nmemory_mib = 0"),
+            Err(ManifestError::Limit(..))
+        ));
+    }
+}

@@ -1,0 +1,187 @@
+//! Loading a plugin: compile, check its imports against its grants, pre-instantiate, and ask it for its tools.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+
+use super::compile::compile_cached;
+use super::{Capability, Manifest, Runtime};
+use crate::bindings::PluginPre;
+use crate::host_api::{self, CallState};
+
+/// The versions of our WIT package this host links. A released version stays here forever.
+const SUPPORTED_CONTRACT_VERSIONS: &[&str] = &["0.1.0"];
+const CONTRACT_PACKAGE: &str = "fastintercom:plugin/";
+
+/// MCP tool annotations (hints to clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ToolAnnotations {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+/// One tool a plugin provides, checked at load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub title: Option<String>,
+    pub description: String,
+    /// A JSON Schema object.
+    pub input_schema: Map<String, Value>,
+    pub output_schema: Option<Map<String, Value>>,
+    pub annotations: ToolAnnotations,
+}
+
+/// A compiled, checked, pre-instantiated plugin. Every call gets a fresh instance from it.
+pub struct LoadedPlugin {
+    pub manifest: Manifest,
+    pub tools: Vec<ToolSpec>,
+    /// sha256 of the component, hex.
+    pub digest: String,
+    pub(super) pre: PluginPre<CallState>,
+    pub(super) name: Arc<str>,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("manifest", &self.manifest)
+            .field("tools", &self.tools.iter().map(|t| &t.name).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a plugin was refused at load.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin {plugin:?} is not a valid WebAssembly component: {reason}")]
+    Compile { plugin: String, reason: String },
+    #[error(
+        "plugin {plugin:?} imports {import} but its manifest does not grant {capability:?}; add \"{capability}\" to \
+         `grants` in its manifest if it should have that access"
+    )]
+    MissingGrant { plugin: String, import: String, capability: Capability },
+    #[error(
+        "plugin {plugin:?} imports {import}, which this host does not provide (supported contract versions: {supported})"
+    )]
+    UnknownImport { plugin: String, import: String, supported: String },
+    #[error("plugin {plugin:?} could not be linked: {reason}")]
+    Link { plugin: String, reason: String },
+    #[error("plugin {plugin:?} failed while describing its tools: {reason}")]
+    Describe { plugin: String, reason: String },
+    #[error("plugin {plugin:?} describes an invalid tool: {reason}")]
+    InvalidTool { plugin: String, reason: String },
+}
+
+impl Runtime {
+    /// Loads a plugin from its component bytes and manifest. Compilation runs on a blocking thread.
+    pub async fn load(&self, wasm: Arc<[u8]>, manifest: Manifest) -> Result<LoadedPlugin, LoadError> {
+        let plugin = manifest.name.clone();
+        let digest = hex::encode(Sha256::digest(&wasm));
+        let engine = self.inner.engine.clone();
+        let cache_dir = self.inner.cache_dir.clone();
+        let component = tokio::task::spawn_blocking(move || compile_cached(&engine, cache_dir.as_deref(), &wasm))
+            .await
+            .map_err(|e| LoadError::Compile { plugin: plugin.clone(), reason: e.to_string() })?
+            .map_err(|e| LoadError::Compile { plugin: plugin.clone(), reason: e.to_string() })?;
+        self.check_imports(&component, &manifest)?;
+
+        let link_error = |e: wasmtime::Error| LoadError::Link { plugin: plugin.clone(), reason: format!("{e:#}") };
+        let mut linker = Linker::<CallState>::new(&self.inner.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
+        host_api::link_granted(&mut linker, &manifest.grants).map_err(link_error)?;
+        let pre = PluginPre::new(linker.instantiate_pre(&component).map_err(link_error)?).map_err(link_error)?;
+
+        let mut loaded = LoadedPlugin { name: Arc::from(plugin.as_str()), manifest, tools: Vec::new(), digest, pre };
+        let descriptors = self
+            .describe(&loaded)
+            .await
+            .map_err(|e| LoadError::Describe { plugin: plugin.clone(), reason: e.to_string() })?;
+        loaded.tools = descriptors
+            .into_iter()
+            .map(tool_spec)
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|reason| LoadError::InvalidTool { plugin: plugin.clone(), reason })?;
+        let mut names: Vec<&str> = loaded.tools.iter().map(|tool| tool.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(LoadError::InvalidTool {
+                plugin,
+                reason: format!("tool name {:?} is declared twice", pair[0]),
+            });
+        }
+        Ok(loaded)
+    }
+
+    /// Refuses imports outside the grants: WASI (served with an empty context) and granted interfaces of a
+    /// supported contract version only.
+    fn check_imports(&self, component: &Component, manifest: &Manifest) -> Result<(), LoadError> {
+        let plugin = &manifest.name;
+        for (import, _) in component.component_type().imports(&self.inner.engine) {
+            if import.starts_with("wasi:") {
+                continue;
+            }
+            let unknown = || LoadError::UnknownImport {
+                plugin: plugin.clone(),
+                import: import.to_owned(),
+                supported: SUPPORTED_CONTRACT_VERSIONS.join(", "),
+            };
+            let (interface, version) =
+                import.strip_prefix(CONTRACT_PACKAGE).and_then(|rest| rest.split_once('@')).ok_or_else(unknown)?;
+            if !SUPPORTED_CONTRACT_VERSIONS.contains(&version) {
+                return Err(unknown());
+            }
+            if interface == "types" {
+                continue;
+            }
+            let capability = Capability::from_interface(interface).ok_or_else(unknown)?;
+            if !manifest.grants(capability) {
+                return Err(LoadError::MissingGrant { plugin: plugin.clone(), import: import.to_owned(), capability });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks one descriptor and turns its schema texts into JSON objects.
+fn tool_spec(descriptor: crate::bindings::tool::ToolDescriptor) -> Result<ToolSpec, String> {
+    let name = descriptor.name;
+    let name_ok =
+        (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !name_ok {
+        return Err(format!("tool name {name:?} must be 1-64 characters of a-z, A-Z, 0-9, '_' and '-'"));
+    }
+    let parse_schema = |text: &str, which: &str| -> Result<Map<String, Value>, String> {
+        let schema: Value =
+            serde_json::from_str(text).map_err(|e| format!("tool {name:?}: {which} schema is not JSON: {e}"))?;
+        let Value::Object(schema) = schema else {
+            return Err(format!("tool {name:?}: {which} schema must be a JSON object"));
+        };
+        if schema.get("type") != Some(&Value::String("object".to_owned())) {
+            return Err(format!("tool {name:?}: {which} schema must have \"type\": \"object\""));
+        }
+        jsonschema::validator_for(&Value::Object(schema.clone()))
+            .map_err(|e| format!("tool {name:?}: {which} schema is not a valid JSON Schema: {e}"))?;
+        Ok(schema)
+    };
+    let input_schema = parse_schema(&descriptor.input_schema, "input")?;
+    let output_schema = descriptor.output_schema.as_deref().map(|text| parse_schema(text, "output")).transpose()?;
+    let annotations = descriptor.annotations;
+    Ok(ToolSpec {
+        title: descriptor.title,
+        description: descriptor.description,
+        input_schema,
+        output_schema,
+        annotations: ToolAnnotations {
+            read_only: annotations.read_only,
+            destructive: annotations.destructive,
+            idempotent: annotations.idempotent,
+            open_world: annotations.open_world,
+        },
+        name,
+    })
+}

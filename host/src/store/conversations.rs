@@ -1,0 +1,343 @@
+//! Conversation search and retrieval. The one place where a [`ConversationFilter`] becomes SQL.
+
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
+
+use super::cursor::{self, Position};
+use super::filter::{ConversationFilter, ConversationSort, PageRequest};
+use super::model::{
+    Author, ConversationDetail, ConversationState, ConversationSummary, Page, PartView, Priority, Statistics,
+};
+use super::text::{fts_all_words, preview};
+use super::{Result, Store, StoreError};
+
+/// Characters of the first message shown in a search result.
+const PREVIEW_CHARS: usize = 280;
+
+/// Columns of `conversations c` that make a [`ConversationSummary`] (plus `preview_source`).
+const SUMMARY_COLUMNS: &str = "c.rowid, c.id, c.title, c.state, c.open, c.read, c.priority, c.created_at, \
+    c.updated_at, c.waiting_since, c.snoozed_until, c.admin_assignee_id, c.team_assignee_id, c.source_type, \
+    c.source_subject, c.source_author_type, c.source_author_id, c.source_author_name, c.source_author_email, \
+    substr(c.source_body_text, 1, 600) AS preview_source, c.rating, c.time_to_assignment, c.time_to_admin_reply, \
+    c.time_to_first_close, c.time_to_last_close, c.median_time_to_reply, c.handling_time, \
+    c.first_contact_reply_at, c.first_assignment_at, c.first_admin_reply_at, c.first_close_at, \
+    c.last_assignment_at, c.last_contact_reply_at, c.last_admin_reply_at, c.last_close_at, c.last_closed_by_id, \
+    c.count_reopens, c.count_assignments, c.count_conversation_parts";
+
+/// The order a search runs in, once "relevance without text" has been resolved to newest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Relevance,
+    Created { descending: bool },
+    Updated,
+}
+
+impl Order {
+    fn resolve(sort: ConversationSort, has_text: bool) -> Self {
+        match sort {
+            ConversationSort::Relevance if has_text => Self::Relevance,
+            ConversationSort::Relevance | ConversationSort::Newest => Self::Created { descending: true },
+            ConversationSort::Oldest => Self::Created { descending: false },
+            ConversationSort::Updated => Self::Updated,
+        }
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Relevance => " ORDER BY score DESC, c.rowid",
+            Self::Created { descending: true } => " ORDER BY c.created_at DESC, c.rowid DESC",
+            Self::Created { descending: false } => " ORDER BY c.created_at ASC, c.rowid ASC",
+            Self::Updated => " ORDER BY c.updated_at DESC, c.rowid DESC",
+        }
+    }
+}
+
+impl Store {
+    /// Finds conversations matching `filter`, in `sort` order, one page at a time.
+    pub async fn search_conversations(
+        &self,
+        filter: &ConversationFilter,
+        sort: ConversationSort,
+        page: &PageRequest,
+    ) -> Result<Page<ConversationSummary>> {
+        let fts_query = filter.text.as_deref().and_then(fts_all_words);
+        if filter.text.is_some() && fts_query.is_none() {
+            return Err(StoreError::InvalidArgument(
+                "the text query has no searchable words: use letters or digits".to_owned(),
+            ));
+        }
+        let order = Order::resolve(sort, fts_query.is_some());
+        let fingerprint = cursor::fingerprint(&(filter, sort));
+        let position = page.cursor.as_deref().map(|c| cursor::decode(c, fingerprint)).transpose()?;
+        let limit = page.clamped_limit();
+
+        let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
+        select.push(SUMMARY_COLUMNS);
+        if fts_query.is_some() {
+            select.push(", -bm25(conversation_fts, 2.0, 1.0) AS score");
+        } else {
+            select.push(", NULL AS score");
+        }
+        push_from_and_conditions(&mut select, filter, fts_query.as_deref());
+        let offset = push_position(&mut select, order, position)?;
+        select.push(order.sql());
+        select.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+        select.push(" OFFSET ").push_bind(offset as i64);
+
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+        push_from_and_conditions(&mut count, filter, fts_query.as_deref());
+
+        let mut reader = self.reader().acquire().await?;
+        let mut rows = select.build().fetch_all(&mut *reader).await?;
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *reader).await?;
+
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = match rows.last() {
+            Some(last) if has_more => {
+                let position = match order {
+                    Order::Relevance => Position::Offset { o: offset + u64::from(limit) },
+                    Order::Created { .. } => {
+                        Position::IntKey { v: last.try_get("created_at")?, r: last.try_get("rowid")? }
+                    }
+                    Order::Updated => Position::IntKey { v: last.try_get("updated_at")?, r: last.try_get("rowid")? },
+                };
+                Some(cursor::encode(fingerprint, position))
+            }
+            _ => None,
+        };
+        let mut items = rows.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
+        let rowids: Vec<i64> = rows.iter().map(|row| row.try_get("rowid")).collect::<Result<_, _>>()?;
+        attach_tags_and_contacts(&mut reader, &rowids, &mut items).await?;
+        Ok(Page { items, total: total as u64, next_cursor })
+    }
+
+    /// Returns one conversation with all its parts in order, or `None` when no conversation has this id.
+    pub async fn get_conversation(&self, id: &str) -> Result<Option<ConversationDetail>> {
+        let mut reader = self.reader().acquire().await?;
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, NULL AS score, c.source_body_text, c.rating_remark, c.parts_truncated \
+             FROM conversations c WHERE c.id = ?"
+        );
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *reader).await? else {
+            return Ok(None);
+        };
+        let rowid: i64 = row.try_get("rowid")?;
+        let mut summary = [summary_from_row(&row)?];
+        attach_tags_and_contacts(&mut reader, &[rowid], &mut summary).await?;
+        let [summary] = summary;
+        let parts = sqlx::query(
+            "SELECT id, part_type, body_text, author_type, author_id, author_name, author_email, created_at, \
+             assigned_to_id FROM conversation_parts WHERE conversation_rowid = ? \
+             ORDER BY created_at, length(id), id",
+        )
+        .bind(rowid)
+        .fetch_all(&mut *reader)
+        .await?
+        .iter()
+        .map(|part| {
+            Ok(PartView {
+                id: part.try_get("id")?,
+                part_type: part.try_get("part_type")?,
+                body: part.try_get::<Option<String>, _>("body_text")?.filter(|body| !body.is_empty()),
+                author: Author {
+                    kind: part.try_get("author_type")?,
+                    id: part.try_get("author_id")?,
+                    name: part.try_get("author_name")?,
+                    email: part.try_get("author_email")?,
+                },
+                created_at: part.try_get("created_at")?,
+                assigned_to_id: part.try_get("assigned_to_id")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some(ConversationDetail {
+            summary,
+            source_body: row.try_get("source_body_text")?,
+            rating_remark: row.try_get("rating_remark")?,
+            parts,
+            parts_truncated: row.try_get("parts_truncated")?,
+        }))
+    }
+}
+
+/// Appends `FROM ... WHERE ...` for the filter. With a text query the full-text index drives the query.
+fn push_from_and_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter, fts_query: Option<&str>) {
+    match fts_query {
+        Some(fts) => {
+            query.push(
+                " FROM conversation_fts f JOIN conversations c ON c.rowid = f.rowid WHERE conversation_fts MATCH ",
+            );
+            query.push_bind(fts.to_owned());
+        }
+        None => {
+            query.push(" FROM conversations c WHERE 1 = 1");
+        }
+    }
+    if !filter.states.is_empty() {
+        query.push(" AND c.state IN (");
+        let mut list = query.separated(", ");
+        for state in &filter.states {
+            list.push_bind(state.as_str());
+        }
+        query.push(")");
+    }
+    if !filter.priorities.is_empty() {
+        query.push(" AND c.priority IN (");
+        let mut list = query.separated(", ");
+        for priority in &filter.priorities {
+            list.push_bind(priority.as_str());
+        }
+        query.push(")");
+    }
+    if !filter.tags.is_empty() {
+        query.push(
+            " AND c.rowid IN (SELECT ct.conversation_rowid FROM conversation_tags ct WHERE ct.tag_id IN \
+             (SELECT t.id FROM tags t WHERE t.id IN (",
+        );
+        let mut ids = query.separated(", ");
+        for tag in &filter.tags {
+            ids.push_bind(tag.clone());
+        }
+        query.push(") OR t.name COLLATE NOCASE IN (");
+        let mut names = query.separated(", ");
+        for tag in &filter.tags {
+            names.push_bind(tag.clone());
+        }
+        query.push(")))");
+    }
+    if let Some(contact_id) = &filter.contact_id {
+        query
+            .push(" AND c.rowid IN (SELECT cc.conversation_rowid FROM conversation_contacts cc WHERE cc.contact_id = ");
+        query.push_bind(contact_id.clone()).push(")");
+    }
+    if let Some(admin) = &filter.admin_assignee_id {
+        query.push(" AND c.admin_assignee_id = ").push_bind(admin.clone());
+    }
+    if let Some(team) = &filter.team_assignee_id {
+        query.push(" AND c.team_assignee_id = ").push_bind(team.clone());
+    }
+    for (column, op, value) in [
+        ("created_at", ">=", filter.created_after),
+        ("created_at", "<", filter.created_before),
+        ("updated_at", ">=", filter.updated_after),
+        ("updated_at", "<", filter.updated_before),
+    ] {
+        if let Some(value) = value {
+            query.push(format_args!(" AND c.{column} {op} ")).push_bind(value);
+        }
+    }
+}
+
+/// Appends the keyset condition of a cursor; returns the row offset (non-zero only for relevance order).
+fn push_position(query: &mut QueryBuilder<Sqlite>, order: Order, position: Option<Position>) -> Result<u64> {
+    let mismatch = || StoreError::InvalidArgument("this cursor belongs to a different sort order".to_owned());
+    match (order, position) {
+        (_, None) => Ok(0),
+        (Order::Relevance, Some(Position::Offset { o })) => Ok(o),
+        (Order::Created { descending }, Some(Position::IntKey { v, r })) => {
+            let op = if descending { "<" } else { ">" };
+            query.push(format_args!(" AND (c.created_at, c.rowid) {op} ("));
+            query.push_bind(v).push(", ").push_bind(r).push(")");
+            Ok(0)
+        }
+        (Order::Updated, Some(Position::IntKey { v, r })) => {
+            query.push(" AND (c.updated_at, c.rowid) < (").push_bind(v).push(", ").push_bind(r).push(")");
+            Ok(0)
+        }
+        _ => Err(mismatch()),
+    }
+}
+
+fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
+    let state: String = row.try_get("state")?;
+    let priority: String = row.try_get("priority")?;
+    let preview_source: String = row.try_get("preview_source")?;
+    Ok(ConversationSummary {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        state: ConversationState::parse(&state).unwrap_or(ConversationState::Open),
+        open: row.try_get("open")?,
+        read: row.try_get("read")?,
+        priority: Priority::parse(&priority).unwrap_or(Priority::None),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        waiting_since: row.try_get("waiting_since")?,
+        snoozed_until: row.try_get("snoozed_until")?,
+        admin_assignee_id: row.try_get("admin_assignee_id")?,
+        team_assignee_id: row.try_get("team_assignee_id")?,
+        source_type: row.try_get("source_type")?,
+        subject: row.try_get("source_subject")?,
+        source_author: Author {
+            kind: row.try_get("source_author_type")?,
+            id: row.try_get("source_author_id")?,
+            name: row.try_get("source_author_name")?,
+            email: row.try_get("source_author_email")?,
+        },
+        preview: preview(&preview_source, PREVIEW_CHARS),
+        contact_ids: Vec::new(),
+        tags: Vec::new(),
+        rating: row.try_get("rating")?,
+        score: row.try_get("score")?,
+        statistics: Statistics {
+            time_to_assignment: row.try_get("time_to_assignment")?,
+            time_to_admin_reply: row.try_get("time_to_admin_reply")?,
+            time_to_first_close: row.try_get("time_to_first_close")?,
+            time_to_last_close: row.try_get("time_to_last_close")?,
+            median_time_to_reply: row.try_get("median_time_to_reply")?,
+            handling_time: row.try_get("handling_time")?,
+            first_contact_reply_at: row.try_get("first_contact_reply_at")?,
+            first_assignment_at: row.try_get("first_assignment_at")?,
+            first_admin_reply_at: row.try_get("first_admin_reply_at")?,
+            first_close_at: row.try_get("first_close_at")?,
+            last_assignment_at: row.try_get("last_assignment_at")?,
+            last_contact_reply_at: row.try_get("last_contact_reply_at")?,
+            last_admin_reply_at: row.try_get("last_admin_reply_at")?,
+            last_close_at: row.try_get("last_close_at")?,
+            last_closed_by_id: row.try_get("last_closed_by_id")?,
+            count_reopens: row.try_get("count_reopens")?,
+            count_assignments: row.try_get("count_assignments")?,
+            count_conversation_parts: row.try_get("count_conversation_parts")?,
+        },
+    })
+}
+
+/// Fills in the tag names and contact ids of a page of conversations, two queries for the whole page.
+async fn attach_tags_and_contacts(
+    reader: &mut sqlx::SqliteConnection,
+    rowids: &[i64],
+    items: &mut [ConversationSummary],
+) -> Result<()> {
+    if rowids.is_empty() {
+        return Ok(());
+    }
+    let index: HashMap<i64, usize> = rowids.iter().enumerate().map(|(i, rowid)| (*rowid, i)).collect();
+    let mut tags = QueryBuilder::<Sqlite>::new(
+        "SELECT ct.conversation_rowid, t.name FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
+         WHERE ct.conversation_rowid IN (",
+    );
+    push_id_list(&mut tags, rowids);
+    tags.push(") ORDER BY t.name");
+    for row in tags.build().fetch_all(&mut *reader).await? {
+        let rowid: i64 = row.try_get(0)?;
+        items[index[&rowid]].tags.push(row.try_get(1)?);
+    }
+    let mut contacts = QueryBuilder::<Sqlite>::new(
+        "SELECT conversation_rowid, contact_id FROM conversation_contacts WHERE conversation_rowid IN (",
+    );
+    push_id_list(&mut contacts, rowids);
+    contacts.push(") ORDER BY conversation_rowid, position");
+    for row in contacts.build().fetch_all(&mut *reader).await? {
+        let rowid: i64 = row.try_get(0)?;
+        items[index[&rowid]].contact_ids.push(row.try_get(1)?);
+    }
+    Ok(())
+}
+
+pub(super) fn push_id_list(query: &mut QueryBuilder<Sqlite>, ids: &[i64]) {
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+}

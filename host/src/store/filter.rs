@@ -1,0 +1,59 @@
+//! Typed search requests: what a caller may ask the store for, independent of SQL.
+
+use super::model::{ConversationState, Priority};
+
+/// Largest page a search returns; larger requests are clamped.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// A conjunction of conditions on conversations; empty lists and `None` mean "no condition".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ConversationFilter {
+    /// Full-text query over subjects and every part's plain text.
+    pub text: Option<String>,
+    pub states: Vec<ConversationState>,
+    /// Tag names (case-insensitive) or ids; any of them matches.
+    pub tags: Vec<String>,
+    pub contact_id: Option<String>,
+    pub admin_assignee_id: Option<String>,
+    pub team_assignee_id: Option<String>,
+    pub priorities: Vec<Priority>,
+    pub created_after: Option<i64>,
+    pub created_before: Option<i64>,
+    pub updated_after: Option<i64>,
+    pub updated_before: Option<i64>,
+}
+
+/// Orders a conversation search can return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConversationSort {
+    /// Best full-text match first; without a text query, the same as `Newest`.
+    Relevance,
+    Newest,
+    Oldest,
+    Updated,
+}
+
+/// A conjunction of conditions on contacts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ContactFilter {
+    /// Prefixes of words in the name or email.
+    pub text: Option<String>,
+    /// Exactly this email, case-insensitive.
+    pub email: Option<String>,
+    /// A company name containing this text, or a company id.
+    pub company: Option<String>,
+}
+
+/// Which page to return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    /// The limit clamped to 1..=MAX_PAGE_SIZE.
+    pub fn clamped_limit(&self) -> u32 {
+        self.limit.clamp(1, MAX_PAGE_SIZE)
+    }
+}

@@ -1,0 +1,71 @@
+//! Facts about the local copy as a whole (`workspace_meta`).
+
+use sqlx::Row;
+
+use super::model::{Counts, Freshness};
+use super::{Result, Store};
+
+const SOURCE: &str = "source";
+const LAST_SYNCED_AT: &str = "last_synced_at";
+
+impl Store {
+    /// Where the data came from and when it was last brought up to date.
+    pub async fn freshness(&self) -> Result<Freshness> {
+        let rows = sqlx::query("SELECT key, value FROM workspace_meta WHERE key IN (?, ?)")
+            .bind(SOURCE)
+            .bind(LAST_SYNCED_AT)
+            .fetch_all(self.reader())
+            .await?;
+        let mut freshness = Freshness { last_synced_at: None, source: "empty".to_owned() };
+        for row in rows {
+            let key: String = row.try_get(0)?;
+            let value: String = row.try_get(1)?;
+            match key.as_str() {
+                SOURCE => freshness.source = value,
+                _ => freshness.last_synced_at = value.parse().ok(),
+            }
+        }
+        Ok(freshness)
+    }
+
+    /// Records that the data now comes from `source` and was complete as of `synced_at` (unix seconds).
+    pub async fn mark_synced(&self, source: &str, synced_at: i64) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for (key, value) in [(SOURCE, source.to_owned()), (LAST_SYNCED_AT, synced_at.to_string())] {
+            sqlx::query("INSERT INTO workspace_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Row counts of the workspace tables, e.g. for status output and consistency checks.
+    pub async fn counts(&self) -> Result<Counts> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM conversation_parts), \
+             (SELECT count(*) FROM contacts), (SELECT count(*) FROM companies), (SELECT count(*) FROM admins), \
+             (SELECT count(*) FROM teams), (SELECT count(*) FROM tags)",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        let get = |i: usize| row.try_get::<i64, _>(i).map(|n| n as u64);
+        Ok(Counts {
+            conversations: get(0)?,
+            parts: get(1)?,
+            contacts: get(2)?,
+            companies: get(3)?,
+            admins: get(4)?,
+            teams: get(5)?,
+            tags: get(6)?,
+        })
+    }
+
+    /// How many conversations the store holds.
+    pub async fn conversation_count(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(self.reader()).await?;
+        Ok(count as u64)
+    }
+}

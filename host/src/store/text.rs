@@ -1,0 +1,169 @@
+//! Plain text for search: Intercom bodies arrive as HTML, and user queries must not be parsed as FTS5 syntax.
+
+/// Turns an Intercom HTML body into plain text: tags dropped, block elements and `<br>` become line breaks,
+/// entities decoded, runs of blank space folded. It is deliberately a small scanner rather than an HTML
+/// parser: Intercom bodies are simple fragments, and this runs for every part during sync.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find(['<', '&']) {
+        push_folded(&mut out, &rest[..start]);
+        rest = &rest[start..];
+        if rest.starts_with('<') {
+            let Some(end) = rest.find('>') else {
+                // An unterminated tag: keep the text as it is.
+                push_folded(&mut out, rest);
+                rest = "";
+                break;
+            };
+            if is_block_tag(&rest[1..end]) {
+                push_break(&mut out);
+            }
+            rest = &rest[end + 1..];
+        } else {
+            let (decoded, used) = decode_entity(rest);
+            push_folded(&mut out, decoded.encode_utf8(&mut [0; 4]));
+            rest = &rest[used..];
+        }
+    }
+    push_folded(&mut out, rest);
+    let trimmed = out.trim_end();
+    trimmed.trim_start().to_owned()
+}
+
+/// Appends text, folding whitespace runs into one space (line breaks come only from block tags).
+fn push_folded(out: &mut String, text: &str) {
+    for ch in text.chars() {
+        if ch.is_whitespace() {
+            if !(out.is_empty() || out.ends_with(' ') || out.ends_with('\n')) {
+                out.push(' ');
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+}
+
+fn push_break(out: &mut String) {
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+fn is_block_tag(tag: &str) -> bool {
+    let name: String = tag
+        .trim_start_matches('/')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(
+        name.as_str(),
+        "p" | "br" | "div" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "tr" | "blockquote" | "pre"
+    )
+}
+
+/// Decodes the entity at the start of `text` (which starts with '&'); returns the character and the bytes used.
+/// Unknown or malformed entities are kept literally.
+fn decode_entity(text: &str) -> (char, usize) {
+    let Some(end) = text[..text.len().min(12)].find(';') else {
+        return ('&', 1);
+    };
+    let name = &text[1..end];
+    let decoded = match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" | "#39" => Some('\''),
+        "nbsp" => Some(' '),
+        _ => name
+            .strip_prefix("#x")
+            .or_else(|| name.strip_prefix("#X"))
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .or_else(|| name.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+            .and_then(char::from_u32),
+    };
+    match decoded {
+        Some(ch) => (ch, end + 1),
+        None => ('&', 1),
+    }
+}
+
+/// The most words of a query that reach the full-text index; more only slow the query without narrowing it.
+const MAX_QUERY_TERMS: usize = 32;
+
+/// Builds an FTS5 MATCH expression from free text: every word becomes a quoted phrase and all must match.
+/// Quoting makes FTS5 operators (`OR`, `NEAR`, `*`, `:`, `^`, parentheses) plain words, so no input can change
+/// the shape of the query. Returns `None` when the text has no searchable word.
+pub fn fts_all_words(text: &str) -> Option<String> {
+    fts_words(text, "")
+}
+
+/// Like [`fts_all_words`], but every word matches as a prefix ("jan" matches "jane").
+pub fn fts_all_prefixes(text: &str) -> Option<String> {
+    fts_words(text, "*")
+}
+
+fn fts_words(text: &str, suffix: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .take(MAX_QUERY_TERMS)
+        .map(|word| format!("\"{word}\"{suffix}"))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// The first `max_chars` characters of `text`, cut at a word boundary when one is near, with an ellipsis.
+pub fn preview(text: &str, max_chars: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max_chars {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max_chars).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > max_chars / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_becomes_plain_text_with_line_breaks() {
+        assert_eq!(
+            html_to_text("<p>Hi <b>there</b>,</p><p>my card was charged twice &amp; I want a refund.</p>"),
+            "Hi there,\nmy card was charged twice & I want a refund."
+        );
+        assert_eq!(html_to_text("a<br>b<br/>c"), "a\nb\nc");
+        assert_eq!(html_to_text("  spaced \n\n out  "), "spaced out");
+        assert_eq!(html_to_text("&#39;quoted&#x27; &lt;tag&gt; &bogus; & alone"), "'quoted' <tag> &bogus; & alone");
+        assert_eq!(html_to_text("broken <tag"), "broken <tag");
+        assert_eq!(html_to_text(""), "");
+    }
+
+    #[test]
+    fn queries_become_quoted_words_only() {
+        assert_eq!(fts_all_words("refund  card").as_deref(), Some("\"refund\" \"card\""));
+        assert_eq!(
+            fts_all_words("x\" OR 1=1; DROP TABLE conversations; --").as_deref(),
+            Some("\"x\" \"OR\" \"1\" \"1\" \"DROP\" \"TABLE\" \"conversations\"")
+        );
+        assert_eq!(fts_all_words("NEAR(a b) *:^"), Some("\"NEAR\" \"a\" \"b\"".to_owned()));
+        assert_eq!(fts_all_words(" !? "), None);
+        assert_eq!(fts_all_prefixes("jan doe").as_deref(), Some("\"jan\"* \"doe\"*"));
+    }
+
+    #[test]
+    fn previews_cut_at_word_boundaries() {
+        assert_eq!(preview("short text", 280), "short text");
+        assert_eq!(preview("alpha beta gamma delta", 12), "alpha beta…");
+    }
+}

@@ -1,0 +1,9 @@
+//! Guest components the integration tests load, built for wasm32-wasip2 by this crate's build script once per
+//! build (not once per test).
+
+/// The probe: one tool per sandbox behaviour (`noop`, `spin`, `grow_memory`, `stack_overflow`, `panic`,
+/// `read_file`, `read_env`, `open_socket`, `huge_output`, `log_spam`, `search`, ...).
+pub const PROBE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_test_probe.wasm"));
+
+/// The probe's own manifest (grants `log` and `conversations`).
+pub const PROBE_MANIFEST: &str = include_str!("guests/probe/plugin.toml");

@@ -1,0 +1,231 @@
+//! End to end: the built binary on a demo store, driven over stdio in both protocol eras. Expected answers come
+//! from regenerating the same deterministic workspace in memory and filtering it with plain Rust.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use fastintercom::demo::{self, DemoWorkspace};
+use fastintercom::protocol::stdio_client::{Era, StdioClient};
+use fastintercom::store::html_to_text;
+use fastintercom::store::model::{ConversationRecord, ConversationState, Priority};
+use serde_json::{Value, json};
+
+use crate::support::{DEMO_CONVERSATIONS, demo_options, demo_server};
+
+/// The demo workspace regenerated in memory: the oracle.
+struct Oracle {
+    workspace: DemoWorkspace,
+    conversations: Vec<ConversationRecord>,
+    tag_names: HashMap<String, String>,
+}
+
+fn oracle() -> &'static Oracle {
+    static ORACLE: OnceLock<Oracle> = OnceLock::new();
+    ORACLE.get_or_init(|| {
+        let workspace = demo::generate(&demo_options());
+        let conversations: Vec<ConversationRecord> = workspace.conversations().collect();
+        let tag_names = workspace.tags.iter().map(|tag| (tag.id.clone(), tag.name.clone())).collect();
+        Oracle { workspace, conversations, tag_names }
+    })
+}
+
+impl Oracle {
+    fn ids_where(&self, keep: impl Fn(&ConversationRecord) -> bool) -> BTreeSet<String> {
+        self.conversations.iter().filter(|c| keep(c)).map(|c| c.id.clone()).collect()
+    }
+}
+
+/// Every id a search returns, following cursors to the end; checks the total on every page.
+async fn all_ids(client: &mut StdioClient, mut arguments: Value) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let mut pages = 0;
+    loop {
+        let result = client.call_tool("search_conversations", arguments.clone()).await.expect("search runs");
+        assert_ne!(result["isError"], true, "{arguments}: {result}");
+        let answer = &result["structuredContent"];
+        for item in answer["results"].as_array().expect("results") {
+            assert!(ids.insert(item["id"].as_str().unwrap().to_owned()), "{arguments}: an id came back twice");
+        }
+        pages += 1;
+        assert!(pages < 1000, "pagination does not end");
+        match answer["pagination"]["next_cursor"].as_str() {
+            Some(cursor) => {
+                assert_eq!(answer["pagination"]["has_more"], true);
+                arguments["cursor"] = json!(cursor);
+            }
+            None => {
+                assert_eq!(answer["pagination"]["has_more"], false);
+                assert_eq!(answer["summary"]["total"].as_u64().unwrap() as usize, ids.len(), "{arguments}: total");
+                return ids;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn both_eras_list_the_built_in_tools_sorted_with_schemas() {
+    for era in [Era::Legacy, Era::Modern] {
+        let mut client = demo_server(era).await;
+        let listed = client.request("tools/list", json!({})).await.expect("tools/list");
+        let tools = listed["tools"].as_array().expect("tools");
+        let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["get_contact", "get_conversation", "search_contacts", "search_conversations"], "{era:?}");
+        for tool in tools {
+            assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
+            assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
+            assert_eq!(tool["annotations"]["readOnlyHint"], true, "{tool}");
+            assert!(tool["description"].as_str().unwrap().len() > 40, "{tool}");
+        }
+        let answer = client.call_tool("search_conversations", json!({"limit": 1})).await.expect("call");
+        assert_eq!(answer["structuredContent"]["summary"]["total"], DEMO_CONVERSATIONS, "{era:?}: {answer}");
+        assert!(client.shutdown().await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn answers_share_one_envelope_with_text_equal_to_structured_content() {
+    let mut client = demo_server(Era::Legacy).await;
+    let result = client.call_tool("search_conversations", json!({"state": "open", "limit": 3})).await.unwrap();
+    let structured = &result["structuredContent"];
+    let text: Value = serde_json::from_str(result["content"][0]["text"].as_str().unwrap()).expect("text is JSON");
+    assert_eq!(&text, structured, "the text content is the same JSON");
+    assert_eq!(structured["summary"]["returned"], 3);
+    assert!(structured["summary"]["query_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(structured["metadata"]["source"], "demo");
+    assert_eq!(structured["metadata"]["data_as_of"], "2026-09-21T14:13:20Z", "the demo's anchor time, RFC 3339");
+    assert_eq!(structured["metadata"]["filters"]["state"], "open");
+}
+
+#[tokio::test]
+async fn full_text_search_finds_exactly_the_planted_conversations() {
+    let oracle = oracle();
+    let mut client = demo_server(Era::Modern).await;
+    let expected = oracle.ids_where(|c| {
+        html_to_text(&c.source.body_html).contains(demo::MARKER_WORD)
+            || c.parts.iter().any(|p| p.body_html.as_deref().is_some_and(|b| b.contains(demo::MARKER_WORD)))
+    });
+    assert!(expected.len() >= 2, "the demo plants the marker in several conversations");
+    assert_eq!(all_ids(&mut client, json!({"query": demo::MARKER_WORD, "limit": 2})).await, expected);
+    // Ranked results carry a score, best first.
+    let ranked = client.call_tool("search_conversations", json!({"query": "refund", "limit": 20})).await.unwrap();
+    let scores: Vec<f64> = ranked["structuredContent"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert_eq!(scores.len(), 20);
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
+
+#[tokio::test]
+async fn filters_return_the_counts_the_data_implies() {
+    let oracle = oracle();
+    let mut client = demo_server(Era::Legacy).await;
+    let sample = &oracle.conversations[17];
+    let contact = sample.contact_ids[0].clone();
+    let some_admin = oracle.conversations.iter().find_map(|c| c.admin_assignee_id.clone()).unwrap();
+    let some_team = oracle.conversations.iter().find_map(|c| c.team_assignee_id.clone()).unwrap();
+    let (tag_id, tag_name) = oracle.tag_names.iter().next().map(|(id, name)| (id.clone(), name.clone())).unwrap();
+    let cutoff = oracle.conversations[DEMO_CONVERSATIONS / 2].created_at;
+
+    let cases: Vec<(Value, BTreeSet<String>)> = vec![
+        (json!({"state": "open"}), oracle.ids_where(|c| c.state == Some(ConversationState::Open))),
+        (json!({"state": "snoozed"}), oracle.ids_where(|c| c.state == Some(ConversationState::Snoozed))),
+        (json!({"contact_id": contact}), oracle.ids_where(|c| c.contact_ids.contains(&contact))),
+        (
+            json!({"admin_assignee_id": some_admin}),
+            oracle.ids_where(|c| c.admin_assignee_id.as_ref() == Some(&some_admin)),
+        ),
+        (json!({"team_assignee_id": some_team}), oracle.ids_where(|c| c.team_assignee_id.as_ref() == Some(&some_team))),
+        (json!({"tags": [tag_name.to_uppercase()]}), oracle.ids_where(|c| c.tag_ids.contains(&tag_id))),
+        (json!({"priority": "urgent"}), oracle.ids_where(|c| c.priority == Some(Priority::Urgent))),
+        (json!({"priority": true}), oracle.ids_where(|c| c.priority.is_some_and(|p| p != Priority::None))),
+        (json!({"created_after": cutoff}), oracle.ids_where(|c| c.created_at >= cutoff)),
+        (
+            json!({"created_before": fastintercom_time(cutoff), "state": "closed"}),
+            oracle.ids_where(|c| c.created_at < cutoff && c.state == Some(ConversationState::Closed)),
+        ),
+        (json!({"updated_after": cutoff}), oracle.ids_where(|c| c.updated_at >= cutoff)),
+    ];
+    for (arguments, expected) in cases {
+        assert!(!expected.is_empty(), "{arguments}: the oracle expects hits");
+        let mut paged = arguments.clone();
+        paged["limit"] = json!(500);
+        assert_eq!(all_ids(&mut client, paged).await, expected, "{arguments}");
+    }
+}
+
+/// RFC 3339 text for unix seconds, to exercise the ISO 8601 form of time arguments.
+fn fastintercom_time(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let seconds = unix.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds % 3600 / 60, seconds % 60)
+}
+
+#[tokio::test]
+async fn get_conversation_returns_the_whole_thread_as_plain_text() {
+    let oracle = oracle();
+    let mut client = demo_server(Era::Modern).await;
+    let longest = oracle.conversations.iter().max_by_key(|c| c.parts.len()).unwrap();
+    for expected in [&oracle.conversations[0], longest] {
+        let result = client.call_tool("get_conversation", json!({"id": expected.id})).await.unwrap();
+        assert_ne!(result["isError"], true, "{result}");
+        let conversation = &result["structuredContent"]["results"][0];
+        assert_eq!(conversation["id"], expected.id.as_str());
+        assert_eq!(conversation["source_body"], html_to_text(&expected.source.body_html));
+        let parts = conversation["parts"].as_array().unwrap();
+        assert_eq!(parts.len(), expected.parts.len(), "every part");
+        let mut expected_parts = expected.parts.clone();
+        expected_parts.sort_by_key(|p| (p.created_at, p.id.len(), p.id.clone()));
+        for (part, want) in parts.iter().zip(&expected_parts) {
+            assert_eq!(part["id"], want.id.as_str());
+            let body = want.body_html.as_deref().map(html_to_text).filter(|b| !b.is_empty());
+            assert_eq!(part["body"].as_str(), body.as_deref(), "part {} as plain text", want.id);
+        }
+    }
+    let missing = client.call_tool("get_conversation", json!({"id": "999999999"})).await.unwrap();
+    assert_eq!(missing["isError"], true);
+    assert!(missing["content"][0]["text"].as_str().unwrap().contains("search_conversations"), "{missing}");
+}
+
+#[tokio::test]
+async fn contacts_are_found_by_email_name_and_company() {
+    let oracle = oracle();
+    let mut client = demo_server(Era::Legacy).await;
+    let contact = oracle.workspace.contacts.iter().find(|c| c.email.is_some() && !c.company_ids.is_empty()).unwrap();
+    let email = contact.email.clone().unwrap();
+
+    let by_email = client.call_tool("search_contacts", json!({"email": email.to_uppercase()})).await.unwrap();
+    let results = by_email["structuredContent"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{by_email}");
+    assert_eq!(results[0]["id"], contact.id.as_str());
+
+    let company_id = &contact.company_ids[0];
+    let company = oracle.workspace.companies.iter().find(|c| &c.id == company_id).unwrap();
+    let expected = oracle.workspace.contacts.iter().filter(|c| c.company_ids.contains(company_id)).count();
+    let by_company = client.call_tool("search_contacts", json!({"company": company.id, "limit": 1000})).await.unwrap();
+    assert_eq!(by_company["structuredContent"]["summary"]["total"], expected, "{by_company}");
+
+    let name = contact.name.clone().unwrap();
+    let first_word = name.split_whitespace().next().unwrap();
+    let by_name = client.call_tool("search_contacts", json!({"query": first_word, "limit": 1000})).await.unwrap();
+    let ids: Vec<&str> =
+        by_name["structuredContent"]["results"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&contact.id.as_str()), "{first_word}: {ids:?}");
+
+    let got = client.call_tool("get_contact", json!({"id": contact.id})).await.unwrap();
+    let got = &got["structuredContent"]["results"][0];
+    assert_eq!(got["email"], email.as_str());
+    assert_eq!(got["companies"][0]["id"], company_id.as_str());
+}

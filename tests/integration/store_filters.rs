@@ -1,0 +1,294 @@
+//! The store on hand-written fixture data: migrations on an empty database, every filter, sorts, cursors.
+
+use fastintercom::store::filter::{ContactFilter, ConversationFilter, ConversationSort, PageRequest};
+use fastintercom::store::model::{
+    Author, CompanyRecord, ContactRecord, ConversationRecord, ConversationState, PartRecord, Priority, Source,
+    TagRecord,
+};
+use fastintercom::store::{Store, StoreError};
+
+use crate::support::empty_store;
+
+fn conversation(id: &str, created_at: i64, body: &str) -> ConversationRecord {
+    ConversationRecord {
+        id: id.to_owned(),
+        state: Some(ConversationState::Open),
+        open: true,
+        created_at,
+        updated_at: created_at + 10,
+        source: Source {
+            kind: "conversation".to_owned(),
+            body_html: format!("<p>{body}</p>"),
+            author: Author { kind: "user".to_owned(), id: "c1".to_owned(), ..Author::default() },
+            ..Source::default()
+        },
+        contact_ids: vec!["c1".to_owned()],
+        ..ConversationRecord::default()
+    }
+}
+
+fn part(id: &str, created_at: i64, html: &str) -> PartRecord {
+    PartRecord {
+        id: id.to_owned(),
+        part_type: "comment".to_owned(),
+        body_html: Some(html.to_owned()),
+        created_at,
+        author: Author { kind: "admin".to_owned(), id: "a1".to_owned(), ..Author::default() },
+        ..PartRecord::default()
+    }
+}
+
+/// Five conversations whose every filterable field is chosen so each filter selects a known subset.
+async fn fixture_store() -> (tempfile::TempDir, Store) {
+    let (dir, store) = empty_store().await;
+    let mut c1 = conversation("1", 1_000, "My card was charged twice, I need a refund");
+    c1.tag_ids = vec!["t-billing".to_owned()];
+    c1.priority = Some(Priority::High);
+    c1.admin_assignee_id = Some("a1".to_owned());
+    c1.parts =
+        vec![part("11", 1_100, "<p>Refund issued &amp; confirmed</p>"), part("12", 1_050, "<p>Looking into it</p>")];
+    let mut c2 = conversation("2", 2_000, "The app crashes when I log in");
+    c2.state = Some(ConversationState::Closed);
+    c2.open = false;
+    c2.team_assignee_id = Some("team-9".to_owned());
+    c2.contact_ids = vec!["c2".to_owned()];
+    c2.tag_ids = vec!["t-bug".to_owned()];
+    let mut c3 = conversation("3", 3_000, "Where is my parcel? Shipping is late");
+    c3.state = Some(ConversationState::Snoozed);
+    c3.snoozed_until = Some(9_000);
+    c3.tag_ids = vec!["t-billing".to_owned(), "t-bug".to_owned()];
+    let c4 = conversation("4", 4_000, "Password reset email never arrives");
+    let mut c5 = conversation("5", 5_000, "Refunds take too long, refund me please");
+    c5.updated_at = 100_000;
+    c5.priority = Some(Priority::Urgent);
+
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_tags(&[
+        TagRecord { id: "t-billing".to_owned(), name: "Billing".to_owned() },
+        TagRecord { id: "t-bug".to_owned(), name: "bug".to_owned() },
+    ])
+    .await
+    .unwrap();
+    tx.upsert_companies(&[CompanyRecord {
+        id: "co1".to_owned(),
+        name: "Acme Rockets".to_owned(),
+        ..CompanyRecord::default()
+    }])
+    .await
+    .unwrap();
+    tx.upsert_contacts(&[
+        ContactRecord {
+            id: "c1".to_owned(),
+            role: "user".to_owned(),
+            name: Some("Jane Doe".to_owned()),
+            email: Some("jane@acme.example".to_owned()),
+            created_at: 10,
+            updated_at: 20,
+            company_ids: vec!["co1".to_owned()],
+            ..ContactRecord::default()
+        },
+        ContactRecord {
+            id: "c2".to_owned(),
+            role: "lead".to_owned(),
+            name: Some("Bob Stone".to_owned()),
+            email: Some("bob@stone.example".to_owned()),
+            created_at: 10,
+            updated_at: 30,
+            ..ContactRecord::default()
+        },
+    ])
+    .await
+    .unwrap();
+    tx.upsert_conversations(&[c1, c2, c3, c4, c5]).await.unwrap();
+    tx.commit().await.unwrap();
+    (dir, store)
+}
+
+async fn ids(store: &Store, filter: ConversationFilter, sort: ConversationSort) -> Vec<String> {
+    let page = store.search_conversations(&filter, sort, &PageRequest { limit: 100, cursor: None }).await.unwrap();
+    assert_eq!(page.total as usize, page.items.len(), "total counts every match");
+    page.items.into_iter().map(|c| c.id).collect()
+}
+
+#[tokio::test]
+async fn migrations_create_an_empty_queryable_store() {
+    let (_dir, store) = empty_store().await;
+    assert_eq!(store.conversation_count().await.unwrap(), 0);
+    assert_eq!(store.freshness().await.unwrap().source, "empty");
+    let page = store
+        .search_conversations(
+            &ConversationFilter::default(),
+            ConversationSort::Newest,
+            &PageRequest { limit: 10, cursor: None },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len(), page.next_cursor), (0, 0, None));
+}
+
+#[tokio::test]
+async fn each_conversation_filter_selects_its_rows() {
+    let (_dir, store) = fixture_store().await;
+    let newest = ConversationSort::Newest;
+    let all = ConversationFilter::default();
+    assert_eq!(ids(&store, all.clone(), newest).await, ["5", "4", "3", "2", "1"]);
+    assert_eq!(ids(&store, all.clone(), ConversationSort::Oldest).await, ["1", "2", "3", "4", "5"]);
+    assert_eq!(ids(&store, all.clone(), ConversationSort::Updated).await, ["5", "4", "3", "2", "1"]);
+    let by = |f: fn(&mut ConversationFilter)| {
+        let mut filter = ConversationFilter::default();
+        f(&mut filter);
+        filter
+    };
+    assert_eq!(ids(&store, by(|f| f.states = vec![ConversationState::Closed]), newest).await, ["2"]);
+    assert_eq!(
+        ids(&store, by(|f| f.states = vec![ConversationState::Closed, ConversationState::Snoozed]), newest).await,
+        ["3", "2"]
+    );
+    assert_eq!(
+        ids(&store, by(|f| f.tags = vec!["billing".to_owned()]), newest).await,
+        ["3", "1"],
+        "tag by name, any case"
+    );
+    assert_eq!(ids(&store, by(|f| f.tags = vec!["t-bug".to_owned()]), newest).await, ["3", "2"], "tag by id");
+    assert_eq!(ids(&store, by(|f| f.contact_id = Some("c2".to_owned())), newest).await, ["2"]);
+    assert_eq!(ids(&store, by(|f| f.admin_assignee_id = Some("a1".to_owned())), newest).await, ["1"]);
+    assert_eq!(ids(&store, by(|f| f.team_assignee_id = Some("team-9".to_owned())), newest).await, ["2"]);
+    assert_eq!(ids(&store, by(|f| f.priorities = vec![Priority::High, Priority::Urgent]), newest).await, ["5", "1"]);
+    assert_eq!(ids(&store, by(|f| f.priorities = vec![Priority::None]), newest).await, ["4", "3", "2"]);
+    assert_eq!(ids(&store, by(|f| f.created_after = Some(2_000)), newest).await, ["5", "4", "3", "2"]);
+    assert_eq!(ids(&store, by(|f| f.created_before = Some(2_000)), newest).await, ["1"]);
+    assert_eq!(ids(&store, by(|f| f.updated_after = Some(50_000)), newest).await, ["5"]);
+    assert_eq!(ids(&store, by(|f| f.updated_before = Some(2_011)), newest).await, ["2", "1"]);
+    // Conditions combine with AND.
+    assert_eq!(
+        ids(
+            &store,
+            by(|f| {
+                f.tags = vec!["bug".to_owned()];
+                f.states = vec![ConversationState::Snoozed];
+            }),
+            newest
+        )
+        .await,
+        ["3"]
+    );
+}
+
+#[tokio::test]
+async fn full_text_matches_subjects_bodies_and_parts_with_stemming() {
+    let (_dir, store) = fixture_store().await;
+    let text = |q: &str| ConversationFilter { text: Some(q.to_owned()), ..ConversationFilter::default() };
+    // "refund" stems to match "refunds" too; c1 matches in its first message and in a part.
+    let mut hits = ids(&store, text("refund"), ConversationSort::Relevance).await;
+    hits.sort();
+    assert_eq!(hits, ["1", "5"]);
+    assert_eq!(ids(&store, text("confirmed"), ConversationSort::Relevance).await, ["1"], "part bodies are indexed");
+    assert_eq!(ids(&store, text("password email"), ConversationSort::Relevance).await, ["4"], "all words must match");
+    assert!(ids(&store, text("password parcel"), ConversationSort::Relevance).await.is_empty());
+    assert!(
+        ids(&store, text("amp"), ConversationSort::Relevance).await.is_empty(),
+        "entities are decoded, not indexed"
+    );
+    let page = store
+        .search_conversations(&text("refund"), ConversationSort::Relevance, &PageRequest { limit: 10, cursor: None })
+        .await
+        .unwrap();
+    assert!(page.items.iter().all(|c| c.score.is_some()), "ranked results carry a score");
+    assert!(page.items.windows(2).all(|w| w[0].score >= w[1].score), "best match first");
+}
+
+#[tokio::test]
+async fn cursors_walk_every_row_once_and_refuse_other_searches() {
+    let (_dir, store) = fixture_store().await;
+    for sort in [ConversationSort::Newest, ConversationSort::Oldest, ConversationSort::Updated] {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .search_conversations(&ConversationFilter::default(), sort, &PageRequest { limit: 2, cursor })
+                .await
+                .unwrap();
+            assert_eq!(page.total, 5);
+            seen.extend(page.items.into_iter().map(|c| c.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 5, "{sort:?}: {seen:?}");
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 5, "{sort:?}: no row twice");
+    }
+    let first = store
+        .search_conversations(
+            &ConversationFilter::default(),
+            ConversationSort::Newest,
+            &PageRequest { limit: 2, cursor: None },
+        )
+        .await
+        .unwrap();
+    let other = ConversationFilter { states: vec![ConversationState::Open], ..ConversationFilter::default() };
+    let error = store
+        .search_conversations(&other, ConversationSort::Newest, &PageRequest { limit: 2, cursor: first.next_cursor })
+        .await
+        .expect_err("a cursor from another search");
+    assert!(matches!(error, StoreError::InvalidArgument(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn get_returns_the_thread_in_order_as_plain_text() {
+    let (_dir, store) = fixture_store().await;
+    let detail = store.get_conversation("1").await.unwrap().expect("conversation 1");
+    assert_eq!(detail.source_body, "My card was charged twice, I need a refund");
+    let parts: Vec<(&str, Option<&str>)> = detail.parts.iter().map(|p| (p.id.as_str(), p.body.as_deref())).collect();
+    assert_eq!(parts, [("12", Some("Looking into it")), ("11", Some("Refund issued & confirmed"))]);
+    assert_eq!(detail.summary.tags, ["Billing"]);
+    assert_eq!(detail.summary.contact_ids, ["c1"]);
+    assert!(store.get_conversation("404").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn upserting_again_changes_nothing_and_replaces_links() {
+    let (_dir, store) = fixture_store().await;
+    let before = store.get_conversation("1").await.unwrap().unwrap();
+    let mut c1 = conversation("1", 1_000, "My card was charged twice, I need a refund");
+    c1.tag_ids = vec!["t-bug".to_owned()];
+    c1.priority = Some(Priority::High);
+    c1.admin_assignee_id = Some("a1".to_owned());
+    c1.parts = vec![part("11", 1_100, "<p>Refund issued &amp; confirmed</p>")];
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_conversations(&[c1]).await.unwrap();
+    tx.commit().await.unwrap();
+    let after = store.get_conversation("1").await.unwrap().unwrap();
+    assert_eq!(store.conversation_count().await.unwrap(), 5);
+    assert_eq!(after.summary.tags, ["bug"], "tags follow the latest record");
+    assert_eq!(after.parts, before.parts, "parts are upserted by id: none lost, none duplicated");
+}
+
+#[tokio::test]
+async fn contacts_by_name_prefix_email_and_company() {
+    let (_dir, store) = fixture_store().await;
+    let search = |filter: ContactFilter| {
+        let store = store.clone();
+        async move {
+            let page = store.search_contacts(&filter, &PageRequest { limit: 10, cursor: None }).await.unwrap();
+            page.items.into_iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search(ContactFilter { text: Some("jan".to_owned()), ..Default::default() }).await, ["c1"]);
+    assert_eq!(search(ContactFilter { text: Some("stone".to_owned()), ..Default::default() }).await, ["c2"]);
+    assert_eq!(
+        search(ContactFilter { email: Some("JANE@acme.example".to_owned()), ..Default::default() }).await,
+        ["c1"]
+    );
+    assert_eq!(search(ContactFilter { company: Some("rocket".to_owned()), ..Default::default() }).await, ["c1"]);
+    assert_eq!(search(ContactFilter { company: Some("co1".to_owned()), ..Default::default() }).await, ["c1"]);
+    assert!(
+        search(ContactFilter { company: Some("%".to_owned()), ..Default::default() }).await.is_empty(),
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(search(ContactFilter::default()).await, ["c2", "c1"], "most recently updated first");
+    let jane = store.get_contact("c1").await.unwrap().unwrap();
+    assert_eq!(jane.companies.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Acme Rockets"]);
+}
