@@ -61,10 +61,15 @@ impl Config {
     pub async fn open_registry(&self, store: Store) -> anyhow::Result<Arc<Registry>> {
         let runtime = Runtime::new(self.limits.clone(), Some(self.component_cache_dir()), store)?;
         let registry = Arc::new(Registry::new(runtime));
-        let mut sources = registry::builtin_sources();
-        sources.extend(registry::directory_sources(&self.plugins_dir)?);
-        let tools = registry.load(sources).await.context("cannot load the plugins")?;
-        tracing::info!(tools = tools.len(), plugins_dir = %self.plugins_dir.display(), "plugins loaded");
+        let third_party = registry::directory_sources(&self.plugins_dir)?;
+        let outcome =
+            registry.load(registry::builtin_sources(), third_party).await.context("cannot load the built-in tools")?;
+        tracing::info!(
+            tools = outcome.tools.len(),
+            skipped = outcome.rejected.len(),
+            plugins_dir = %self.plugins_dir.display(),
+            "plugins loaded"
+        );
         Ok(registry)
     }
 }

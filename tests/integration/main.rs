@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod end_to_end;
+mod plugins_dir;
 mod sandbox;
 mod store_filters;
 mod support;

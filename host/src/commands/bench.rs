@@ -28,6 +28,9 @@ pub struct BenchArgs {
     pub bench_dir: Option<PathBuf>,
 }
 
+/// Makes the i-th request of one kind: (tool name, arguments).
+type RequestMaker<'a> = Box<dyn Fn(usize) -> (String, Value) + 'a>;
+
 /// Full-text queries, rotated; common support words, so each matches many conversations.
 const TEXT_QUERIES: &[&str] =
     &["refund", "password reset", "invoice", "shipping delay", "crash", "cancel subscription"];
@@ -59,10 +62,10 @@ pub async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
 
     let warmup = (args.iterations / 10).max(10);
     let mut rows = Vec::new();
-    let kinds: [(&str, Box<dyn Fn(usize) -> (String, Value)>); 3] = [
+    let kinds: [(&str, RequestMaker); 3] = [
         ("get_conversation", Box::new(|i| ("get_conversation".to_owned(), json!({"id": ids[i % ids.len()]})))),
         (
-            "search_conversations (filtered: state + timeframe + priority, limit 20)",
+            "search_conversations (filtered: state + timeframe, limit 20)",
             Box::new(|i| {
                 let state = ["open", "closed", "snoozed"][i % 3];
                 let timeframe = ["last_7_days", "last_30_days", "last_90_days"][i % 3];

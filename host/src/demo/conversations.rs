@@ -251,25 +251,25 @@ impl DemoWorkspace {
     ) -> Vec<String> {
         let lookup = &self.lookup;
         let topic_tags = &lookup.topic_tags[topic_index];
+        let score = rating.and_then(|r| r.rating).unwrap_or(3);
+        let fitting = [
+            (lookup.vip, company.is_some_and(|c| c.plan.as_deref() == Some("Enterprise"))),
+            (lookup.urgent, matches!(priority, Priority::High | Priority::Urgent)),
+            (lookup.churn_risk, score <= 2 || matches!(TOPICS[topic_index].label, "Cancellations" | "Refunds")),
+            (lookup.escalated, part_count > 20),
+            (lookup.positive, score >= 4),
+        ];
+        let fitting_count = fitting.iter().filter(|(_, fits)| *fits).count();
         let count = rng.weighted(&[28, 44, 20, 8]);
         let mut chosen: Vec<usize> = Vec::with_capacity(count);
         for slot in 0..count {
             let candidate = if slot == 0 && rng.chance(0.6) {
                 topic_tags.first().copied()
-            } else if slot == 0 || rng.chance(0.6) {
+            } else if slot == 0 || fitting_count == 0 || rng.chance(0.5) {
                 topic_tags.get(rng.below(topic_tags.len())).copied()
             } else {
-                let score = rating.and_then(|r| r.rating).unwrap_or(3);
-                match rng.below(5) {
-                    0 if company.is_some_and(|c| c.plan.as_deref() == Some("Enterprise")) => lookup.vip,
-                    1 if matches!(priority, Priority::High | Priority::Urgent) => lookup.urgent,
-                    2 if score <= 2 || matches!(TOPICS[topic_index].label, "Cancellations" | "Refunds") => {
-                        lookup.churn_risk
-                    }
-                    3 if part_count > 20 => lookup.escalated,
-                    4 if score >= 4 => lookup.positive,
-                    _ => None,
-                }
+                let pick = rng.below(fitting_count);
+                fitting.iter().filter(|(_, fits)| *fits).nth(pick).and_then(|(tag, _)| *tag)
             };
             if let Some(tag) = candidate
                 && !chosen.contains(&tag)

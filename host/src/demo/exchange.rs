@@ -71,15 +71,16 @@ pub(super) struct Cast {
     pub colleague: usize,
 }
 
-/// How many parts: most 2-8, some into the dozens, a rare few past a hundred (Intercom returns at most 500).
+/// How many parts: most 2-8 (short ones commonest, as in a real inbox), some 9-19, a few 20-60 and a rare
+/// few past a hundred (Intercom returns at most 500). About 7 on average.
 fn part_count(rng: &mut Rng) -> usize {
-    let count = match rng.weighted(&[800, 135, 62, 3]) {
-        0 => rng.between(2, 8),
-        1 => rng.between(9, 19),
-        2 => rng.between(20, 60),
-        _ => rng.between(101, 260),
-    };
-    count as usize
+    const SHORT: [u32; 7] = [14, 20, 20, 16, 12, 10, 8]; // 2..=8
+    match rng.weighted(&[863, 100, 35, 2]) {
+        0 => 2 + rng.weighted(&SHORT),
+        1 => rng.between(9, 19) as usize,
+        2 => rng.between(20, 60) as usize,
+        _ => rng.between(101, 260) as usize,
+    }
 }
 
 /// Plans the parts: automatic steps first (bot greeting, assignments), then the exchange, then the step that

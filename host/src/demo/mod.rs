@@ -25,6 +25,8 @@ mod topics_product;
 mod vocabulary;
 
 #[cfg(test)]
+mod seed_tests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
@@ -47,7 +49,7 @@ pub const PART_MARKER_INDEX: usize = 1;
 
 /// Whether conversation `index` contains [`MARKER_WORD`] (in its first customer message).
 pub fn has_marker(index: usize) -> bool {
-    index % MARKER_PERIOD == 0
+    index.is_multiple_of(MARKER_PERIOD)
 }
 
 /// The seed [`DemoOptions::default`] uses; any seed gives an equally realistic workspace.

@@ -180,17 +180,23 @@ pub(super) fn contacts(
     let span = 3 * YEAR - DAY;
     let slot = span / count.max(1) as i64;
     let mut emails: HashSet<String> = HashSet::with_capacity(count);
+    let mut users = 0;
     let mut contacts = Vec::with_capacity(count);
     let mut facts = Vec::with_capacity(count);
     for index in 0..count {
         let created_at = start + (i128::from(span) * index as i128 / count as i128) as i64 + rng.between(0, slot - 1);
         let lead = companies.is_empty() || rng.chance(0.12);
-        // Sometimes squaring a uniform number skews towards the first companies: a few big customers.
+        // The first users give every company one (Intercom does not list companies without users); later
+        // ones sometimes skew towards the first companies (squaring a uniform number): a few big customers.
         let company = (!lead).then(|| {
+            if users < companies.len() {
+                return users;
+            }
             let u = rng.unit();
             let u = if rng.chance(0.3) { u * u } else { u };
             ((u * companies.len() as f64) as usize).min(companies.len() - 1)
         });
+        users += usize::from(company.is_some());
         let (first, last) = (*rng.pick(v::FIRST_NAMES), *rng.pick(v::LAST_NAMES));
         let domain = match company {
             Some(c) => {

@@ -1,13 +1,11 @@
-//! The demo workspace's promises: determinism, Intercom-consistent shapes, exact marker hit sets, and a seed
-//! that stores exactly what the in-memory oracle says.
+//! The demo workspace's promises: determinism, Intercom-consistent shapes, consistent references and exact
+//! marker hit sets, all checked against the generator's own output in memory.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::conversations::{MARKER_PARAGRAPH, PART_MARKER_PARAGRAPH};
 use super::people::BOT_ID;
 use super::*;
-use crate::store::StoreOptions;
-use crate::store::filter::{ConversationFilter, ConversationSort, PageRequest};
 use crate::store::model::{ConversationState, Priority};
 
 /// 2024-06-01T00:00:00Z: tests anchor the workspace so their data never changes.
@@ -92,6 +90,7 @@ fn reference_data_is_consistent() {
         assert_eq!(contact.role == "user", !contact.company_ids.is_empty());
     }
     for company in &ws.companies {
+        assert!(company.user_count >= Some(1), "Intercom lists only companies with users");
         assert_eq!(company.user_count, Some(users_per_company.get(company.id.as_str()).copied().unwrap_or(0)));
     }
 }
@@ -279,174 +278,33 @@ fn any_option_value_works() {
     assert_eq!(small.conversation_index("not a number"), None);
 }
 
-async fn count(pool: &sqlx::SqlitePool, table: &str) -> usize {
-    let sql = format!("SELECT count(*) FROM {table}");
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.unwrap() as usize
-}
-
-async fn search_indices(store: &Store, ws: &DemoWorkspace, filter: ConversationFilter) -> BTreeSet<usize> {
-    let page = PageRequest { limit: 1000, cursor: None };
-    let found = store.search_conversations(&filter, ConversationSort::Newest, &page).await.unwrap();
-    assert!(found.next_cursor.is_none());
-    found.items.iter().map(|c| ws.conversation_index(&c.id).expect("a demo conversation")).collect()
-}
-
-#[tokio::test]
-async fn seeding_stores_exactly_the_oracle() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
-    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
-    let options = options(2_000);
-    let report = seed(&store, &options).await.unwrap();
-    let ws = generate(&options);
-    let oracle: Vec<ConversationRecord> = ws.conversations().collect();
-    assert_eq!(report.conversations, 2_000);
-    assert_eq!(report.parts, oracle.iter().map(|c| c.parts.len()).sum::<usize>());
-    assert_eq!(
-        (report.contacts, report.companies, report.admins),
-        (ws.contacts.len(), ws.companies.len(), ws.admins.len())
-    );
-
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", path.display())).await.unwrap();
-    assert_eq!(count(&pool, "conversations").await, report.conversations);
-    assert_eq!(count(&pool, "conversation_parts").await, report.parts);
-    assert_eq!(count(&pool, "contacts").await, report.contacts);
-    assert_eq!(count(&pool, "companies").await, report.companies);
-    assert_eq!(count(&pool, "admins").await, report.admins);
-    assert_eq!(count(&pool, "teams").await, report.teams);
-    assert_eq!(count(&pool, "tags").await, report.tags);
-    let freshness = store.freshness().await.unwrap();
-    assert_eq!((freshness.source.as_str(), freshness.last_synced_at), ("demo", Some(NOW)));
-
-    let text = |word: &str| ConversationFilter { text: Some(word.to_owned()), ..ConversationFilter::default() };
-    assert_eq!(search_indices(&store, &ws, text(MARKER_WORD)).await, ws.marker_indices().collect());
-    assert_eq!(search_indices(&store, &ws, text(PART_MARKER_WORD)).await, BTreeSet::from([PART_MARKER_INDEX]));
-    let snoozed = ConversationFilter { states: vec![ConversationState::Snoozed], ..ConversationFilter::default() };
-    let expected: BTreeSet<usize> =
-        (0..oracle.len()).filter(|i| oracle[*i].state == Some(ConversationState::Snoozed)).collect();
-    assert_eq!(search_indices(&store, &ws, snoozed).await, expected);
-
-    let detail = store.get_conversation(&ws.conversation_id(PART_MARKER_INDEX)).await.unwrap().unwrap();
-    assert_eq!(detail.parts.len(), oracle[PART_MARKER_INDEX].parts.len());
-    assert!(detail.parts.iter().any(|p| { p.body.as_deref().is_some_and(|b| b.contains(PART_MARKER_WORD)) }));
-
-    // Seeding again replaces rather than duplicates.
-    seed(&store, &options).await.unwrap();
-    assert_eq!(count(&pool, "conversation_parts").await, report.parts);
-    pool.close().await;
-    store.close().await;
-}
-
-#[tokio::test]
-async fn seeding_nothing_works() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("empty.db"), StoreOptions::default()).await.unwrap();
-    let report = seed(&store, &DemoOptions { conversations: 0, seed: 1, now: NOW }).await.unwrap();
-    assert_eq!((report.conversations, report.parts, report.contacts), (0, 0, 50));
-    assert_eq!(store.conversation_count().await.unwrap(), 0);
-    store.close().await;
-}
-
-/// Throughput, for release builds:
-/// `cargo test --release -p fastintercom --lib demo -- --ignored --nocapture`
-/// (`DEMO_BENCH_CONVERSATIONS` sets the size, default 100,000).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark; run in release"]
-async fn seeding_rate() {
-    let n = std::env::var("DEMO_BENCH_CONVERSATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let options = options(n);
-
-    let started = Instant::now();
-    let ws = generate(&options);
-    let reference = started.elapsed();
-    let started = Instant::now();
-    let (mut parts, mut bytes) = (0, 0);
+#[test]
+fn zz_distribution() {
+    let ws = generate(&options(10_000));
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut parts = 0;
     for c in ws.conversations() {
         parts += c.parts.len();
-        bytes += c.source.body_html.len()
-            + c.parts.iter().filter_map(|p| p.body_html.as_ref()).map(String::len).sum::<usize>();
-    }
-    let generation = started.elapsed();
-    println!(
-        "generate: reference data {reference:?}; {n} conversations, {parts} parts, {} MB of HTML in {generation:?} = {:.0} conversations/s (one thread)",
-        bytes / 1_000_000,
-        n as f64 / generation.as_secs_f64()
-    );
-
-    let write_n = n.min(20_000);
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("write.db"), StoreOptions::default()).await.unwrap();
-    let mut tx = store.begin_write().await.unwrap();
-    tx.upsert_admins(&ws.admins).await.unwrap();
-    tx.upsert_teams(&ws.teams).await.unwrap();
-    tx.upsert_tags(&ws.tags).await.unwrap();
-    tx.upsert_companies(&ws.companies).await.unwrap();
-    tx.upsert_contacts(&ws.contacts).await.unwrap();
-    tx.commit().await.unwrap();
-    let batches: Vec<Vec<ConversationRecord>> =
-        ws.conversation_batches(CONVERSATION_BATCH).take(write_n.div_ceil(CONVERSATION_BATCH)).collect();
-    let started = Instant::now();
-    for batch in &batches {
-        let mut tx = store.begin_write().await.unwrap();
-        tx.upsert_conversations(batch).await.unwrap();
-        tx.commit().await.unwrap();
-    }
-    let writing = started.elapsed();
-    println!(
-        "write only (pre-generated, batches of {CONVERSATION_BATCH}): {write_n} conversations in {writing:?} = {:.0} conversations/s",
-        write_n as f64 / writing.as_secs_f64()
-    );
-    store.close().await;
-
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("seed.db"), StoreOptions::default()).await.unwrap();
-    let report = seed(&store, &options).await.unwrap();
-    println!(
-        "seed end to end: {} conversations, {} parts, {} contacts in {:?} = {:.0} conversations/s",
-        report.conversations,
-        report.parts,
-        report.contacts,
-        report.elapsed,
-        report.conversations_per_second()
-    );
-    store.close().await;
-}
-
-#[test]
-fn zz_print_sample() {
-    let ws = generate(&options(10_000));
-    for i in [0usize, 1, 2, 3, 9_998] {
-        let c = ws.conversation(i);
-        println!(
-            "=== {i} id={} kind={} state={:?} prio={:?} created={} updated={} waiting={:?} snoozed={:?} admin={:?} team={:?} tags={:?} subject={:?} title={:?}",
-            c.id,
-            c.source.kind,
-            c.state,
-            c.priority,
-            c.created_at,
-            c.updated_at,
-            c.waiting_since,
-            c.snoozed_until,
-            c.admin_assignee_id,
-            c.team_assignee_id,
-            c.tag_ids.iter().map(|t| ws.tags.iter().find(|x| &x.id == t).unwrap().name.clone()).collect::<Vec<_>>(),
-            c.source.subject,
-            c.title
-        );
-        println!("SOURCE [{} {:?}] {}", c.source.author.kind, c.source.author.name, c.source.body_html);
-        for p in &c.parts {
-            println!(
-                "  {} {} {} [{} {:?}] {:?} {:?}",
-                p.id,
-                p.created_at - c.created_at,
-                p.part_type,
-                p.author.kind,
-                p.author.name,
-                p.assigned_to_id,
-                p.body_html
-            );
+        *counts.entry(format!("state {:?}", c.state.unwrap())).or_default() += 1;
+        *counts.entry(format!("source {}", c.source.kind)).or_default() += 1;
+        *counts.entry(format!("prio {:?}", c.priority.unwrap())).or_default() += 1;
+        *counts.entry(format!("tags {}", c.tag_ids.len())).or_default() += 1;
+        *counts
+            .entry(format!("assign admin={} team={}", c.admin_assignee_id.is_some(), c.team_assignee_id.is_some()))
+            .or_default() += 1;
+        *counts.entry(format!("rated {}", c.rating.is_some())).or_default() += 1;
+        *counts.entry(format!("contacts {}", c.contact_ids.len())).or_default() += 1;
+        *counts.entry(format!("waiting {}", c.waiting_since.is_some())).or_default() += 1;
+        let year = (NOW - c.created_at) / (YEAR / 4);
+        *counts.entry(format!("age quarter {year}")).or_default() += 1;
+        for t in &c.tag_ids {
+            *counts.entry(format!("tag {}", ws.tags.iter().find(|x| &x.id == t).unwrap().name)).or_default() += 1;
         }
-        println!("  stats {:?}\n  rating {:?}", c.statistics, c.rating);
     }
-    println!("{:?}\n{:?}\n{:?}\n{:?}", ws.admins[0], ws.teams[0], ws.companies[0], ws.contacts[0]);
+    println!("parts {parts}");
+    for (k, v) in counts {
+        println!("{k}: {v}");
+    }
+    let sizes: Vec<i64> = ws.companies.iter().map(|c| c.user_count.unwrap()).collect();
+    println!("company users max {:?} min {:?}", sizes.iter().max(), sizes.iter().min());
 }

@@ -28,6 +28,12 @@ pub struct ToolSet {
     tools: BTreeMap<String, Arc<RegisteredTool>>,
 }
 
+impl std::fmt::Debug for ToolSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.tools.keys()).finish()
+    }
+}
+
 impl ToolSet {
     /// Builds a set from loaded plugins; a tool name declared by two plugins is refused.
     pub fn build(plugins: Vec<Arc<LoadedPlugin>>) -> Result<Self, RegistryError> {
@@ -111,6 +117,14 @@ impl std::fmt::Debug for Registry {
     }
 }
 
+/// What [`Registry::load`] served and what it had to skip.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    pub tools: Arc<ToolSet>,
+    /// One message per third-party plugin that was skipped.
+    pub rejected: Vec<String>,
+}
+
 /// Longest error list reported for one call; a model needs the first few to correct its arguments.
 const MAX_REPORTED_PROBLEMS: usize = 8;
 
@@ -123,16 +137,39 @@ impl Registry {
         &self.runtime
     }
 
-    /// Loads every source and, if all of them load and no names collide, makes them the served set.
-    /// On any error the previous set stays in place.
-    pub async fn load(&self, sources: Vec<PluginSource>) -> Result<Arc<ToolSet>, RegistryError> {
-        let mut plugins = Vec::with_capacity(sources.len());
-        for source in sources {
+    /// Loads the built-in plugins (each must load) and the third-party ones (each that fails to load, or
+    /// declares a tool name already taken, is skipped and reported), then serves them all at once.
+    /// On error the previous set stays in place.
+    pub async fn load(
+        &self,
+        builtins: Vec<PluginSource>,
+        third_party: Vec<Result<PluginSource, RegistryError>>,
+    ) -> Result<LoadOutcome, RegistryError> {
+        let mut plugins = Vec::with_capacity(builtins.len() + third_party.len());
+        for source in builtins {
             plugins.push(Arc::new(self.runtime.load(source.wasm, source.manifest).await?));
         }
-        let set = Arc::new(ToolSet::build(plugins)?);
-        self.current.store(set.clone());
-        Ok(set)
+        let mut rejected = Vec::new();
+        for source in third_party {
+            let attempt = async {
+                let source = source?;
+                let plugin = Arc::new(self.runtime.load(source.wasm, source.manifest).await?);
+                let mut candidate = plugins.clone();
+                candidate.push(plugin.clone());
+                ToolSet::build(candidate)?;
+                Ok::<_, RegistryError>(plugin)
+            };
+            match attempt.await {
+                Ok(plugin) => plugins.push(plugin),
+                Err(error) => {
+                    tracing::error!(%error, "skipping a plugin that cannot be served");
+                    rejected.push(error.to_string());
+                }
+            }
+        }
+        let tools = Arc::new(ToolSet::build(plugins)?);
+        self.current.store(tools.clone());
+        Ok(LoadOutcome { tools, rejected })
     }
 
     /// A snapshot of the served tools.

@@ -41,8 +41,8 @@ pub fn builtin_sources() -> Vec<PluginSource> {
 }
 
 /// Every `<name>.wasm` in `dir` with its `<name>.toml` manifest, sorted by file name. A missing directory means
-/// no plugins; a component without a manifest, or an unreadable one, is an error naming the file.
-pub fn directory_sources(dir: &Path) -> Result<Vec<PluginSource>, RegistryError> {
+/// no plugins; a component without a readable, valid manifest is an error naming the file, for that plugin only.
+pub fn directory_sources(dir: &Path) -> Result<Vec<Result<PluginSource, RegistryError>>, RegistryError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -54,7 +54,7 @@ pub fn directory_sources(dir: &Path) -> Result<Vec<PluginSource>, RegistryError>
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .collect();
     paths.sort();
-    paths
+    Ok(paths
         .into_iter()
         .map(|wasm_path| {
             let manifest_path = wasm_path.with_extension("toml");
@@ -63,7 +63,7 @@ pub fn directory_sources(dir: &Path) -> Result<Vec<PluginSource>, RegistryError>
             let wasm = std::fs::read(&wasm_path).map_err(|e| source_error(&wasm_path, e))?;
             Ok(PluginSource { wasm: Arc::from(wasm), manifest })
         })
-        .collect()
+        .collect())
 }
 
 fn source_error(path: &Path, reason: impl std::fmt::Display) -> RegistryError {

@@ -45,7 +45,7 @@ impl Order {
 
     fn sql(self) -> &'static str {
         match self {
-            Self::Relevance => " ORDER BY score DESC, c.rowid",
+            Self::Relevance => " ORDER BY ranked.score DESC, c.rowid",
             Self::Created { descending: true } => " ORDER BY c.created_at DESC, c.rowid DESC",
             Self::Created { descending: false } => " ORDER BY c.created_at ASC, c.rowid ASC",
             Self::Updated => " ORDER BY c.updated_at DESC, c.rowid DESC",
@@ -74,16 +74,27 @@ impl Store {
 
         let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
         select.push(SUMMARY_COLUMNS);
-        if fts_query.is_some() {
-            select.push(", -bm25(conversation_fts, 2.0, 1.0) AS score");
+        let offset = if order == Order::Relevance {
+            // Rank on the full-text index alone (joining rows only when other conditions need them), then
+            // read the few rows of the page: ranking must not read every matching conversation's row.
+            select.push(
+                ", ranked.score AS score FROM (SELECT f.rowid AS rowid, -bm25(conversation_fts, 2.0, 1.0) AS score",
+            );
+            push_from_and_conditions(&mut select, filter, fts_query.as_deref());
+            let offset = push_position(&mut select, order, position)?;
+            select.push(" ORDER BY score DESC, f.rowid LIMIT ").push_bind(i64::from(limit) + 1);
+            select.push(" OFFSET ").push_bind(offset as i64);
+            select.push(") AS ranked JOIN conversations c ON c.rowid = ranked.rowid");
+            select.push(order.sql());
+            offset
         } else {
             select.push(", NULL AS score");
-        }
-        push_from_and_conditions(&mut select, filter, fts_query.as_deref());
-        let offset = push_position(&mut select, order, position)?;
-        select.push(order.sql());
-        select.push(" LIMIT ").push_bind(i64::from(limit) + 1);
-        select.push(" OFFSET ").push_bind(offset as i64);
+            push_from_and_conditions(&mut select, filter, fts_query.as_deref());
+            let offset = push_position(&mut select, order, position)?;
+            select.push(order.sql());
+            select.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+            offset
+        };
 
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
         push_from_and_conditions(&mut count, filter, fts_query.as_deref());
@@ -162,14 +173,17 @@ impl Store {
     }
 }
 
-/// Appends `FROM ... WHERE ...` for the filter. With a text query the full-text index drives the query.
+/// Appends `FROM ... WHERE ...` for the filter. With a text query the full-text index (`f`) drives the query,
+/// and conversation rows (`c`) are joined only when another condition needs them.
 fn push_from_and_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter, fts_query: Option<&str>) {
+    let needs_rows = filter.has_row_conditions();
     match fts_query {
         Some(fts) => {
-            query.push(
-                " FROM conversation_fts f JOIN conversations c ON c.rowid = f.rowid WHERE conversation_fts MATCH ",
-            );
-            query.push_bind(fts.to_owned());
+            query.push(" FROM conversation_fts f");
+            if needs_rows {
+                query.push(" JOIN conversations c ON c.rowid = f.rowid");
+            }
+            query.push(" WHERE conversation_fts MATCH ").push_bind(fts.to_owned());
         }
         None => {
             query.push(" FROM conversations c WHERE 1 = 1");

@@ -23,6 +23,35 @@ pub struct ConversationFilter {
     pub updated_before: Option<i64>,
 }
 
+impl ConversationFilter {
+    /// Whether any condition other than the text query applies (those need the conversation rows).
+    pub fn has_row_conditions(&self) -> bool {
+        let Self {
+            text: _,
+            states,
+            tags,
+            contact_id,
+            admin_assignee_id,
+            team_assignee_id,
+            priorities,
+            created_after,
+            created_before,
+            updated_after,
+            updated_before,
+        } = self;
+        !states.is_empty()
+            || !tags.is_empty()
+            || !priorities.is_empty()
+            || contact_id.is_some()
+            || admin_assignee_id.is_some()
+            || team_assignee_id.is_some()
+            || created_after.is_some()
+            || created_before.is_some()
+            || updated_after.is_some()
+            || updated_before.is_some()
+    }
+}
+
 /// Orders a conversation search can return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConversationSort {

@@ -1,0 +1,208 @@
+//! Seeding a real store: what lands in SQLite must be exactly what the in-memory oracle says, and the
+//! release-mode throughput benchmark.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use super::*;
+use crate::store::StoreOptions;
+use crate::store::filter::{ConversationFilter, ConversationSort, PageRequest};
+use crate::store::model::ConversationState;
+
+/// 2024-06-01T00:00:00Z, as in the generation tests.
+const NOW: i64 = 1_717_200_000;
+
+fn options(conversations: usize) -> DemoOptions {
+    DemoOptions { conversations, seed: 42, now: NOW }
+}
+
+async fn count(pool: &sqlx::SqlitePool, table: &str) -> usize {
+    let sql = format!("SELECT count(*) FROM {table}");
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.unwrap() as usize
+}
+
+async fn search_indices(store: &Store, ws: &DemoWorkspace, filter: ConversationFilter) -> BTreeSet<usize> {
+    let page = PageRequest { limit: 1000, cursor: None };
+    let found = store.search_conversations(&filter, ConversationSort::Newest, &page).await.unwrap();
+    assert!(found.next_cursor.is_none());
+    found.items.iter().map(|c| ws.conversation_index(&c.id).expect("a demo conversation")).collect()
+}
+
+#[tokio::test]
+async fn seeding_stores_exactly_the_oracle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.db");
+    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
+    let options = options(2_000);
+    let report = seed(&store, &options).await.unwrap();
+    let ws = generate(&options);
+    let oracle: Vec<ConversationRecord> = ws.conversations().collect();
+    assert_eq!(report.conversations, 2_000);
+    assert_eq!(report.parts, oracle.iter().map(|c| c.parts.len()).sum::<usize>());
+    assert_eq!(
+        (report.contacts, report.companies, report.admins),
+        (ws.contacts.len(), ws.companies.len(), ws.admins.len())
+    );
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", path.display())).await.unwrap();
+    assert_eq!(count(&pool, "conversations").await, report.conversations);
+    assert_eq!(count(&pool, "conversation_parts").await, report.parts);
+    assert_eq!(count(&pool, "contacts").await, report.contacts);
+    assert_eq!(count(&pool, "companies").await, report.companies);
+    assert_eq!(count(&pool, "admins").await, report.admins);
+    assert_eq!(count(&pool, "teams").await, report.teams);
+    assert_eq!(count(&pool, "tags").await, report.tags);
+    let freshness = store.freshness().await.unwrap();
+    assert_eq!((freshness.source.as_str(), freshness.last_synced_at), ("demo", Some(NOW)));
+
+    let text = |word: &str| ConversationFilter { text: Some(word.to_owned()), ..ConversationFilter::default() };
+    assert_eq!(search_indices(&store, &ws, text(MARKER_WORD)).await, ws.marker_indices().collect());
+    assert_eq!(search_indices(&store, &ws, text(PART_MARKER_WORD)).await, BTreeSet::from([PART_MARKER_INDEX]));
+    let snoozed = ConversationFilter { states: vec![ConversationState::Snoozed], ..ConversationFilter::default() };
+    let expected: BTreeSet<usize> =
+        (0..oracle.len()).filter(|i| oracle[*i].state == Some(ConversationState::Snoozed)).collect();
+    assert_eq!(search_indices(&store, &ws, snoozed).await, expected);
+
+    let detail = store.get_conversation(&ws.conversation_id(PART_MARKER_INDEX)).await.unwrap().unwrap();
+    assert_eq!(detail.parts.len(), oracle[PART_MARKER_INDEX].parts.len());
+    assert!(detail.parts.iter().any(|p| { p.body.as_deref().is_some_and(|b| b.contains(PART_MARKER_WORD)) }));
+
+    // Seeding again replaces rather than duplicates.
+    seed(&store, &options).await.unwrap();
+    assert_eq!(count(&pool, "conversation_parts").await, report.parts);
+    pool.close().await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn seeding_nothing_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("empty.db"), StoreOptions::default()).await.unwrap();
+    let report = seed(&store, &DemoOptions { conversations: 0, seed: 1, now: NOW }).await.unwrap();
+    assert_eq!((report.conversations, report.parts, report.contacts), (0, 0, 50));
+    assert_eq!(store.conversation_count().await.unwrap(), 0);
+    store.close().await;
+}
+
+/// Throughput, for release builds:
+/// `cargo test --release -p fastintercom --lib demo -- --ignored --nocapture`
+/// (`DEMO_BENCH_CONVERSATIONS` sets the size, default 100,000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run in release"]
+async fn seeding_rate() {
+    let n = std::env::var("DEMO_BENCH_CONVERSATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let options = options(n);
+
+    let started = Instant::now();
+    let ws = generate(&options);
+    let reference = started.elapsed();
+    let started = Instant::now();
+    let (mut parts, mut bytes) = (0, 0);
+    for c in ws.conversations() {
+        parts += c.parts.len();
+        bytes += c.source.body_html.len()
+            + c.parts.iter().filter_map(|p| p.body_html.as_ref()).map(String::len).sum::<usize>();
+    }
+    let generation = started.elapsed();
+    println!(
+        "generate: reference data {reference:?}; {n} conversations, {parts} parts, {} MB of HTML in {generation:?} = {:.0} conversations/s (one thread)",
+        bytes / 1_000_000,
+        n as f64 / generation.as_secs_f64()
+    );
+
+    let write_n = n.min(20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("write.db"), StoreOptions::default()).await.unwrap();
+    let started = Instant::now();
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_admins(&ws.admins).await.unwrap();
+    tx.upsert_teams(&ws.teams).await.unwrap();
+    tx.upsert_tags(&ws.tags).await.unwrap();
+    tx.upsert_companies(&ws.companies).await.unwrap();
+    tx.upsert_contacts(&ws.contacts).await.unwrap();
+    tx.commit().await.unwrap();
+    println!("write reference data ({} contacts, one transaction): {:?}", ws.contacts.len(), started.elapsed());
+    let batches: Vec<Vec<ConversationRecord>> =
+        ws.conversation_batches(CONVERSATION_BATCH).take(write_n.div_ceil(CONVERSATION_BATCH)).collect();
+    let started = Instant::now();
+    for batch in &batches {
+        let mut tx = store.begin_write().await.unwrap();
+        tx.upsert_conversations(batch).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let writing = started.elapsed();
+    println!(
+        "write only (pre-generated, batches of {CONVERSATION_BATCH}): {write_n} conversations in {writing:?} = {:.0} conversations/s",
+        write_n as f64 / writing.as_secs_f64()
+    );
+    store.close().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("seed.db"), StoreOptions::default()).await.unwrap();
+    let report = seed(&store, &options).await.unwrap();
+    println!(
+        "seed end to end: {} conversations, {} parts, {} contacts in {:?} = {:.0} conversations/s",
+        report.conversations,
+        report.parts,
+        report.contacts,
+        report.elapsed,
+        report.conversations_per_second()
+    );
+    store.close().await;
+}
+
+/// Temporary: where the writer's time goes (schema variants applied through a side connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "experiment"]
+async fn zz_write_experiments() {
+    let n: usize = std::env::var("DEMO_BENCH_CONVERSATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let ws = generate(&options(n));
+    let batches: Vec<Vec<ConversationRecord>> = ws.conversation_batches(CONVERSATION_BATCH).collect();
+    let started = Instant::now();
+    let mut text_bytes = 0;
+    for c in batches.iter().flatten() {
+        text_bytes += crate::store::html_to_text(&c.source.body_html).len();
+        for p in &c.parts {
+            text_bytes += p.body_html.as_deref().map_or(0, |b| crate::store::html_to_text(b).len());
+        }
+    }
+    println!(
+        "html_to_text alone over {n} conversations: {:?} ({} MB of text)",
+        started.elapsed(),
+        text_bytes / 1_000_000
+    );
+    let variants: &[(&str, &str)] = &[("baseline", "")];
+    let stripped: Vec<Vec<ConversationRecord>> = batches
+        .iter()
+        .map(|b| b.iter().map(|c| ConversationRecord { parts: Vec::new(), ..c.clone() }).collect())
+        .collect();
+    let all: Vec<ConversationRecord> = batches.iter().flatten().cloned().collect();
+    let by_size = |size: usize| all.chunks(size).map(<[_]>::to_vec).collect::<Vec<_>>();
+    let sets = [
+        ("batches of 1000", batches.clone()),
+        ("no parts", stripped),
+        ("batches of 250", by_size(250)),
+        ("batches of 4000", by_size(4000)),
+    ];
+    for (label, batches) in &sets {
+        for (name, sql) in variants {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.db");
+            let store = Store::open(&path, StoreOptions::default()).await.unwrap();
+            if !sql.is_empty() {
+                let side = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&side).await.unwrap();
+                side.close().await;
+            }
+            let started = Instant::now();
+            for batch in batches.iter() {
+                let mut tx = store.begin_write().await.unwrap();
+                tx.upsert_conversations(batch).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+            let elapsed = started.elapsed();
+            println!("{label} {name}: {n} conversations in {elapsed:?} = {:.0}/s", n as f64 / elapsed.as_secs_f64());
+            store.close().await;
+        }
+    }
+}
