@@ -11,5 +11,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub(crate) use exports::fastintercom::plugin::tool;
-pub(crate) use fastintercom::plugin::{contacts, conversations, log, sync_status, types};
+pub(crate) use self::exports::fastintercom::plugin::tool;
+pub(crate) use self::fastintercom::plugin::{contacts, conversations, log, sync_status, types};

@@ -84,13 +84,14 @@ CREATE TABLE contact_tags (
 ) WITHOUT ROWID;
 
 -- Words of contacts' names and emails, for prefix search ("jan" finds "Jane Doe" and "jane@acme.com").
+-- No prefix indexes: a prefix query scans a range of the term index, which is fast at contact-list sizes, and
+-- prefix indexes would multiply the cost of every contact write.
 CREATE VIRTUAL TABLE contact_fts USING fts5 (
     name,
     email,
     content = '',
     contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 
 CREATE TABLE conversations (
@@ -155,7 +156,8 @@ CREATE INDEX conversations_by_updated ON conversations (updated_at);
 CREATE INDEX conversations_by_state ON conversations (state, created_at);
 CREATE INDEX conversations_by_admin ON conversations (admin_assignee_id, created_at);
 CREATE INDEX conversations_by_team ON conversations (team_assignee_id, created_at);
-CREATE INDEX conversations_by_priority ON conversations (priority, created_at);
+-- Most conversations have no priority: index only those that do.
+CREATE INDEX conversations_by_priority ON conversations (priority, created_at) WHERE priority <> 'none';
 
 CREATE TABLE conversation_contacts (
     conversation_rowid INTEGER NOT NULL REFERENCES conversations (rowid) ON DELETE CASCADE,
@@ -172,12 +174,13 @@ CREATE TABLE conversation_tags (
 ) WITHOUT ROWID;
 CREATE INDEX conversation_tags_by_conversation ON conversation_tags (conversation_rowid);
 
+-- A rowid table (not WITHOUT ROWID): part rows carry whole message bodies, and large rows belong in a table
+-- whose b-tree is keyed by an integer, with the (conversation, part id) key in a small separate index.
 CREATE TABLE conversation_parts (
+    rowid              INTEGER PRIMARY KEY,
     conversation_rowid INTEGER NOT NULL REFERENCES conversations (rowid) ON DELETE CASCADE,
     id                 TEXT NOT NULL,
     part_type          TEXT NOT NULL,
-    body_html          TEXT,
-    body_text          TEXT,
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER,
     notified_at        INTEGER,
@@ -187,8 +190,10 @@ CREATE TABLE conversation_parts (
     author_email       TEXT,
     assigned_to_id     TEXT,
     redacted           INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (conversation_rowid, id)
-) WITHOUT ROWID;
+    body_text          TEXT,
+    body_html          TEXT
+);
+CREATE UNIQUE INDEX conversation_parts_by_conversation ON conversation_parts (conversation_rowid, id);
 
 -- One document per conversation: its subject and the plain text of its first message and every part, so
 -- bm25 ranks conversations, not fragments. Contentless: the text already lives in the tables above.

@@ -183,6 +183,8 @@ async fn full_text_matches_subjects_bodies_and_parts_with_stemming() {
     hits.sort();
     assert_eq!(hits, ["1", "5"]);
     assert_eq!(ids(&store, text("confirmed"), ConversationSort::Relevance).await, ["1"], "part bodies are indexed");
+    assert_eq!(ids(&store, text("refund"), ConversationSort::Newest).await, ["5", "1"], "text with a time order");
+    assert_eq!(ids(&store, text("refund"), ConversationSort::Updated).await, ["5", "1"]);
     assert_eq!(ids(&store, text("password email"), ConversationSort::Relevance).await, ["4"], "all words must match");
     assert!(ids(&store, text("password parcel"), ConversationSort::Relevance).await.is_empty());
     assert!(
@@ -257,8 +259,11 @@ async fn upserting_again_changes_nothing_and_replaces_links() {
     c1.priority = Some(Priority::High);
     c1.admin_assignee_id = Some("a1".to_owned());
     c1.parts = vec![part("11", 1_100, "<p>Refund issued &amp; confirmed</p>")];
+    let mut stale = c1.clone();
+    stale.tag_ids = vec!["t-billing".to_owned()];
     let mut tx = store.begin_write().await.unwrap();
-    tx.upsert_conversations(&[c1]).await.unwrap();
+    // A batch may repeat a conversation (Intercom pages can); the last record of it wins.
+    tx.upsert_conversations(&[stale, c1]).await.unwrap();
     tx.commit().await.unwrap();
     let after = store.get_conversation("1").await.unwrap().unwrap();
     assert_eq!(store.conversation_count().await.unwrap(), 5);

@@ -234,16 +234,18 @@ impl SeedReport {
     }
 }
 
-/// Conversations per write transaction: large enough that per-statement overhead vanishes, small enough that
-/// readers see progress and memory stays flat.
-const CONVERSATION_BATCH: usize = 1_000;
+/// Conversations per write transaction: large enough to amortise per-statement and per-commit costs (each commit
+/// flushes and merges full-text segments; 5,000 seeded 100,000 conversations about 8% faster than 2,000 in release
+/// on the 2-core machine), small enough that memory stays flat.
+const CONVERSATION_BATCH: usize = 5_000;
 /// Contacts per write transaction.
 const CONTACT_BATCH: usize = 5_000;
 /// Batches generated ahead of the writer: enough to keep it busy, bounded so memory is too.
-const CHANNEL_DEPTH: usize = 4;
+const CHANNEL_DEPTH: usize = 2;
 
 /// Writes the workspace `options` describe into `store` (upserting: existing rows with the same ids are
-/// replaced), then marks the store as synced from "demo" at `now`.
+/// replaced, rows of a larger earlier demo are left alone), then marks the store as synced from "demo" at `now`.
+/// Reference data goes first, so every conversation's contacts, teammates and tags exist when it lands.
 pub async fn seed(store: &Store, options: &DemoOptions) -> anyhow::Result<SeedReport> {
     let started = Instant::now();
     let generate_options = options.clone();

@@ -21,11 +21,18 @@ async fn count(pool: &sqlx::SqlitePool, table: &str) -> usize {
     sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await.unwrap() as usize
 }
 
+/// The indexes of the conversations a search finds, checking that every sort order finds the same set.
 async fn search_indices(store: &Store, ws: &DemoWorkspace, filter: ConversationFilter) -> BTreeSet<usize> {
     let page = PageRequest { limit: 1000, cursor: None };
-    let found = store.search_conversations(&filter, ConversationSort::Newest, &page).await.unwrap();
-    assert!(found.next_cursor.is_none());
-    found.items.iter().map(|c| ws.conversation_index(&c.id).expect("a demo conversation")).collect()
+    let mut sets = Vec::new();
+    for sort in [ConversationSort::Relevance, ConversationSort::Newest, ConversationSort::Updated] {
+        let found = store.search_conversations(&filter, sort, &page).await.unwrap_or_else(|e| panic!("{sort:?}: {e}"));
+        assert!(found.next_cursor.is_none());
+        assert_eq!(found.total as usize, found.items.len());
+        sets.push(found.items.iter().map(|c| ws.conversation_index(&c.id).expect("a demo conversation")).collect());
+    }
+    assert!(sets.windows(2).all(|pair| pair[0] == pair[1]), "sort orders disagree");
+    sets.remove(0)
 }
 
 #[tokio::test]
@@ -149,60 +156,4 @@ async fn seeding_rate() {
         report.conversations_per_second()
     );
     store.close().await;
-}
-
-/// Temporary: where the writer's time goes (schema variants applied through a side connection).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "experiment"]
-async fn zz_write_experiments() {
-    let n: usize = std::env::var("DEMO_BENCH_CONVERSATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let ws = generate(&options(n));
-    let batches: Vec<Vec<ConversationRecord>> = ws.conversation_batches(CONVERSATION_BATCH).collect();
-    let started = Instant::now();
-    let mut text_bytes = 0;
-    for c in batches.iter().flatten() {
-        text_bytes += crate::store::html_to_text(&c.source.body_html).len();
-        for p in &c.parts {
-            text_bytes += p.body_html.as_deref().map_or(0, |b| crate::store::html_to_text(b).len());
-        }
-    }
-    println!(
-        "html_to_text alone over {n} conversations: {:?} ({} MB of text)",
-        started.elapsed(),
-        text_bytes / 1_000_000
-    );
-    let variants: &[(&str, &str)] = &[("baseline", "")];
-    let stripped: Vec<Vec<ConversationRecord>> = batches
-        .iter()
-        .map(|b| b.iter().map(|c| ConversationRecord { parts: Vec::new(), ..c.clone() }).collect())
-        .collect();
-    let all: Vec<ConversationRecord> = batches.iter().flatten().cloned().collect();
-    let by_size = |size: usize| all.chunks(size).map(<[_]>::to_vec).collect::<Vec<_>>();
-    let sets = [
-        ("batches of 1000", batches.clone()),
-        ("no parts", stripped),
-        ("batches of 250", by_size(250)),
-        ("batches of 4000", by_size(4000)),
-    ];
-    for (label, batches) in &sets {
-        for (name, sql) in variants {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("x.db");
-            let store = Store::open(&path, StoreOptions::default()).await.unwrap();
-            if !sql.is_empty() {
-                let side = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&side).await.unwrap();
-                side.close().await;
-            }
-            let started = Instant::now();
-            for batch in batches.iter() {
-                let mut tx = store.begin_write().await.unwrap();
-                tx.upsert_conversations(batch).await.unwrap();
-                tx.commit().await.unwrap();
-            }
-            let elapsed = started.elapsed();
-            println!("{label} {name}: {n} conversations in {elapsed:?} = {:.0}/s", n as f64 / elapsed.as_secs_f64());
-            store.close().await;
-        }
-    }
 }

@@ -277,34 +277,3 @@ fn any_option_value_works() {
     assert_eq!(small.conversation_index(&last.id), None);
     assert_eq!(small.conversation_index("not a number"), None);
 }
-
-#[test]
-fn zz_distribution() {
-    let ws = generate(&options(10_000));
-    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
-    let mut parts = 0;
-    for c in ws.conversations() {
-        parts += c.parts.len();
-        *counts.entry(format!("state {:?}", c.state.unwrap())).or_default() += 1;
-        *counts.entry(format!("source {}", c.source.kind)).or_default() += 1;
-        *counts.entry(format!("prio {:?}", c.priority.unwrap())).or_default() += 1;
-        *counts.entry(format!("tags {}", c.tag_ids.len())).or_default() += 1;
-        *counts
-            .entry(format!("assign admin={} team={}", c.admin_assignee_id.is_some(), c.team_assignee_id.is_some()))
-            .or_default() += 1;
-        *counts.entry(format!("rated {}", c.rating.is_some())).or_default() += 1;
-        *counts.entry(format!("contacts {}", c.contact_ids.len())).or_default() += 1;
-        *counts.entry(format!("waiting {}", c.waiting_since.is_some())).or_default() += 1;
-        let year = (NOW - c.created_at) / (YEAR / 4);
-        *counts.entry(format!("age quarter {year}")).or_default() += 1;
-        for t in &c.tag_ids {
-            *counts.entry(format!("tag {}", ws.tags.iter().find(|x| &x.id == t).unwrap().name)).or_default() += 1;
-        }
-    }
-    println!("parts {parts}");
-    for (k, v) in counts {
-        println!("{k}: {v}");
-    }
-    let sizes: Vec<i64> = ws.companies.iter().map(|c| c.user_count.unwrap()).collect();
-    println!("company users max {:?} min {:?}", sizes.iter().max(), sizes.iter().min());
-}

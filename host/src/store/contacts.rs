@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
 
-use super::conversations::push_id_list;
 use super::cursor::{self, Position};
 use super::filter::{ContactFilter, PageRequest};
 use super::model::{CompanyRef, ContactView, Page};
+use super::push_id_list;
 use super::text::fts_all_prefixes;
 use super::{Result, Store, StoreError};
 

@@ -10,7 +10,7 @@ use super::model::{
     Author, ConversationDetail, ConversationState, ConversationSummary, Page, PartView, Priority, Statistics,
 };
 use super::text::{fts_all_words, preview};
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, push_id_list};
 
 /// Characters of the first message shown in a search result.
 const PREVIEW_CHARS: usize = 280;
@@ -80,7 +80,7 @@ impl Store {
             select.push(
                 ", ranked.score AS score FROM (SELECT f.rowid AS rowid, -bm25(conversation_fts, 2.0, 1.0) AS score",
             );
-            push_from_and_conditions(&mut select, filter, fts_query.as_deref());
+            push_from_and_conditions(&mut select, filter, fts_query.as_deref(), false);
             let offset = push_position(&mut select, order, position)?;
             select.push(" ORDER BY score DESC, f.rowid LIMIT ").push_bind(i64::from(limit) + 1);
             select.push(" OFFSET ").push_bind(offset as i64);
@@ -89,7 +89,7 @@ impl Store {
             offset
         } else {
             select.push(", NULL AS score");
-            push_from_and_conditions(&mut select, filter, fts_query.as_deref());
+            push_from_and_conditions(&mut select, filter, fts_query.as_deref(), true);
             let offset = push_position(&mut select, order, position)?;
             select.push(order.sql());
             select.push(" LIMIT ").push_bind(i64::from(limit) + 1);
@@ -97,7 +97,7 @@ impl Store {
         };
 
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-        push_from_and_conditions(&mut count, filter, fts_query.as_deref());
+        push_from_and_conditions(&mut count, filter, fts_query.as_deref(), false);
 
         let mut reader = self.reader().acquire().await?;
         let mut rows = select.build().fetch_all(&mut *reader).await?;
@@ -174,9 +174,15 @@ impl Store {
 }
 
 /// Appends `FROM ... WHERE ...` for the filter. With a text query the full-text index (`f`) drives the query,
-/// and conversation rows (`c`) are joined only when another condition needs them.
-fn push_from_and_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter, fts_query: Option<&str>) {
-    let needs_rows = filter.has_row_conditions();
+/// and conversation rows (`c`) are joined only when `needs_rows` (the caller selects or orders by them) or another
+/// condition needs them.
+fn push_from_and_conditions(
+    query: &mut QueryBuilder<Sqlite>,
+    filter: &ConversationFilter,
+    fts_query: Option<&str>,
+    needs_rows: bool,
+) {
+    let needs_rows = needs_rows || filter.has_row_conditions();
     match fts_query {
         Some(fts) => {
             query.push(" FROM conversation_fts f");
@@ -204,6 +210,10 @@ fn push_from_and_conditions(query: &mut QueryBuilder<Sqlite>, filter: &Conversat
             list.push_bind(priority.as_str());
         }
         query.push(")");
+        if !filter.priorities.contains(&Priority::None) {
+            // Lets SQLite use the partial index of prioritized conversations.
+            query.push(" AND c.priority <> 'none'");
+        }
     }
     if !filter.tags.is_empty() {
         query.push(
@@ -347,11 +357,4 @@ async fn attach_tags_and_contacts(
         items[index[&rowid]].contact_ids.push(row.try_get(1)?);
     }
     Ok(())
-}
-
-pub(super) fn push_id_list(query: &mut QueryBuilder<Sqlite>, ids: &[i64]) {
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
 }

@@ -96,3 +96,11 @@ impl Store {
         &self.reader
     }
 }
+
+/// Appends `SELECT value FROM json_each(?)`, binding `ids` as one JSON array, for use inside `IN (...)`. The SQL
+/// text is the same for any number of ids, so SQLite's prepared statement is reused instead of re-prepared for
+/// every batch or page.
+fn push_id_list(query: &mut sqlx::QueryBuilder<sqlx::Sqlite>, ids: &[i64]) {
+    let json = serde_json::to_string(ids).expect("integers serialize");
+    query.push("SELECT value FROM json_each(").push_bind(json).push(")");
+}

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::conversations::push_id_list;
 use super::model::{
-    AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, ConversationState, Priority, TagRecord, TeamRecord,
+    AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, ConversationState, PartRecord, Priority, TagRecord,
+    TeamRecord,
 };
+use super::push_id_list;
 use super::text::html_to_text;
 use super::{Result, Store};
 
@@ -139,14 +140,23 @@ impl WriteTx {
     /// Parts are upserted by id, so parts stored earlier and no longer returned (Intercom returns only the latest
     /// 500) are kept.
     pub async fn upsert_conversations(&mut self, conversations: &[ConversationRecord]) -> Result<()> {
+        let conversations = &last_of_each(conversations, |c| &c.id);
         if conversations.is_empty() {
             return Ok(());
         }
+        // Search documents are rewritten whole: drop those of conversations already stored, then insert every
+        // document fresh (a plain INSERT is much cheaper than INSERT OR REPLACE, which probes for each rowid).
+        delete_documents(&mut self.tx, "conversation_fts", "conversations", conversations.iter().map(|c| &c.id))
+            .await?;
+        // Plain text of every body, derived once for the rows and for the search documents.
+        let texts: Vec<ConversationText> = conversations.iter().map(|c| ConversationText::of(c)).collect();
         let columns = &CONVERSATION_COLUMNS;
         let mut rowids: HashMap<String, i64> = HashMap::with_capacity(conversations.len());
-        for chunk in conversations.chunks(MAX_BINDS_PER_STATEMENT / columns.len()) {
+        let with_texts: Vec<(&ConversationRecord, &ConversationText)> =
+            conversations.iter().copied().zip(&texts).collect();
+        for chunk in with_texts.chunks(MAX_BINDS_PER_STATEMENT / columns.len()) {
             let mut query = QueryBuilder::<Sqlite>::new(insert_head("conversations", columns));
-            query.push_values(chunk, |mut row, c| {
+            query.push_values(chunk, |mut row, (c, text)| {
                 let stats = &c.statistics;
                 let rating = c.rating.clone().unwrap_or_default();
                 row.push_bind(c.id.clone())
@@ -165,9 +175,9 @@ impl WriteTx {
                     .push_bind(c.source.kind.clone())
                     .push_bind(c.source.id.clone())
                     .push_bind(c.source.delivered_as.clone())
-                    .push_bind(c.source.subject.as_deref().map(html_to_text))
+                    .push_bind(text.subject.clone())
                     .push_bind(c.source.body_html.clone())
-                    .push_bind(html_to_text(&c.source.body_html))
+                    .push_bind(text.source_body.clone())
                     .push_bind(c.source.url.clone())
                     .push_bind(c.source.author.kind.clone())
                     .push_bind(c.source.author.id.clone())
@@ -211,13 +221,10 @@ impl WriteTx {
 
         // Links are replaced wholesale: Intercom always sends the full lists.
         for table in ["conversation_contacts", "conversation_tags"] {
-            for chunk in batch_rowids.chunks(MAX_BINDS_PER_STATEMENT) {
-                let mut delete =
-                    QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE conversation_rowid IN ("));
-                push_id_list(&mut delete, chunk);
-                delete.push(")");
-                delete.build().execute(&mut *self.tx).await?;
-            }
+            let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE conversation_rowid IN ("));
+            push_id_list(&mut delete, &batch_rowids);
+            delete.push(")");
+            delete.build().execute(&mut *self.tx).await?;
         }
         let contact_links: Vec<(i64, &str, i64)> = conversations
             .iter()
@@ -254,19 +261,22 @@ impl WriteTx {
         )
         .await?;
 
-        let parts: Vec<(i64, &super::model::PartRecord)> = conversations
+        let parts: Vec<(i64, &PartRecord, &Option<String>)> = conversations
             .iter()
             .zip(&batch_rowids)
-            .flat_map(|(c, rowid)| c.parts.iter().map(move |part| (*rowid, part)))
+            .zip(&texts)
+            .flat_map(|((c, rowid), text)| {
+                c.parts.iter().zip(&text.parts).map(move |(part, body)| (*rowid, part, body))
+            })
             .collect();
         let part_head = insert_head("conversation_parts", &PART_COLUMNS);
         let part_tail = upsert_tail("conversation_rowid, id", &PART_COLUMNS[2..]);
-        insert_chunks(&mut self.tx, &part_head, PART_COLUMNS.len(), &part_tail, &parts, |row, (rowid, part)| {
+        insert_chunks(&mut self.tx, &part_head, PART_COLUMNS.len(), &part_tail, &parts, |row, (rowid, part, body)| {
             row.push_bind(*rowid)
                 .push_bind(part.id.clone())
                 .push_bind(part.part_type.clone())
                 .push_bind(part.body_html.clone())
-                .push_bind(part.body_html.as_deref().map(html_to_text))
+                .push_bind((*body).clone())
                 .push_bind(part.created_at)
                 .push_bind(part.updated_at)
                 .push_bind(part.notified_at)
@@ -279,15 +289,33 @@ impl WriteTx {
         })
         .await?;
 
-        // One full-text document per conversation, rebuilt from what is now stored.
-        for chunk in batch_rowids.chunks(MAX_BINDS_PER_STATEMENT) {
+        // One full-text document per conversation. A conversation Intercom truncated may have older parts stored
+        // that this record lacks, so its document is rebuilt from the table; the others from the record.
+        let (truncated, complete): (Vec<_>, Vec<_>) = batch_rowids
+            .iter()
+            .copied()
+            .zip(conversations.iter().zip(&texts))
+            .partition(|(_, (c, _))| c.parts_truncated);
+        insert_chunks(
+            &mut self.tx,
+            "INSERT INTO conversation_fts (rowid, subject, body) ",
+            3,
+            "",
+            &complete,
+            |row, (rowid, (_, text))| {
+                row.push_bind(*rowid).push_bind(text.subject.clone().unwrap_or_default()).push_bind(text.document());
+            },
+        )
+        .await?;
+        if !truncated.is_empty() {
+            let rowids: Vec<i64> = truncated.iter().map(|(rowid, _)| *rowid).collect();
             let mut index = QueryBuilder::<Sqlite>::new(
-                "INSERT OR REPLACE INTO conversation_fts (rowid, subject, body) \
+                "INSERT INTO conversation_fts (rowid, subject, body) \
                  SELECT c.rowid, coalesce(c.source_subject, ''), c.source_body_text || char(10) || \
                  coalesce((SELECT group_concat(p.body_text, char(10)) FROM conversation_parts p \
                  WHERE p.conversation_rowid = c.rowid), '') FROM conversations c WHERE c.rowid IN (",
             );
-            push_id_list(&mut index, chunk);
+            push_id_list(&mut index, &rowids);
             index.push(")");
             index.build().execute(&mut *self.tx).await?;
         }
@@ -320,9 +348,11 @@ impl WriteTx {
 
     /// Inserts or replaces contacts with their company and tag links, and re-indexes their names and emails.
     pub async fn upsert_contacts(&mut self, contacts: &[ContactRecord]) -> Result<()> {
+        let contacts = &last_of_each(contacts, |c| &c.id);
         if contacts.is_empty() {
             return Ok(());
         }
+        delete_documents(&mut self.tx, "contact_fts", "contacts", contacts.iter().map(|c| &c.id)).await?;
         const COLUMNS: [&str; 20] = [
             "id",
             "role",
@@ -380,12 +410,10 @@ impl WriteTx {
         }
         let batch_rowids: Vec<i64> = contacts.iter().map(|c| rowids[&c.id]).collect();
         for table in ["contact_companies", "contact_tags"] {
-            for chunk in batch_rowids.chunks(MAX_BINDS_PER_STATEMENT) {
-                let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE contact_rowid IN ("));
-                push_id_list(&mut delete, chunk);
-                delete.push(")");
-                delete.build().execute(&mut *self.tx).await?;
-            }
+            let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE contact_rowid IN ("));
+            push_id_list(&mut delete, &batch_rowids);
+            delete.push(")");
+            delete.build().execute(&mut *self.tx).await?;
         }
         let company_links: Vec<(i64, &str)> = contacts
             .iter()
@@ -419,10 +447,10 @@ impl WriteTx {
             },
         )
         .await?;
-        let indexed: Vec<(i64, &ContactRecord)> = batch_rowids.iter().copied().zip(contacts).collect();
+        let indexed: Vec<(i64, &ContactRecord)> = batch_rowids.iter().copied().zip(contacts.iter().copied()).collect();
         insert_chunks(
             &mut self.tx,
-            "INSERT OR REPLACE INTO contact_fts (rowid, name, email) ",
+            "INSERT INTO contact_fts (rowid, name, email) ",
             3,
             "",
             &indexed,
@@ -517,6 +545,59 @@ impl WriteTx {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// Deletes from the full-text index `fts` the documents of the rows of `table` whose Intercom ids are `ids`
+/// (rows not stored yet have no document).
+async fn delete_documents<'a>(
+    tx: &mut Transaction<'static, Sqlite>,
+    fts: &str,
+    table: &str,
+    ids: impl Iterator<Item = &'a String>,
+) -> Result<()> {
+    let ids = serde_json::to_string(&ids.collect::<Vec<_>>()).expect("ids serialize");
+    let sql = format!(
+        "DELETE FROM {fts} WHERE rowid IN (SELECT rowid FROM {table} WHERE id IN (SELECT value FROM json_each(?)))"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The plain text of one conversation's bodies.
+struct ConversationText {
+    subject: Option<String>,
+    source_body: String,
+    /// One entry per part of the record, in its order.
+    parts: Vec<Option<String>>,
+}
+
+impl ConversationText {
+    fn of(conversation: &ConversationRecord) -> Self {
+        Self {
+            subject: conversation.source.subject.as_deref().map(html_to_text),
+            source_body: html_to_text(&conversation.source.body_html),
+            parts: conversation.parts.iter().map(|part| part.body_html.as_deref().map(html_to_text)).collect(),
+        }
+    }
+
+    /// The full-text document body: the first message and every part's text, one per line.
+    fn document(&self) -> String {
+        let mut document = self.source_body.clone();
+        for part in self.parts.iter().flatten().filter(|text| !text.is_empty()) {
+            document.push('\n');
+            document.push_str(part);
+        }
+        document
+    }
+}
+
+/// The last record of each id, in order of those last occurrences. A multi-row upsert cannot touch one row twice,
+/// and a later record of the same object (Intercom pages can repeat one) is the newer one.
+fn last_of_each<T>(records: &[T], id: impl Fn(&T) -> &String) -> Vec<&T> {
+    let mut seen = std::collections::HashSet::with_capacity(records.len());
+    let mut kept: Vec<&T> = records.iter().rev().filter(|record| seen.insert(id(record))).collect();
+    kept.reverse();
+    kept
 }
 
 /// The distinct values of `ids`, first occurrence first (Intercom lists may repeat an id).
