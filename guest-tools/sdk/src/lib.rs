@@ -82,3 +82,29 @@ pub use tool::{Tool, unknown_tool};
 pub fn freshness() -> sync_status::DataFreshness {
     sync_status::freshness()
 }
+
+/// An empty filter matches everything; set only the conditions a tool needs (`..Default::default()`).
+impl Default for conversations::ConversationFilter {
+    fn default() -> Self {
+        Self {
+            text: None,
+            states: Vec::new(),
+            tags: Vec::new(),
+            contact_id: None,
+            admin_assignee_id: None,
+            team_assignee_id: None,
+            priorities: Vec::new(),
+            created_after: None,
+            created_before: None,
+            updated_after: None,
+            updated_before: None,
+        }
+    }
+}
+
+/// An empty filter matches every contact.
+impl Default for contacts::ContactFilter {
+    fn default() -> Self {
+        Self { text: None, email: None, company: None }
+    }
+}
