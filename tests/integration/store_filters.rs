@@ -297,3 +297,32 @@ async fn contacts_by_name_prefix_email_and_company() {
     let jane = store.get_contact("c1").await.unwrap().unwrap();
     assert_eq!(jane.companies.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Acme Rockets"]);
 }
+
+#[tokio::test]
+async fn deleting_conversations_removes_rows_parts_links_and_documents() {
+    let (_dir, store) = fixture_store().await;
+    let before = store.counts().await.unwrap();
+    let mut tx = store.begin_write().await.unwrap();
+    assert_eq!(tx.delete_conversations(&["1".to_owned(), "404".to_owned()]).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    let after = store.counts().await.unwrap();
+    assert_eq!(after.conversations, before.conversations - 1);
+    assert_eq!(after.parts, before.parts - 2, "the parts of conversation 1 go with it");
+    assert!(store.get_conversation("1").await.unwrap().is_none());
+    let text = ConversationFilter { text: Some("confirmed".to_owned()), ..ConversationFilter::default() };
+    assert!(ids(&store, text, ConversationSort::Relevance).await.is_empty(), "its search document is gone");
+    let billing = ConversationFilter { tags: vec!["billing".to_owned()], ..ConversationFilter::default() };
+    assert_eq!(ids(&store, billing, ConversationSort::Newest).await, ["3"], "its tag links are gone");
+}
+
+#[tokio::test]
+async fn a_conversation_id_that_is_not_an_integer_is_refused_and_nothing_is_written() {
+    let (_dir, store) = fixture_store().await;
+    let before = store.counts().await.unwrap();
+    let mut tx = store.begin_write().await.unwrap();
+    let error =
+        tx.upsert_conversations(&[conversation("6", 6_000, "fine"), conversation("abc", 7_000, "not an id")]).await;
+    assert!(matches!(error, Err(StoreError::InvalidArgument(_))), "{error:?}");
+    drop(tx);
+    assert_eq!(store.counts().await.unwrap(), before);
+}

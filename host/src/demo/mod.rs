@@ -34,8 +34,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
-use crate::store::Store;
 use crate::store::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
+use crate::store::{PreparedWrite, Store, prepare_conversations};
 use people::{ContactFacts, DAY, YEAR};
 use rng::Rng;
 
@@ -267,10 +267,19 @@ pub async fn seed(store: &Store, options: &DemoOptions) -> anyhow::Result<SeedRe
         tx.commit().await?;
     }
 
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ConversationRecord>>(CHANNEL_DEPTH);
+    // Generation and statement building (plain text, arguments) run on a blocking thread, one batch ahead of
+    // the writer, so the two cores split the work: this thread mostly waits on SQLite.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<Batch>>(CHANNEL_DEPTH);
     let producer_workspace = Arc::clone(&workspace);
     let producer = tokio::task::spawn_blocking(move || {
-        for batch in producer_workspace.conversation_batches(CONVERSATION_BATCH) {
+        for records in producer_workspace.conversation_batches(CONVERSATION_BATCH) {
+            let batch = prepare_conversations(&records)
+                .map(|write| Batch {
+                    conversations: records.len(),
+                    parts: records.iter().map(|c| c.parts.len()).sum(),
+                    write,
+                })
+                .context("preparing demo conversations");
             if sender.blocking_send(batch).is_err() {
                 break; // The writer failed and stopped listening.
             }
@@ -278,11 +287,12 @@ pub async fn seed(store: &Store, options: &DemoOptions) -> anyhow::Result<SeedRe
     });
     let (mut conversations, mut parts) = (0, 0);
     while let Some(batch) = receiver.recv().await {
+        let batch = batch?;
         let mut tx = store.begin_write().await?;
-        tx.upsert_conversations(&batch).await.context("writing demo conversations")?;
+        tx.apply(batch.write).await.context("writing demo conversations")?;
         tx.commit().await?;
-        conversations += batch.len();
-        parts += batch.iter().map(|c| c.parts.len()).sum::<usize>();
+        conversations += batch.conversations;
+        parts += batch.parts;
     }
     producer.await.context("generating demo conversations")?;
     store.mark_synced("demo", workspace.now()).await?;
@@ -297,6 +307,13 @@ pub async fn seed(store: &Store, options: &DemoOptions) -> anyhow::Result<SeedRe
         parts,
         elapsed: started.elapsed(),
     })
+}
+
+/// One batch of conversations, ready for the writer.
+struct Batch {
+    write: PreparedWrite,
+    conversations: usize,
+    parts: usize,
 }
 
 /// How far back conversations go.

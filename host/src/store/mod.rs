@@ -10,6 +10,7 @@ mod cursor;
 pub mod filter;
 mod meta;
 pub mod model;
+mod prepare;
 mod text;
 mod write;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use prepare::{PreparedWrite, prepare_conversations};
 pub use text::html_to_text;
 
 /// Why a store operation failed. Only the variants' messages (never SQL or paths) may reach a plugin.
