@@ -21,7 +21,13 @@ impl Default for ServeArgs {
 
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let store = config.open_store().await?;
-    if store.conversation_count().await? == 0 && std::env::var_os("INTERCOM_ACCESS_TOKEN").is_none() {
+    let has_token = std::env::var_os("INTERCOM_ACCESS_TOKEN").is_some();
+    if has_token {
+        tracing::warn!(
+            "INTERCOM_ACCESS_TOKEN is set, but this version cannot sync from Intercom yet; serving the local store as it is"
+        );
+    }
+    if store.conversation_count().await? == 0 && !has_token {
         tracing::info!(
             conversations = args.demo_conversations,
             "the store is empty and no Intercom token is set: seeding a demo workspace"

@@ -5,7 +5,7 @@
 
 mod sources;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -149,18 +149,31 @@ impl Registry {
         for source in builtins {
             plugins.push(Arc::new(self.runtime.load(source.wasm, source.manifest).await?));
         }
+        let mut taken: HashMap<String, String> = plugins
+            .iter()
+            .flat_map(|plugin| plugin.tools.iter().map(|tool| (tool.name.clone(), plugin.manifest.name.clone())))
+            .collect();
         let mut rejected = Vec::new();
         for source in third_party {
             let attempt = async {
                 let source = source?;
-                let plugin = Arc::new(self.runtime.load(source.wasm, source.manifest).await?);
-                let mut candidate = plugins.clone();
-                candidate.push(plugin.clone());
-                ToolSet::build(candidate)?;
-                Ok::<_, RegistryError>(plugin)
+                let plugin = self.runtime.load(source.wasm, source.manifest).await?;
+                if let Some((tool, first)) =
+                    plugin.tools.iter().find_map(|tool| taken.get(&tool.name).map(|owner| (&tool.name, owner)))
+                {
+                    return Err(RegistryError::NameCollision {
+                        tool: tool.clone(),
+                        first: first.clone(),
+                        second: plugin.manifest.name.clone(),
+                    });
+                }
+                Ok(plugin)
             };
             match attempt.await {
-                Ok(plugin) => plugins.push(plugin),
+                Ok(plugin) => {
+                    taken.extend(plugin.tools.iter().map(|tool| (tool.name.clone(), plugin.manifest.name.clone())));
+                    plugins.push(Arc::new(plugin));
+                }
                 Err(error) => {
                     tracing::error!(%error, "skipping a plugin that cannot be served");
                     rejected.push(error.to_string());

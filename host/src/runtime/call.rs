@@ -104,6 +104,7 @@ impl Runtime {
 
     /// Asks a plugin for its tools, in a fresh instance under the same limits as a call.
     pub(super) async fn describe(&self, plugin: &LoadedPlugin) -> Result<Vec<tool::ToolDescriptor>, CallError> {
+        let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");
         let budget = self.budget(plugin);
         let (mut store, stdout, stderr) = self.new_store(plugin, &budget);
         let result = tokio::time::timeout(budget.deadline + EPOCH_TICK * 4, async {
