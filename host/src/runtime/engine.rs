@@ -26,7 +26,12 @@ pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
         .total_tables(slots * 8)
         .max_tables_per_component(16)
         .total_stacks(slots)
-        .max_memory_size(MAX_PLUGIN_MEMORY.max(limits.memory_bytes));
+        .max_memory_size(MAX_PLUGIN_MEMORY.max(limits.memory_bytes))
+        // Tables and fiber stacks are reset with memset rather than returned to the kernel and faulted back in on
+        // the next call: 30.0 -> 25.9 µs p50 per call in the sandbox bench. Keeping linear memory resident the
+        // same way measured slower (the memory image is restored copy-on-write instead).
+        .table_keep_resident(64 * 1024)
+        .async_stack_keep_resident(128 * 1024);
 
     let mut config = Config::new();
     config
