@@ -105,6 +105,11 @@ async fn schema_violations_are_tool_errors_the_model_can_fix() {
 async fn hostile_strings_in_every_text_argument_change_nothing() {
     let before = store_fingerprint().await;
     let mut client = demo_server(Era::Legacy).await;
+    let mut unfiltered = std::collections::HashMap::new();
+    for tool in ["search_conversations", "search_contacts"] {
+        let all = client.call_tool(tool, json!({"limit": 1})).await.unwrap();
+        unfiltered.insert(tool, all["structuredContent"]["summary"]["total"].as_u64().unwrap());
+    }
     for hostile in HOSTILE {
         let calls = [
             ("search_conversations", json!({"query": hostile})),
@@ -132,9 +137,12 @@ async fn hostile_strings_in_every_text_argument_change_nothing() {
                     "{tool} {arguments}: an unexpected kind of error: {text}"
                 );
             } else {
-                // A search that ran treats the string as plain data: no match can come from SQL or FTS syntax.
-                let total = result["structuredContent"]["summary"]["total"].as_u64().expect("a total");
-                assert!(total < 3_000 || !tool.starts_with("search"), "{tool} {arguments} matched everything");
+                // A search that ran treats the string as plain data: no match can come from SQL or FTS syntax
+                // (an injected `OR 1=1` would match everything).
+                if let Some(all) = unfiltered.get(tool) {
+                    let total = result["structuredContent"]["summary"]["total"].as_u64().expect("a total");
+                    assert!(total < *all, "{tool} {arguments} matched everything");
+                }
             }
         }
     }

@@ -85,6 +85,7 @@ async fn a_stack_overflow_ends_only_that_call() {
         matches!(error, CallError::StackOverflow | CallError::Crashed(_)),
         "a stack overflow should be reported as one: {error:?}"
     );
+    assert!(error.to_string().contains("stack overflow"), "the message should name the likely cause: {error}");
     assert_still_serves(&runtime, &plugin).await;
 }
 

@@ -182,6 +182,11 @@ impl Runtime {
             Some(Trap::StackOverflow) => CallError::StackOverflow,
             _ if store.data().limits.refused_growth => CallError::MemoryExceeded(budget.memory_bytes),
             Some(Trap::UnreachableCodeReached) => CallError::Crashed("it panicked or aborted".to_owned()),
+            // Rust and C guests keep their stack in linear memory below the data: overflowing it is an access
+            // out of bounds, not a wasm stack overflow.
+            Some(Trap::MemoryOutOfBounds) => CallError::Crashed(
+                "it accessed memory out of bounds, which is how a stack overflow of a Rust or C guest ends".to_owned(),
+            ),
             Some(trap) => CallError::Crashed(format!("trap: {trap}")),
             None => CallError::Crashed("it failed inside the sandbox".to_owned()),
         })
