@@ -76,8 +76,21 @@ async fn both_eras_list_the_built_in_tools_sorted_with_schemas() {
             assert_eq!(tool["annotations"]["readOnlyHint"], true, "{tool}");
             assert!(tool["description"].as_str().unwrap().len() > 40, "{tool}");
         }
+        // Every built-in tool answers in this era, and the answer matches the oracle.
+        let oracle = oracle();
         let answer = client.call_tool("search_conversations", json!({"limit": 1})).await.expect("call");
         assert_eq!(answer["structuredContent"]["summary"]["total"], DEMO_CONVERSATIONS, "{era:?}: {answer}");
+        let first = &oracle.conversations[3];
+        let answer = client.call_tool("get_conversation", json!({"id": first.id})).await.expect("call");
+        assert_eq!(
+            answer["structuredContent"]["results"][0]["parts"].as_array().map(Vec::len),
+            Some(first.parts.len())
+        );
+        let answer = client.call_tool("search_contacts", json!({"limit": 1})).await.expect("call");
+        assert_eq!(answer["structuredContent"]["summary"]["total"], oracle.workspace.contacts.len(), "{era:?}");
+        let contact = &oracle.workspace.contacts[5];
+        let answer = client.call_tool("get_contact", json!({"id": contact.id})).await.expect("call");
+        assert_eq!(answer["structuredContent"]["results"][0]["id"], contact.id.as_str(), "{era:?}");
         assert!(client.shutdown().await.unwrap());
     }
 }
