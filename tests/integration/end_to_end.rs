@@ -160,6 +160,14 @@ async fn filters_return_the_counts_the_data_implies() {
             oracle.ids_where(|c| c.created_at < cutoff && c.state == Some(ConversationState::Closed)),
         ),
         (json!({"updated_after": cutoff}), oracle.ids_where(|c| c.updated_at >= cutoff)),
+        // The last 90 UTC days up to the end of today, relative to the real clock (the demo is anchored in the
+        // past, so this covers only the newest part of it).
+        (json!({"timeframe": "last_90_days"}), {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+            let tomorrow = (now.div_euclid(86_400) + 1) * 86_400;
+            let after = tomorrow - 90 * 86_400;
+            oracle.ids_where(|c| c.created_at >= after && c.created_at < tomorrow)
+        }),
     ];
     for (arguments, expected) in cases {
         assert!(!expected.is_empty(), "{arguments}: the oracle expects hits");

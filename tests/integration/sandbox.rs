@@ -168,3 +168,22 @@ async fn bytes_that_are_not_a_component_are_refused() {
     let error = runtime.load(Arc::from(&b"\0asm not really"[..]), manifest).await.expect_err("garbage");
     assert!(matches!(error, LoadError::Compile { .. }), "{error:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_queue_for_pool_slots_and_never_see_each_other() {
+    let (dir, store) = empty_store().await;
+    let limits = RuntimeLimits { max_concurrent_calls: 4, ..RuntimeLimits::default() };
+    let runtime = Runtime::new(limits, Some(dir.path().join("cache")), store).expect("runtime");
+    let plugin = Arc::new(runtime.load(Arc::from(PROBE_WASM), Manifest::parse(PROBE_MANIFEST).unwrap()).await.unwrap());
+    let calls = (0..200).map(|i| {
+        let (runtime, plugin) = (runtime.clone(), plugin.clone());
+        tokio::spawn(async move {
+            let arguments = format!("{{\"caller\":{i}}}");
+            let output = runtime.call_tool(&plugin, "echo", &arguments).await.expect("echo");
+            assert_eq!(output.structured, Some(serde_json::json!({"caller": i})), "call {i} got another call's data");
+        })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        call.await.expect("call task");
+    }
+}
