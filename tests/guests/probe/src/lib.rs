@@ -164,19 +164,7 @@ fn log_spam(_: &str) -> Result<ToolOutput, ToolError> {
 }
 
 fn search(_: &str) -> Result<ToolOutput, ToolError> {
-    let filter = ConversationFilter {
-        text: None,
-        states: Vec::new(),
-        tags: Vec::new(),
-        contact_id: None,
-        admin_assignee_id: None,
-        team_assignee_id: None,
-        priorities: Vec::new(),
-        created_after: None,
-        created_before: None,
-        updated_after: None,
-        updated_before: None,
-    };
+    let filter = ConversationFilter::default();
     let page = conversations::search(&filter, ConversationSort::Newest, &PageRequest { limit: 1, cursor: None })?;
     Ok(ToolOutput::text(page.total.to_string()))
 }
