@@ -72,6 +72,10 @@ async fn an_unknown_tool_is_a_json_rpc_error() {
     let response = client.request_raw("tools/call", json!({"name": "drop_everything", "arguments": {}})).await.unwrap();
     assert_eq!(response["error"]["code"], -32602, "{response}");
     assert!(response["error"]["message"].as_str().unwrap().contains("drop_everything"), "{response}");
+    let long = "x".repeat(100_000);
+    let response = client.request_raw("tools/call", json!({"name": long, "arguments": {}})).await.unwrap();
+    assert_eq!(response["error"]["code"], -32602, "{response}");
+    assert!(response["error"]["message"].as_str().unwrap().len() < 300, "a long name is not echoed whole");
 }
 
 #[tokio::test]

@@ -73,7 +73,7 @@ impl ServerHandler for McpServer {
         match self.registry.call(&request.name, arguments).await {
             Ok(output) => Ok(success(output).into()),
             Err(ToolCallError::UnknownTool(name)) => Err(McpError::invalid_params(
-                format!("unknown tool {name:?}; call tools/list to see the available tools"),
+                format!("unknown tool {}; call tools/list to see the available tools", echoed(&name)),
                 None,
             )),
             Err(error) => Ok(CallToolResult::error(vec![ContentBlock::text(error.to_string())]).into()),
@@ -91,7 +91,8 @@ impl ServerHandler for McpServer {
             "tools/call" => "tools/call needs params {\"name\": <tool name>, \"arguments\": {...}}".to_owned(),
             "tools/list" => "tools/list takes optional params {\"cursor\": <string>}".to_owned(),
             other => {
-                return Err(McpError::new(ErrorCode::METHOD_NOT_FOUND, format!("method not found: {other}"), None));
+                let message = format!("method not found: {}", echoed(other));
+                return Err(McpError::new(ErrorCode::METHOD_NOT_FOUND, message, None));
             }
         };
         Err(McpError::invalid_params(message, None))
@@ -100,6 +101,17 @@ impl ServerHandler for McpServer {
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.registry.tools().get(name).map(|tool| mcp_tool(tool))
     }
+}
+
+/// A client-supplied name as it may appear in an error: quoted, and cut short so a hostile request cannot make
+/// the server echo megabytes back.
+fn echoed(name: &str) -> String {
+    const MAX_CHARS: usize = 100;
+    let mut shown: String = name.chars().take(MAX_CHARS).collect();
+    if shown.len() < name.len() {
+        shown.push('…');
+    }
+    format!("{shown:?}")
 }
 
 fn success(output: ToolOutput) -> CallToolResult {
