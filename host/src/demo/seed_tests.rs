@@ -2,7 +2,6 @@
 //! release-mode throughput benchmark.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use super::*;
 use crate::store::StoreOptions;
@@ -88,72 +87,5 @@ async fn seeding_nothing_works() {
     let report = seed(&store, &DemoOptions { conversations: 0, seed: 1, now: NOW }).await.unwrap();
     assert_eq!((report.conversations, report.parts, report.contacts), (0, 0, 50));
     assert_eq!(store.conversation_count().await.unwrap(), 0);
-    store.close().await;
-}
-
-/// Throughput, for release builds:
-/// `cargo test --release -p fastintercom --lib demo -- --ignored --nocapture`
-/// (`DEMO_BENCH_CONVERSATIONS` sets the size, default 100,000).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark; run in release"]
-async fn seeding_rate() {
-    let n = std::env::var("DEMO_BENCH_CONVERSATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let options = options(n);
-
-    let started = Instant::now();
-    let ws = generate(&options);
-    let reference = started.elapsed();
-    let started = Instant::now();
-    let (mut parts, mut bytes) = (0, 0);
-    for c in ws.conversations() {
-        parts += c.parts.len();
-        bytes += c.source.body_html.len()
-            + c.parts.iter().filter_map(|p| p.body_html.as_ref()).map(String::len).sum::<usize>();
-    }
-    let generation = started.elapsed();
-    println!(
-        "generate: reference data {reference:?}; {n} conversations, {parts} parts, {} MB of HTML in {generation:?} = {:.0} conversations/s (one thread)",
-        bytes / 1_000_000,
-        n as f64 / generation.as_secs_f64()
-    );
-
-    let write_n = n.min(20_000);
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("write.db"), StoreOptions::default()).await.unwrap();
-    let started = Instant::now();
-    let mut tx = store.begin_write().await.unwrap();
-    tx.upsert_admins(&ws.admins).await.unwrap();
-    tx.upsert_teams(&ws.teams).await.unwrap();
-    tx.upsert_tags(&ws.tags).await.unwrap();
-    tx.upsert_companies(&ws.companies).await.unwrap();
-    tx.upsert_contacts(&ws.contacts).await.unwrap();
-    tx.commit().await.unwrap();
-    println!("write reference data ({} contacts, one transaction): {:?}", ws.contacts.len(), started.elapsed());
-    let batches: Vec<Vec<ConversationRecord>> =
-        ws.conversation_batches(CONVERSATION_BATCH).take(write_n.div_ceil(CONVERSATION_BATCH)).collect();
-    let started = Instant::now();
-    for batch in &batches {
-        let mut tx = store.begin_write().await.unwrap();
-        tx.upsert_conversations(batch).await.unwrap();
-        tx.commit().await.unwrap();
-    }
-    let writing = started.elapsed();
-    println!(
-        "write only (pre-generated, batches of {CONVERSATION_BATCH}): {write_n} conversations in {writing:?} = {:.0} conversations/s",
-        write_n as f64 / writing.as_secs_f64()
-    );
-    store.close().await;
-
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("seed.db"), StoreOptions::default()).await.unwrap();
-    let report = seed(&store, &options).await.unwrap();
-    println!(
-        "seed end to end: {} conversations, {} parts, {} contacts in {:?} = {:.0} conversations/s",
-        report.conversations,
-        report.parts,
-        report.contacts,
-        report.elapsed,
-        report.conversations_per_second()
-    );
     store.close().await;
 }

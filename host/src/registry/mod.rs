@@ -133,10 +133,6 @@ impl Registry {
         Self { runtime, current: ArcSwap::from_pointee(ToolSet::default()) }
     }
 
-    pub fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-
     /// Loads the built-in plugins (each must load) and the third-party ones (each that fails to load, or
     /// declares a tool name already taken, is skipped and reported), then serves them all at once.
     /// On error the previous set stays in place.

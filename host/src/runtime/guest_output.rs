@@ -79,3 +79,21 @@ impl StdoutStream for BoundedOutput {
         Box::new(self.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+
+    use super::BoundedOutput;
+
+    #[tokio::test]
+    async fn keeps_the_first_bytes_up_to_capacity_and_counts_the_rest() {
+        let output = BoundedOutput::new(16);
+        let mut stream = output.clone();
+        stream.write_all(b"0123456789").await.unwrap();
+        stream.write_all(&[b'x'; 1 << 20]).await.unwrap();
+        let captured = output.inner.lock().unwrap();
+        assert_eq!(captured.bytes, b"0123456789xxxxxx");
+        assert_eq!(captured.dropped, (1 << 20) - 6);
+    }
+}

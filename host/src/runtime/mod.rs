@@ -91,8 +91,4 @@ impl Runtime {
             }),
         })
     }
-
-    pub fn limits(&self) -> &RuntimeLimits {
-        &self.inner.limits
-    }
 }
