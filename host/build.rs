@@ -3,8 +3,12 @@
 //! the toolchain file's wasm target.
 
 fn main() {
-    let artefacts = fastintercom_guest_build::build(&["fastintercom-tool-conversations", "fastintercom-tool-contacts"])
-        .unwrap_or_else(|error| panic!("building the built-in tool components failed:\n{error}"));
+    let artefacts = fastintercom_guest_build::build(&[
+        "fastintercom-tool-conversations",
+        "fastintercom-tool-contacts",
+        "fastintercom-tool-status",
+    ])
+    .unwrap_or_else(|error| panic!("building the built-in tool components failed:\n{error}"));
     fastintercom_guest_build::copy_to_out_dir(&artefacts)
         .unwrap_or_else(|error| panic!("copying the built-in tool components failed: {error}"));
 }

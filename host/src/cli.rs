@@ -52,8 +52,14 @@ pub enum Command {
     Serve(commands::serve::ServeArgs),
     /// Fill the store with a deterministic synthetic workspace.
     Demo(commands::demo::DemoArgs),
+    /// Sync the Intercom workspace into the store once (incrementally, or everything with --full).
+    Sync(commands::sync::SyncArgs),
+    /// Show how fresh the local copy is, per resource.
+    Status(commands::status::StatusArgs),
     /// Measure end-to-end tool-call latency over stdio on a demo workspace.
     Bench(commands::bench::BenchArgs),
+    /// Measure sync throughput, rate-limit utilisation and incremental cost against a local fake Intercom.
+    BenchSync(commands::bench_sync::BenchSyncArgs),
 }
 
 /// Runs the parsed command line.
@@ -62,6 +68,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve(commands::serve::ServeArgs::default())) {
         Command::Serve(args) => commands::serve::run(&config, args).await,
         Command::Demo(args) => commands::demo::run(&config, args).await,
+        Command::Sync(args) => commands::sync::run(&config, args).await,
+        Command::Status(args) => commands::status::run(&config, args).await,
         Command::Bench(args) => commands::bench::run(&config, args).await,
+        Command::BenchSync(args) => commands::bench_sync::run(&config, args).await,
     }
 }

@@ -7,6 +7,8 @@
 //! - [`host_api`]: the typed host interfaces plugins import;
 //! - [`store`]: the local copy of the workspace (SQLite).
 //!
+//! [`sync`] keeps the store up to date with Intercom through the [`intercom`] client.
+//!
 //! [`demo`] fills a store with a synthetic workspace for people without an Intercom token.
 
 mod bindings;
@@ -14,8 +16,11 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod fake_intercom;
 pub mod host_api;
+pub mod intercom;
 pub mod protocol;
 pub mod registry;
 pub mod runtime;
 pub mod store;
+pub mod sync;

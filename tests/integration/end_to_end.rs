@@ -69,7 +69,11 @@ async fn both_eras_list_the_built_in_tools_sorted_with_schemas() {
         let listed = client.request("tools/list", json!({})).await.expect("tools/list");
         let tools = listed["tools"].as_array().expect("tools");
         let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["get_contact", "get_conversation", "search_contacts", "search_conversations"], "{era:?}");
+        assert_eq!(
+            names,
+            ["get_contact", "get_conversation", "get_sync_status", "search_contacts", "search_conversations"],
+            "{era:?}"
+        );
         for tool in tools {
             assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
             assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
@@ -91,6 +95,12 @@ async fn both_eras_list_the_built_in_tools_sorted_with_schemas() {
         let contact = &oracle.workspace.contacts[5];
         let answer = client.call_tool("get_contact", json!({"id": contact.id})).await.expect("call");
         assert_eq!(answer["structuredContent"]["results"][0]["id"], contact.id.as_str(), "{era:?}");
+        // A demo workspace was never synced: every resource says so, and the metadata names the demo.
+        let answer = client.call_tool("get_sync_status", json!({})).await.expect("call");
+        let status = &answer["structuredContent"];
+        assert_eq!(status["metadata"]["source"], "demo", "{era:?}");
+        assert_eq!(status["results"].as_array().map(Vec::len), Some(7), "{era:?}: {status}");
+        assert!(status["results"].as_array().unwrap().iter().all(|r| r["last_success_at"].is_null()), "{status}");
         assert!(client.shutdown().await.unwrap());
     }
 }

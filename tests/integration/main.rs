@@ -7,3 +7,6 @@ mod plugins_dir;
 mod sandbox;
 mod store_filters;
 mod support;
+mod sync;
+mod sync_process;
+mod sync_support;

@@ -86,6 +86,7 @@ impl GuestBuild {
         if self.rerun_if_changed {
             emit_rerun_if_changed(&root, &self.packages);
         }
+        ensure_target_installed()?;
         let target_dir = target_dir(&root);
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(&cargo);
@@ -127,6 +128,39 @@ impl GuestBuild {
             artefacts.push(path);
         }
         Ok(artefacts)
+    }
+}
+
+/// Makes sure the toolchain has the standard library for [`TARGET`].
+///
+/// `rust-toolchain.toml` lists the target, but rustup only honours that list when it installs the toolchain: a
+/// machine that already had the pinned toolchain (without the target) would fail with "can't find crate for
+/// `std`". So when the target's library is missing and rustup is there, add it to the toolchain in use.
+fn ensure_target_installed() -> Result<(), String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", Path::new(&rustc).display()))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if sysroot.join("lib").join("rustlib").join(TARGET).join("lib").is_dir() {
+        return Ok(());
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Some(toolchain) = sysroot.file_name() {
+        rustup.arg("--toolchain").arg(toolchain);
+    }
+    let output = rustup.output().map_err(|e| {
+        format!("the {TARGET} target is not installed and rustup could not be run to add it ({e}); run `rustup target add {TARGET}`")
+    })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {TARGET} target is not installed and `rustup target add {TARGET}` failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ))
     }
 }
 

@@ -1,5 +1,8 @@
 //! One file per subcommand.
 
 pub mod bench;
+pub mod bench_sync;
 pub mod demo;
 pub mod serve;
+pub mod status;
+pub mod sync;

@@ -26,6 +26,11 @@ pub const BUILTIN_PLUGINS: &[(&str, &[u8], &str)] = &[
         include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_tool_contacts.wasm")),
         include_str!("../../../guest-tools/contacts/plugin.toml"),
     ),
+    (
+        "status",
+        include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_tool_status.wasm")),
+        include_str!("../../../guest-tools/status/plugin.toml"),
+    ),
 ];
 
 /// The built-in plugins as sources.

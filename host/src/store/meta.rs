@@ -1,8 +1,11 @@
 //! Facts about the local copy as a whole (`workspace_meta`).
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use super::model::{Counts, Freshness};
+use super::write::WriteTx;
 use super::{Result, Store};
 
 const SOURCE: &str = "source";
@@ -30,16 +33,38 @@ impl Store {
 
     /// Records that the data now comes from `source` and was complete as of `synced_at` (unix seconds).
     pub async fn mark_synced(&self, source: &str, synced_at: i64) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        for (key, value) in [(SOURCE, source.to_owned()), (LAST_SYNCED_AT, synced_at.to_string())] {
-            sqlx::query("INSERT INTO workspace_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-                .bind(key)
-                .bind(value)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let mut tx = self.begin_write().await?;
+        tx.mark_synced(source, synced_at).await?;
+        tx.commit().await
+    }
+
+    /// The `updated_at` of each stored conversation among `ids`, so a sync can skip fetching what has not changed.
+    pub async fn conversation_versions(&self, ids: &[String]) -> Result<HashMap<String, i64>> {
+        self.versions("conversations", ids).await
+    }
+
+    /// The `updated_at` of each stored contact among `ids`.
+    pub async fn contact_versions(&self, ids: &[String]) -> Result<HashMap<String, i64>> {
+        self.versions("contacts", ids).await
+    }
+
+    async fn versions(&self, table: &str, ids: &[String]) -> Result<HashMap<String, i64>> {
+        let sql = format!("SELECT id, updated_at FROM {table} WHERE id IN (SELECT value FROM json_each(?))");
+        let ids = serde_json::to_string(ids).expect("ids serialize");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(self.reader()).await?;
+        rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
+    }
+
+    /// Companies that stored contacts belong to but that are not stored themselves (e.g. created since the last
+    /// full company listing).
+    pub async fn dangling_company_ids(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT company_id FROM contact_companies \
+             WHERE company_id NOT IN (SELECT id FROM companies) ORDER BY company_id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
     }
 
     /// Row counts of the workspace tables, e.g. for status output and consistency checks.
@@ -67,5 +92,22 @@ impl Store {
     pub async fn conversation_count(&self) -> Result<u64> {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(self.reader()).await?;
         Ok(count as u64)
+    }
+}
+
+impl WriteTx {
+    /// Records, in this transaction, that the data comes from `source` and was complete as of `synced_at`.
+    pub async fn mark_synced(&mut self, source: &str, synced_at: i64) -> Result<()> {
+        for (key, value) in [(SOURCE, source.to_owned()), (LAST_SYNCED_AT, synced_at.to_string())] {
+            sqlx::query(
+                "INSERT INTO workspace_meta (key, value) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(self.connection())
+            .await?;
+        }
+        Ok(())
     }
 }

@@ -11,6 +11,7 @@ pub mod filter;
 mod meta;
 pub mod model;
 mod prepare;
+mod sync_state;
 mod text;
 mod write;
 
@@ -22,7 +23,9 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use prepare::{PreparedWrite, prepare_conversations};
+pub use sync_state::{ResourceState, RunCheckpoint};
 pub use text::html_to_text;
+pub use write::{ReferenceTable, WriteTx};
 
 /// Why a store operation failed. Only the variants' messages (never SQL or paths) may reach a plugin.
 #[derive(Debug, thiserror::Error)]

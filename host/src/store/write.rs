@@ -48,6 +48,11 @@ async fn insert_chunks<T>(
 }
 
 impl WriteTx {
+    /// The transaction's connection, for the store's other modules.
+    pub(super) fn connection(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+
     /// Inserts or replaces conversations with their contacts, tags and parts, and re-indexes their text.
     /// Parts are upserted by id, so parts stored earlier and no longer returned (Intercom returns only the latest
     /// 500) are kept. Equivalent to [`prepare_conversations`] then [`WriteTx::apply`].
@@ -72,6 +77,44 @@ impl WriteTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(deleted.rows_affected())
+    }
+
+    /// Deletes contacts (with their company and tag links and index entries) by Intercom id.
+    pub async fn delete_contacts(&mut self, ids: &[String]) -> Result<u64> {
+        delete_documents(&mut self.tx, "contact_fts", "contacts", ids.iter()).await?;
+        let ids = serde_json::to_string(ids).expect("ids serialize");
+        let deleted = sqlx::query("DELETE FROM contacts WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(ids)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(deleted.rows_affected())
+    }
+
+    /// Deletes the rows of a reference table that are not in `keep`: admins, teams and tags are fetched whole,
+    /// so whatever the latest list lacks was removed in Intercom.
+    pub async fn retain_only(&mut self, table: ReferenceTable, keep: &[String]) -> Result<u64> {
+        let sql = format!("DELETE FROM {} WHERE id NOT IN (SELECT value FROM json_each(?))", table.name());
+        let keep = serde_json::to_string(keep).expect("ids serialize");
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(keep).execute(&mut *self.tx).await?;
+        Ok(deleted.rows_affected())
+    }
+
+    /// Empties every workspace table (not the sync state), e.g. before a real workspace replaces the demo one.
+    pub async fn clear_workspace(&mut self) -> Result<()> {
+        for table in [
+            "conversation_fts",
+            "contact_fts",
+            "conversations",
+            "contacts",
+            "companies",
+            "admins",
+            "teams",
+            "tags",
+            "workspace_meta",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     /// Inserts or replaces contacts with their company and tag links, and re-indexes their names and emails.
@@ -272,6 +315,24 @@ impl WriteTx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The reference tables that are fetched whole on every sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceTable {
+    Admins,
+    Teams,
+    Tags,
+}
+
+impl ReferenceTable {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Admins => "admins",
+            Self::Teams => "teams",
+            Self::Tags => "tags",
+        }
     }
 }
 

@@ -1,4 +1,8 @@
-//! Configuration, resolved once at the edge (CLI flags and environment) and passed down.
+//! Configuration, resolved once at the edge (CLI flags, environment, `<data-dir>/config.toml`) and passed down.
+
+mod intercom;
+
+pub use intercom::IntercomSettings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +47,11 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("workspace.sqlite3")
+    }
+
+    /// Optional settings file (`[intercom]` table: access_token, client_secret, region, base_url).
+    pub fn config_file(&self) -> PathBuf {
+        self.data_dir.join("config.toml")
     }
 
     pub fn component_cache_dir(&self) -> PathBuf {

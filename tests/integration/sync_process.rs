@@ -1,0 +1,193 @@
+//! `fastintercom sync` as a process: killed with SIGKILL mid-run and restarted, given a bad token, a token
+//! without a scope, an unreachable host; and the webhook endpoint.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fastintercom::fake_intercom::{FakeIntercom, FakeOptions, Fault};
+use fastintercom::store::{Store, StoreOptions};
+use fastintercom::sync::webhooks::{self, ClientSecret};
+use fastintercom::sync::{NoProgress, SyncOptions};
+use rand::{Rng as _, SeedableRng as _};
+use tempfile::TempDir;
+
+use fastintercom::protocol::stdio_client::{Era, StdioClient};
+
+use crate::support::server_exe;
+use crate::sync_support::{TOKEN, assert_same, database, engine, expected_store, fake, fingerprint};
+
+/// `fastintercom --data-dir <dir> sync` against `base_url` with `token`, retries kept short.
+fn sync_command(dir: &TempDir, base_url: &str, token: &str) -> Command {
+    let mut command = Command::new(server_exe());
+    command
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("sync")
+        .env("INTERCOM_ACCESS_TOKEN", token)
+        .env("INTERCOM_BASE_URL", base_url)
+        .env("INTERCOM_MAX_RETRIES", "2")
+        .env_remove("INTERCOM_CLIENT_SECRET")
+        .env_remove("INTERCOM_REGION")
+        .stdin(Stdio::null());
+    command
+}
+
+async fn store_counts(dir: &TempDir) -> fastintercom::store::model::Counts {
+    let store = Store::open(&database(dir), StoreOptions::default()).await.expect("store");
+    let counts = store.counts().await.expect("counts");
+    store.close().await;
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_points_then_a_restart_loses_and_duplicates_nothing() {
+    let fake = fake(1_200).await;
+    // Every answer takes a few milliseconds, so a sync lasts long enough to be killed in the middle.
+    fake.inject(Fault::Slow(Duration::from_millis(3)), usize::MAX / 2);
+    let dir = TempDir::new().expect("dir");
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(0x6b11);
+    for _ in 0..4 {
+        let delay = Duration::from_millis(rng.random_range(80..900));
+        let mut child = sync_command(&dir, &fake.base_url(), TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sync starts");
+        tokio::time::sleep(delay).await;
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+    let status = sync_command(&dir, &fake.base_url(), TOKEN).stdout(Stdio::null()).status().expect("sync runs");
+    assert!(status.success(), "the sync after the kills failed");
+    let (expected_dir, _expected) = expected_store(&fake).await;
+    assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "after kill -9");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_sync_get_sync_status_and_every_answer_report_the_data_as_synced() {
+    let fake = fake(200).await;
+    let dir = TempDir::new().expect("dir");
+    let output = sync_command(&dir, &fake.base_url(), TOKEN).output().expect("sync runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("conversations") && stderr.contains("written"), "a summary per resource: {stderr}");
+
+    let mut client = StdioClient::spawn(&server_exe(), dir.path(), &[], Era::Modern).await.expect("server starts");
+    client.open().await.expect("session");
+    let answer = client.call_tool("get_sync_status", serde_json::json!({})).await.expect("call");
+    let status = &answer["structuredContent"];
+    assert_eq!(status["metadata"]["source"], "intercom", "{status}");
+    let data_as_of = status["metadata"]["data_as_of"].as_str().expect("data_as_of");
+    assert!(data_as_of.starts_with("2026-09-21"), "Intercom's clock, not this machine's: {data_as_of}");
+    let conversations = status["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["resource"] == "conversations"))
+        .expect("conversations status")
+        .clone();
+    assert_eq!(conversations["stored_items"], 200, "{conversations}");
+    assert_eq!(conversations["last_run_items"], 200, "{conversations}");
+    assert!(conversations["last_success_at"].is_string() && conversations["last_error"].is_null(), "{conversations}");
+    assert_eq!(conversations["interrupted"], false);
+    let search = client.call_tool("search_conversations", serde_json::json!({"limit": 1})).await.expect("call");
+    assert_eq!(search["structuredContent"]["metadata"]["data_as_of"], data_as_of);
+    assert_eq!(search["structuredContent"]["summary"]["total"], 200);
+    assert!(client.shutdown().await.expect("shutdown"));
+
+    let status = Command::new(server_exe())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["status", "--json"])
+        .output()
+        .expect("status runs");
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    assert_eq!(status["source"], "intercom");
+    assert_eq!(status["counts"]["conversations"], 200);
+    assert_eq!(status["resources"].as_array().map(Vec::len), Some(7));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_is_one_clear_message_a_failure_exit_and_nothing_written() {
+    let fake = fake(50).await;
+    let dir = TempDir::new().expect("dir");
+    let output = sync_command(&dir, &fake.base_url(), "not-the-token").output().expect("sync runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert_eq!(stderr.matches("rejected the access token").count(), 1, "{stderr}");
+    assert!(!stderr.contains("not-the-token"), "the token leaked: {stderr}");
+    assert_eq!(fake.stats().total, 1, "a 401 is not retried");
+    assert_eq!(store_counts(&dir).await, Default::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_scope_is_reported_plainly_before_anything_is_written() {
+    let mut options = FakeOptions::new(50);
+    options.forbidden_paths = vec!["/conversations".to_owned()];
+    let fake = FakeIntercom::start(options).await.expect("fake");
+    let dir = TempDir::new().expect("dir");
+    let output = sync_command(&dir, &fake.base_url(), TOKEN).output().expect("sync runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("403") && stderr.contains("/conversations"), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.contains("403")).count(), 1, "{stderr}");
+    assert_eq!(store_counts(&dir).await, Default::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_host_is_one_clear_message_and_nothing_written() {
+    let dir = TempDir::new().expect("dir");
+    // A port nothing listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let output = sync_command(&dir, &base_url, TOKEN).output().expect("sync runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains(&format!("cannot reach Intercom at {base_url}")), "{stderr}");
+    assert!(!stderr.contains(TOKEN), "the token leaked: {stderr}");
+    assert_eq!(store_counts(&dir).await, Default::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_nothing() {
+    let fake = fake(120).await;
+    let (dir, engine) = engine(&fake).await;
+    engine.run(&SyncOptions::default(), &NoProgress).await.expect("sync");
+    let secret = ClientSecret::new("webhook-secret");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}{}", listener.local_addr().expect("addr"), webhooks::PATH);
+    let router = webhooks::router(engine.clone(), secret.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let id = fake.expected_conversations()[7].id.clone();
+    fake.advance(30);
+    fake.add_part(&id, "<p>A quasquicentennial refund request.</p>");
+    let body = serde_json::json!({
+        "type": "notification_event",
+        "topic": "conversation.user.replied",
+        "data": {"type": "notification_event_data", "item": fake.conversation_json(&id).expect("conversation")},
+    })
+    .to_string();
+    let http = reqwest::Client::new();
+    let post = |signature: String| http.post(&endpoint).header("X-Hub-Signature", signature).body(body.clone()).send();
+
+    let before = fingerprint(&database(&dir)).await;
+    let forged = post(webhooks::sign(&ClientSecret::new("guess"), body.as_bytes())).await.expect("post");
+    assert_eq!(forged.status(), 401);
+    let unsigned = http.post(&endpoint).body(body.clone()).send().await.expect("post");
+    assert_eq!(unsigned.status(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_same(&fingerprint(&database(&dir)).await, &before, "after forged webhooks");
+
+    let accepted = post(webhooks::sign(&secret, body.as_bytes())).await.expect("post");
+    assert_eq!(accepted.status(), 202);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored = engine.store().get_conversation(&id).await.expect("read").expect("stored");
+        if stored.parts.iter().any(|p| p.body.as_deref().is_some_and(|b| b.contains("quasquicentennial"))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the webhook did not refresh conversation {id}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (expected_dir, _expected) = expected_store(&fake).await;
+    assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "after webhook");
+}

@@ -1,0 +1,124 @@
+//! Set-up for the sync tests: a fake Intercom, a client and engine pointed at it, and a fingerprint of every
+//! stored row so a synced store can be compared with the fake's dataset exactly.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fastintercom::fake_intercom::{FakeIntercom, FakeOptions};
+use fastintercom::intercom::{AccessToken, ClientOptions, IntercomClient};
+use fastintercom::store::Store;
+use fastintercom::sync::SyncEngine;
+use sha2::{Digest as _, Sha256};
+use sqlx::Row as _;
+use tempfile::TempDir;
+
+use crate::support::empty_store;
+
+pub const TOKEN: &str = "test-token";
+
+/// A fake Intercom with `conversations` conversations (and the usual reference data).
+pub async fn fake(conversations: usize) -> FakeIntercom {
+    FakeIntercom::start(FakeOptions::new(conversations)).await.expect("fake Intercom starts")
+}
+
+/// Client options for `fake` with quick retries, so fault tests stay short.
+pub fn client_options(fake: &FakeIntercom) -> ClientOptions {
+    let mut options = ClientOptions::new(fake.base_url(), AccessToken::new(TOKEN));
+    options.timeout = Duration::from_secs(2);
+    options.min_backoff = Duration::from_millis(20);
+    options.max_backoff = Duration::from_millis(200);
+    options.max_retries = 8;
+    options
+}
+
+/// An engine syncing `fake` into a fresh store.
+pub async fn engine(fake: &FakeIntercom) -> (TempDir, SyncEngine) {
+    let (dir, store) = empty_store().await;
+    let client = Arc::new(IntercomClient::new(client_options(fake)).expect("client"));
+    (dir, SyncEngine::new(client, store))
+}
+
+/// A store holding exactly what the fake says a perfect sync stores, written through the store's own writers.
+pub async fn expected_store(fake: &FakeIntercom) -> (TempDir, Store) {
+    let (dir, store) = empty_store().await;
+    let mut tx = store.begin_write().await.expect("write");
+    tx.upsert_admins(&fake.expected_admins()).await.expect("admins");
+    tx.upsert_teams(&fake.expected_teams()).await.expect("teams");
+    tx.upsert_tags(&fake.expected_tags()).await.expect("tags");
+    tx.upsert_companies(&fake.expected_companies()).await.expect("companies");
+    tx.upsert_contacts(&fake.expected_contacts()).await.expect("contacts");
+    tx.upsert_conversations(&fake.expected_conversations()).await.expect("conversations");
+    tx.commit().await.expect("commit");
+    (dir, store)
+}
+
+/// Per table: row count and a SHA-256 over every row (ids instead of local rowids), in a stable order.
+pub type Fingerprint = BTreeMap<&'static str, (u64, String)>;
+
+/// The tables a sync writes and how to read them independently of local rowids.
+const TABLES: &[(&str, &str)] = &[
+    ("admins", "SELECT {cols} FROM admins ORDER BY id"),
+    ("teams", "SELECT {cols} FROM teams ORDER BY id"),
+    ("tags", "SELECT {cols} FROM tags ORDER BY id"),
+    ("companies", "SELECT {cols} FROM companies ORDER BY id"),
+    ("contacts", "SELECT {cols} FROM contacts ORDER BY id"),
+    (
+        "contact_companies",
+        "SELECT quote(c.id) || ',' || quote(l.company_id) FROM contact_companies l \
+         JOIN contacts c ON c.rowid = l.contact_rowid ORDER BY 1",
+    ),
+    (
+        "contact_tags",
+        "SELECT quote(c.id) || ',' || quote(l.tag_id) FROM contact_tags l \
+         JOIN contacts c ON c.rowid = l.contact_rowid ORDER BY 1",
+    ),
+    ("conversations", "SELECT {cols} FROM conversations ORDER BY id"),
+    ("conversation_contacts", "SELECT {cols} FROM conversation_contacts ORDER BY 1"),
+    ("conversation_tags", "SELECT {cols} FROM conversation_tags ORDER BY 1"),
+    ("conversation_parts", "SELECT {cols} FROM conversation_parts ORDER BY conversation_rowid, id"),
+];
+
+/// The fingerprint of the store in `database` (opened read-only, separately from any `Store`).
+pub async fn fingerprint(database: &Path) -> Fingerprint {
+    let url = format!("sqlite://{}?mode=ro", database.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("open database");
+    let mut fingerprint = Fingerprint::new();
+    for (table, template) in TABLES {
+        let columns: Vec<String> =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{table}')")))
+                .fetch_all(&pool)
+                .await
+                .expect("columns")
+                .iter()
+                .map(|row| row.get::<String, _>(0))
+                .filter(|name| name != "rowid")
+                .collect();
+        let cols = columns.iter().map(|c| format!("quote({c})")).collect::<Vec<_>>().join(" || ',' || ");
+        let sql = template.replace("{cols}", &cols);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.expect("rows");
+        let mut hash = Sha256::new();
+        for row in &rows {
+            hash.update(row.get::<String, _>(0).as_bytes());
+            hash.update(b"\n");
+        }
+        fingerprint.insert(table, (rows.len() as u64, hex::encode(hash.finalize())));
+    }
+    pool.close().await;
+    fingerprint
+}
+
+/// Asserts two fingerprints are equal, naming the tables that differ.
+pub fn assert_same(actual: &Fingerprint, expected: &Fingerprint, context: &str) {
+    let differing: Vec<String> = expected
+        .iter()
+        .filter(|(table, value)| actual.get(*table) != Some(value))
+        .map(|(table, (rows, _))| format!("{table} (expected {rows} rows, got {:?})", actual.get(table).map(|v| v.0)))
+        .collect();
+    assert!(differing.is_empty(), "{context}: stored data differs from the fake's dataset in {}", differing.join(", "));
+}
+
+pub fn database(dir: &TempDir) -> std::path::PathBuf {
+    dir.path().join("workspace.sqlite3")
+}
