@@ -106,6 +106,39 @@ async fn after_a_sync_get_sync_status_and_every_answer_report_the_data_as_synced
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_syncs_in_the_background_on_its_schedule_while_answering() {
+    let fake = fake(300).await;
+    let dir = TempDir::new().expect("dir");
+    // The token from the config file (the environment has none): no demo is seeded, the background sync fills
+    // the store.
+    let config = format!("[intercom]\naccess_token = \"{TOKEN}\"\nbase_url = \"{}\"\n", fake.base_url());
+    std::fs::write(dir.path().join("config.toml"), config).expect("config file");
+    let args: Vec<&std::ffi::OsStr> = ["--sync-interval", "1s"].iter().map(std::ffi::OsStr::new).collect();
+    let mut client = StdioClient::spawn(&server_exe(), dir.path(), &args, Era::Legacy).await.expect("server starts");
+    client.open().await.expect("session");
+
+    let total = async |client: &mut StdioClient, query: serde_json::Value| {
+        let answer = client.call_tool("search_conversations", query).await.expect("call");
+        answer["structuredContent"]["summary"]["total"].as_u64().unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while total(&mut client, serde_json::json!({"limit": 1})).await < 300 {
+        assert!(Instant::now() < deadline, "the background sync did not fill the store");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let id = fake.expected_conversations()[42].id.clone();
+    fake.advance(120);
+    fake.add_part(&id, "<p>The hyperborean invoice is wrong.</p>");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while total(&mut client, serde_json::json!({"query": "hyperborean"})).await != 1 {
+        assert!(Instant::now() < deadline, "the next scheduled sync did not pick up the new part");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(client.shutdown().await.expect("shutdown"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_token_is_one_clear_message_a_failure_exit_and_nothing_written() {
     let fake = fake(50).await;
     let dir = TempDir::new().expect("dir");

@@ -62,6 +62,7 @@ pub async fn run(config: &Config, args: BenchSyncArgs) -> anyhow::Result<()> {
         fake.add_part(id, "<p>Following up on this one.</p>");
     }
     fake.advance(60);
+    fake.reset_stats();
     let incremental = engine.run(&options, &NoProgress).await?;
     println!(
         "incremental sync, {changed} of {} conversations changed ({}%): {} requests in {:.2} s ({} conversations written)",
@@ -71,6 +72,8 @@ pub async fn run(config: &Config, args: BenchSyncArgs) -> anyhow::Result<()> {
         incremental.elapsed.as_secs_f64(),
         written(&incremental, sync::CONVERSATIONS)
     );
+    let routes: Vec<String> = fake.stats().routes.iter().map(|(route, n)| format!("{route}: {n}")).collect();
+    println!("  requests by endpoint: {}", routes.join(", "));
     engine.store().close().await;
     fake.shutdown().await;
     drop(dir);

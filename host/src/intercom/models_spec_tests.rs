@@ -1,4 +1,4 @@
-//! The models against Intercom's official OpenAPI description (API 2.16, `shared/intercom-openapi/`).
+//! The models against Intercom's official OpenAPI description (API 2.16, a copy in `tests/fixtures/intercom-openapi/`).
 //!
 //! Intercom's examples are the closest thing to real responses we can test offline, and they disagree with the
 //! schemas in places (integer part ids, `data` vs `companies`, object vs string avatars), so every example response
@@ -14,8 +14,9 @@ use serde_json::{Map, Value};
 
 use super::*;
 
-/// `host/` is `<repo>/host` and the spec lives beside the repository in `<repo>/../shared/`.
-const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/intercom-openapi/api.intercom.io.yaml");
+/// A copy of the spec is kept in the repository (`tests/fixtures/intercom-openapi/`, with its source and licence
+/// note), so the test runs on any clean checkout.
+const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/intercom-openapi/api.intercom.io.yaml");
 
 /// Deserializes a value into `T`, for the tables below.
 type Check = fn(&Value) -> Result<(), String>;
