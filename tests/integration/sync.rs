@@ -139,3 +139,19 @@ async fn with_a_rate_limit_a_full_sync_sees_no_429_after_the_first_window() {
     let (expected_dir, _expected) = expected_store(&fake).await;
     assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "rate limited");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_resync_still_removes_what_was_deleted_since_the_last_run() {
+    let fake = fake(200).await;
+    let (dir, engine) = engine(&fake).await;
+    engine.run(&SyncOptions::default(), &NoProgress).await.expect("first sync");
+    let gone = fake.expected_conversations()[50].id.clone();
+    fake.advance(600);
+    fake.delete_conversation(&gone);
+    fake.advance(60);
+    let full = SyncOptions { full: true, ..SyncOptions::default() };
+    engine.run(&full, &NoProgress).await.expect("full sync");
+    assert!(engine.store().get_conversation(&gone).await.expect("read").is_none());
+    let (expected_dir, _expected) = expected_store(&fake).await;
+    assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "after --full");
+}

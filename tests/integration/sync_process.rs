@@ -46,6 +46,7 @@ async fn kill_9_at_random_points_then_a_restart_loses_and_duplicates_nothing() {
     fake.inject(Fault::Slow(Duration::from_millis(3)), usize::MAX / 2);
     let dir = TempDir::new().expect("dir");
     let mut rng = rand::rngs::SmallRng::seed_from_u64(0x6b11);
+    let mut interrupted_mid_run = false;
     for _ in 0..4 {
         let delay = Duration::from_millis(rng.random_range(80..900));
         let mut child = sync_command(&dir, &fake.base_url(), TOKEN)
@@ -56,7 +57,10 @@ async fn kill_9_at_random_points_then_a_restart_loses_and_duplicates_nothing() {
         tokio::time::sleep(delay).await;
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
+        let conversations = store_counts(&dir).await.conversations;
+        interrupted_mid_run |= conversations > 0 && conversations < 1_200;
     }
+    assert!(interrupted_mid_run, "no kill landed while conversations were being written; the test proved nothing");
     let status = sync_command(&dir, &fake.base_url(), TOKEN).stdout(Stdio::null()).status().expect("sync runs");
     assert!(status.success(), "the sync after the kills failed");
     let (expected_dir, _expected) = expected_store(&fake).await;
@@ -157,12 +161,15 @@ async fn a_missing_scope_is_reported_plainly_before_anything_is_written() {
     options.forbidden_paths = vec!["/conversations".to_owned()];
     let fake = FakeIntercom::start(options).await.expect("fake");
     let dir = TempDir::new().expect("dir");
-    let output = sync_command(&dir, &fake.base_url(), TOKEN).output().expect("sync runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(stderr.contains("403") && stderr.contains("/conversations"), "{stderr}");
-    assert_eq!(stderr.lines().filter(|l| l.contains("403")).count(), 1, "{stderr}");
-    assert_eq!(store_counts(&dir).await, Default::default());
+    // Twice: a failed first attempt must not let the second one write half a workspace.
+    for attempt in 1..=2 {
+        let output = sync_command(&dir, &fake.base_url(), TOKEN).output().expect("sync runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(stderr.contains("403") && stderr.contains("/conversations"), "attempt {attempt}: {stderr}");
+        assert_eq!(stderr.lines().filter(|l| l.contains("403")).count(), 1, "attempt {attempt}: {stderr}");
+        assert_eq!(store_counts(&dir).await, Default::default(), "attempt {attempt}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

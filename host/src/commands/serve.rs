@@ -12,7 +12,7 @@ use crate::config::{Config, IntercomSettings};
 use crate::demo::{self, DemoOptions};
 use crate::protocol::McpServer;
 use crate::store::Store;
-use crate::sync::{SyncEngine, schedule, webhooks};
+use crate::sync::{SyncEngine, SyncLock, schedule, webhooks};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -44,8 +44,8 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let store = config.open_store().await?;
     let settings = args.intercom.settings(config)?;
     if settings.access_token.is_some() {
-        start_background_sync(&args, &settings, store.clone()).await?;
-    } else if store.conversation_count().await? == 0 {
+        start_background_sync(config, &args, &settings, store.clone()).await?;
+    } else if store.counts().await? == Default::default() && store.sync_states().await?.is_empty() {
         tracing::info!(
             conversations = args.demo_conversations,
             "the store is empty and no Intercom token is set: seeding a demo workspace"
@@ -63,23 +63,44 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the scheduled sync and, with a client secret, the webhook endpoint. Neither blocks serving.
-async fn start_background_sync(args: &ServeArgs, settings: &IntercomSettings, store: Store) -> anyhow::Result<()> {
+/// Starts the scheduled sync and, with a client secret, the webhook endpoint, unless another process already
+/// syncs this data directory (each MCP client starts its own server). Neither blocks serving, and neither failing
+/// to start stops the server: it still answers from the local copy.
+async fn start_background_sync(
+    config: &Config,
+    args: &ServeArgs,
+    settings: &IntercomSettings,
+    store: Store,
+) -> anyhow::Result<()> {
+    let Some(lock) = SyncLock::try_acquire(&config.data_dir).context("cannot take the sync lock")? else {
+        tracing::info!("another fastintercom process syncs this data directory; serving without syncing");
+        return Ok(());
+    };
     let client = args.intercom.client(settings)?;
     let engine = SyncEngine::new(client, store);
     tracing::info!(every = %humantime::format_duration(args.sync_interval), "background sync on");
-    tokio::spawn(schedule::run_periodically(engine.clone(), args.intercom.sync_options(false), args.sync_interval));
+    let options = args.intercom.sync_options(false);
+    let every = args.sync_interval;
+    let scheduled = engine.clone();
+    tokio::spawn(async move {
+        let _lock = lock; // held for as long as this process syncs
+        schedule::run_periodically(scheduled, options, every).await;
+    });
     if let Some(secret) = settings.client_secret.clone() {
-        let listener = tokio::net::TcpListener::bind(args.webhook_listen)
-            .await
-            .with_context(|| format!("cannot listen for webhooks on {}", args.webhook_listen))?;
-        tracing::info!(address = %args.webhook_listen, path = webhooks::PATH, "webhook endpoint on");
-        let router = webhooks::router(engine, secret);
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::error!(%error, "the webhook endpoint stopped");
+        match tokio::net::TcpListener::bind(args.webhook_listen).await {
+            Ok(listener) => {
+                tracing::info!(address = %args.webhook_listen, path = webhooks::PATH, "webhook endpoint on");
+                let router = webhooks::router(engine, secret);
+                tokio::spawn(async move {
+                    if let Err(error) = axum::serve(listener, router).await {
+                        tracing::error!(%error, "the webhook endpoint stopped");
+                    }
+                });
             }
-        });
+            Err(error) => {
+                tracing::error!(address = %args.webhook_listen, %error, "cannot listen for webhooks; serving without them");
+            }
+        }
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::{Config, IntercomSettings};
 use crate::intercom::{IntercomClient, Region};
-use crate::sync::{NoProgress, Progress, SyncEngine, SyncOptions, SyncReport};
+use crate::sync::{NoProgress, Progress, SyncEngine, SyncLock, SyncOptions, SyncReport};
 
 /// Where the Intercom workspace is; shared by `sync` and `serve`.
 #[derive(Debug, Clone, Args, Default)]
@@ -62,6 +62,12 @@ pub async fn run(config: &Config, args: SyncArgs) -> anyhow::Result<()> {
     let settings = args.intercom.settings(config)?;
     let client = args.intercom.client(&settings)?;
     let store = config.open_store().await?;
+    let Some(_lock) = SyncLock::try_acquire(&config.data_dir).context("cannot take the sync lock")? else {
+        anyhow::bail!(
+            "another fastintercom process is syncing {}; try again when it is done",
+            config.data_dir.display()
+        );
+    };
     let engine = SyncEngine::new(client, store.clone());
     let options = args.intercom.sync_options(args.full);
     let result = if std::io::stderr().is_terminal() {

@@ -271,7 +271,7 @@ impl IntercomClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<T, IntercomError> {
-        self.pacer.acquire().await;
+        let permit = self.pacer.acquire().await;
         self.counts.sent.fetch_add(1, Ordering::Relaxed);
         let mut request = self
             .http
@@ -285,7 +285,7 @@ impl IntercomClient {
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
-                self.pacer.observe(None, false);
+                permit.observe(None, false);
                 return Err(self.transport(&error));
             }
         };
@@ -296,7 +296,7 @@ impl IntercomClient {
         {
             self.server_time.store(seconds.as_secs() as i64, Ordering::Relaxed);
         }
-        self.pacer.observe(RateLimitHeaders::parse(response.headers()), status == StatusCode::TOO_MANY_REQUESTS);
+        permit.observe(RateLimitHeaders::parse(response.headers()), status == StatusCode::TOO_MANY_REQUESTS);
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.counts.rate_limited.fetch_add(1, Ordering::Relaxed);
         }

@@ -9,12 +9,18 @@ use reqwest::StatusCode;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IntercomError {
     /// 401: the access token is wrong or revoked. Retrying cannot help.
-    #[error("Intercom rejected the access token (401 {code}: {message}); check INTERCOM_ACCESS_TOKEN")]
+    #[error(
+        "Intercom rejected the access token (401 {code}: {message}); check the token (INTERCOM_ACCESS_TOKEN or \
+         access_token in the config file) and that the workspace's region matches (--intercom-region us|eu|au)"
+    )]
     Unauthorized { code: String, message: String },
     /// 403: the token lacks a scope (or the plan an API). Retrying cannot help.
-    #[error("Intercom refused access to {path} (403 {code}: {message}); grant the app the missing permission")]
+    #[error(
+        "Intercom refused access to {path} (403 {code}: {message}); the token lacks a permission (scope) this sync \
+         needs, or the workspace's plan does not include this API"
+    )]
     Forbidden { path: String, code: String, message: String },
-    /// 404: the object does not exist (any more).
+    /// 404, or 410 for a contact merged into another: the object does not exist (any more) under this id.
     #[error("Intercom has no {path} (404)")]
     NotFound { path: String },
     /// Another 4xx: the request itself is wrong, e.g. an expired cursor.
@@ -55,7 +61,7 @@ impl IntercomError {
         match status.as_u16() {
             401 => Self::Unauthorized { code, message },
             403 => Self::Forbidden { path, code, message },
-            404 => Self::NotFound { path },
+            404 | 410 => Self::NotFound { path },
             429 => Self::RateLimited { path },
             status @ 500.. => Self::Server { path, status },
             status => Self::Rejected { path, status, code, message },

@@ -125,9 +125,15 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Forgets every checkpoint, so the next sync starts from scratch (used with `sync --full`).
-    pub async fn reset_sync_state(&mut self) -> Result<()> {
-        sqlx::query("DELETE FROM sync_state").execute(self.connection()).await?;
+    /// Forgets the checkpoints and watermarks of every resource except `keep`, so the next run fetches them from
+    /// scratch (`sync --full`). The deletions' watermark is kept: a full run only upserts what Intercom lists, so
+    /// conversations deleted since the last run are still found through the deletions listing.
+    pub async fn reset_sync_state(&mut self, keep: &[&str]) -> Result<()> {
+        let keep = serde_json::to_string(keep).expect("names serialize");
+        sqlx::query("DELETE FROM sync_state WHERE resource NOT IN (SELECT value FROM json_each(?))")
+            .bind(keep)
+            .execute(self.connection())
+            .await?;
         Ok(())
     }
 }

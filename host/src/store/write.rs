@@ -99,7 +99,8 @@ impl WriteTx {
         Ok(deleted.rows_affected())
     }
 
-    /// Empties every workspace table (not the sync state), e.g. before a real workspace replaces the demo one.
+    /// Empties every workspace table and the sync state, e.g. before a real workspace replaces the demo one (a
+    /// checkpoint must never claim data that is gone).
     pub async fn clear_workspace(&mut self) -> Result<()> {
         for table in [
             "conversation_fts",
@@ -111,6 +112,7 @@ impl WriteTx {
             "teams",
             "tags",
             "workspace_meta",
+            "sync_state",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *self.tx).await?;
         }

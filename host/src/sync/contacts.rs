@@ -28,8 +28,18 @@ pub(super) async fn sync_contacts(context: &Context<'_>) -> Result<ResourceRepor
     let totals = pipeline::run(store, CONTACTS, run, options.write_batch, progress, |sender| async move {
         let mut cursor = run.cursor.clone();
         let mut first = true;
+        let mut restarted = false;
         loop {
-            let page = client.search_contacts(run.since, cursor.as_deref()).await.during(CONTACTS)?;
+            let page = match client.search_contacts(run.since, cursor.as_deref()).await {
+                // A saved cursor Intercom no longer accepts: start the run's search over (unchanged items are not
+                // fetched or written again) rather than failing every run from now on.
+                Err(IntercomError::Rejected { .. }) if cursor.is_some() && !restarted => {
+                    tracing::warn!("Intercom rejected the saved contact cursor; restarting the search");
+                    (cursor, restarted) = (None, true);
+                    continue;
+                }
+                result => result.during(CONTACTS)?,
+            };
             if first {
                 progress.start(CONTACTS, page.total_count.map(|n| n.max(0) as u64));
                 first = false;

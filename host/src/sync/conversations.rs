@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use super::pipeline::{self, FetchedPage};
 use super::{CONVERSATION_OVERLAP, CONVERSATIONS, Context, InResource as _, ResourceReport, SyncError, off_runtime};
-use crate::intercom::IntercomClient;
 use crate::intercom::models::Conversation;
+use crate::intercom::{IntercomClient, IntercomError};
 use crate::store::model::ConversationRecord;
 use crate::store::{PreparedWrite, RunCheckpoint, Store, StoreError, WriteTx, prepare_conversations};
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
@@ -41,9 +41,18 @@ pub(super) async fn sync_conversations(context: &Context<'_>) -> Result<Resource
         let mut fetching: VecDeque<PageTask> = VecDeque::with_capacity(PAGES_IN_FLIGHT);
         let mut cursor = run.cursor.clone();
         let mut first = true;
+        let mut restarted = false;
         loop {
-            let page =
-                client.search_conversations(run.since, created_since, cursor.as_deref()).await.during(CONVERSATIONS)?;
+            let page = match client.search_conversations(run.since, created_since, cursor.as_deref()).await {
+                // A saved cursor Intercom no longer accepts: start the run's search over (unchanged items are not
+                // fetched or written again) rather than failing every run from now on.
+                Err(IntercomError::Rejected { .. }) if cursor.is_some() && !restarted => {
+                    tracing::warn!("Intercom rejected the saved conversation cursor; restarting the search");
+                    (cursor, restarted) = (None, true);
+                    continue;
+                }
+                result => result.during(CONVERSATIONS)?,
+            };
             if first {
                 progress.start(CONVERSATIONS, page.total_count.map(|n| n.max(0) as u64));
                 first = false;

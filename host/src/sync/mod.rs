@@ -13,6 +13,7 @@
 mod contacts;
 mod conversations;
 mod deletions;
+mod lock;
 mod pipeline;
 mod progress;
 mod reference;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use crate::intercom::{IntercomClient, IntercomError};
 use crate::store::{Store, StoreError};
 
+pub use lock::SyncLock;
 pub use pipeline::unix_now;
 pub use progress::{NoProgress, Progress};
 
@@ -85,9 +87,10 @@ impl SyncError {
         }
     }
 
-    /// A bad token or missing scope: nothing will work until the user acts.
+    /// A rejected token: no request can succeed until the user acts, so the run (and the schedule) stops. A
+    /// missing scope only fails the resources that need it.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Self::Intercom { error, .. } if error.is_fatal())
+        matches!(self, Self::Intercom { error: IntercomError::Unauthorized { .. }, .. })
     }
 
     /// The message without the resource prefix, for `sync_state.last_error`.
@@ -146,6 +149,21 @@ impl SyncReport {
     }
 }
 
+/// The steps of a run, in order: contacts before companies (so the companies they point to and that are missing
+/// can be fetched one by one), conversations before their deletions.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Reference,
+    Contacts,
+    Companies,
+    Conversations,
+    Deletions,
+}
+
+impl Step {
+    const ALL: [Self; 5] = [Self::Reference, Self::Contacts, Self::Companies, Self::Conversations, Self::Deletions];
+}
+
 /// Everything a resource's sync needs.
 struct Context<'a> {
     client: &'a Arc<IntercomClient>,
@@ -174,51 +192,76 @@ impl SyncEngine {
         &self.store
     }
 
-    /// Runs every resource in order; stops at the first failure, which is also recorded in the resource's status.
+    /// Runs every resource in order. A resource that fails has its error recorded in its status and the others
+    /// still run (a missing scope for tags must not stop conversations); the run then returns the first error.
+    /// A rejected token stops everything at once.
     pub async fn run(&self, options: &SyncOptions, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         let (sent_before, limited_before) = self.request_counts();
         let context = Context { client: &self.client, store: &self.store, options, progress };
-        let result = self.run_resources(&context).await;
-        let (sent, limited) = self.request_counts();
-        match result {
-            Ok(resources) => {
-                let mut tx = self.store.begin_write().await.during(CONVERSATIONS)?;
-                tx.mark_synced("intercom", self.client.server_now()).await.during(CONVERSATIONS)?;
-                tx.commit().await.during(CONVERSATIONS)?;
-                Ok(SyncReport {
-                    resources,
-                    requests: sent - sent_before,
-                    rate_limited: limited - limited_before,
-                    elapsed: started.elapsed(),
-                })
-            }
-            Err(error) => {
-                let at = self.client.server_now();
-                if let Err(store_error) = self.store.record_sync_error(error.resource(), &error.cause(), at).await {
-                    tracing::error!(%store_error, "could not record the sync error");
+        if let Err(error) = self.prepare(options).await {
+            self.record(&error).await;
+            return Err(error);
+        }
+        let mut resources = Vec::new();
+        let mut first_error = None;
+        for step in Step::ALL {
+            match self.run_step(step, &context).await {
+                Ok(reports) => resources.extend(reports),
+                Err(error) => {
+                    self.record(&error).await;
+                    if error.is_fatal() {
+                        return Err(error);
+                    }
+                    tracing::warn!(%error, "a resource failed to sync; continuing with the others");
+                    first_error.get_or_insert(error);
                 }
-                Err(error)
             }
         }
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+        let mut tx = self.store.begin_write().await.during(CONVERSATIONS)?;
+        tx.mark_synced("intercom", self.client.server_now()).await.during(CONVERSATIONS)?;
+        tx.commit().await.during(CONVERSATIONS)?;
+        let (sent, limited) = self.request_counts();
+        Ok(SyncReport {
+            resources,
+            requests: sent - sent_before,
+            rate_limited: limited - limited_before,
+            elapsed: started.elapsed(),
+        })
     }
 
-    async fn run_resources(&self, context: &Context<'_>) -> Result<Vec<ResourceReport>, SyncError> {
-        if context.options.full {
+    /// Forgets checkpoints for a full run; checks the token's scopes before a first sync writes anything.
+    async fn prepare(&self, options: &SyncOptions) -> Result<(), SyncError> {
+        if options.full {
             let mut tx = self.store.begin_write().await.during(CONVERSATIONS)?;
-            tx.reset_sync_state().await.during(CONVERSATIONS)?;
+            tx.reset_sync_state(&[DELETED_CONVERSATIONS]).await.during(CONVERSATIONS)?;
             tx.commit().await.during(CONVERSATIONS)?;
         }
-        if self.store.sync_states().await.during(CONVERSATIONS)?.is_empty() {
+        let states = self.store.sync_states().await.during(CONVERSATIONS)?;
+        if states.iter().all(|s| s.watermark.is_none() && s.run.is_none()) {
             self.preflight().await?;
         }
-        let mut reports = reference::sync_reference(context).await?;
-        reports.push(contacts::sync_contacts(context).await?);
-        // After contacts, so the companies they point to and that are missing can be fetched one by one.
-        reports.push(reference::sync_companies(context).await?);
-        reports.push(conversations::sync_conversations(context).await?);
-        reports.push(deletions::sync_deletions(context).await?);
-        Ok(reports)
+        Ok(())
+    }
+
+    async fn run_step(&self, step: Step, context: &Context<'_>) -> Result<Vec<ResourceReport>, SyncError> {
+        Ok(match step {
+            Step::Reference => reference::sync_reference(context).await?,
+            Step::Contacts => vec![contacts::sync_contacts(context).await?],
+            Step::Companies => vec![reference::sync_companies(context).await?],
+            Step::Conversations => vec![conversations::sync_conversations(context).await?],
+            Step::Deletions => vec![deletions::sync_deletions(context).await?],
+        })
+    }
+
+    /// Records a failure in the failing resource's status (this machine's clock, like successes).
+    async fn record(&self, error: &SyncError) {
+        if let Err(store_error) = self.store.record_sync_error(error.resource(), &error.cause(), unix_now()).await {
+            tracing::error!(%store_error, "could not record the sync error");
+        }
     }
 
     /// Before the first sync writes anything, checks that the token may read every kind of object, so a token

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{NoProgress, SyncEngine, SyncOptions};
 
-/// Runs the sync now and then every `every`, until a run fails fatally (bad token, missing scope: retrying would
-/// only repeat the failure, so it is reported once and the server keeps serving the data it has).
+/// Runs the sync now and then every `every`, until the token is rejected (retrying would only repeat the failure,
+/// so it is reported once and the server keeps serving the data it has). Other failures are retried next time.
 pub async fn run_periodically(engine: SyncEngine, options: SyncOptions, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
