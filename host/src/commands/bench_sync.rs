@@ -92,13 +92,24 @@ pub async fn run(config: &Config, args: BenchSyncArgs) -> anyhow::Result<()> {
         let elapsed = started.elapsed().as_secs_f64();
         let stats = fake.stats();
         let utilisation = report.requests as f64 / (elapsed * per_second);
+        // The first window (joined part-way, with its whole budget) and the last (left part-way) say little;
+        // the windows between them show the steady state.
+        let windows = fake.window_counts();
+        let budget = fake.window_budget().unwrap_or(1);
+        let inner = windows.get(1..windows.len().saturating_sub(1)).unwrap_or_default();
+        let steady = inner.iter().map(|(_, n)| *n).sum::<u64>() as f64 / (inner.len().max(1) as u64 * budget) as f64;
+        let per_window: Vec<String> = windows.iter().map(|(_, n)| n.to_string()).collect();
         println!(
-            "rate limited to {}/min: {} requests in {:.1} s = {:.1}% of the ceiling; {} answered 429",
+            "rate limited to {}/min: {} requests in {:.1} s = {:.1}% of the ceiling over the run; steady state {:.1}% \
+             ({} full windows of {budget}); {} answered 429; per window: {}",
             args.rate_limit,
             report.requests,
             elapsed,
             utilisation * 100.0,
-            stats.rate_limited
+            steady * 100.0,
+            inner.len(),
+            stats.rate_limited,
+            per_window.join(" ")
         );
         engine.store().close().await;
         fake.shutdown().await;

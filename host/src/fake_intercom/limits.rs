@@ -28,13 +28,15 @@ pub struct Limiter {
     window_ms: u64,
     /// (window number, requests admitted in it)
     state: Mutex<(u64, u64)>,
+    /// Requests admitted per window that has ended: (window number, count), oldest first.
+    history: Mutex<Vec<(u64, u64)>>,
 }
 
 impl Limiter {
     pub fn new(per_minute: Option<u32>, window: Duration) -> Self {
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
         let per_window = per_minute.map(|n| u64::from(n).saturating_mul(window_ms).div_ceil(60_000).max(1));
-        Self { per_window, window_ms, state: Mutex::new((0, 0)) }
+        Self { per_window, window_ms, state: Mutex::new((0, 0)), history: Mutex::new(Vec::new()) }
     }
 
     /// Counts one request against the current window.
@@ -45,6 +47,9 @@ impl Limiter {
         let limit = self.per_window.unwrap_or(UNLIMITED);
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if state.0 != number {
+            if state.1 > 0 {
+                self.history.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(*state);
+            }
             *state = (number, 0);
         }
         let allowed = state.1 < limit || self.per_window.is_none();
@@ -52,6 +57,22 @@ impl Limiter {
             state.1 += 1;
         }
         Window { limit, remaining: limit.saturating_sub(state.1), reset, allowed }
+    }
+
+    /// Requests admitted in each window that had any, oldest first, the current one last: (window number, count).
+    /// Benchmarks read utilisation from the windows between the first and the last.
+    pub fn window_counts(&self) -> Vec<(u64, u64)> {
+        let mut counts = self.history.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let current = *self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if current.1 > 0 {
+            counts.push(current);
+        }
+        counts
+    }
+
+    /// The budget of one window, when a limit is configured.
+    pub fn per_window(&self) -> Option<u64> {
+        self.per_window
     }
 
     /// Where the current window stands, without counting a request (for injected 429s).

@@ -161,6 +161,16 @@ impl FakeIntercom {
         self.app.stats.snapshot()
     }
 
+    /// Requests admitted per rate-limit window that had any, oldest first: (window number, count).
+    pub fn window_counts(&self) -> Vec<(u64, u64)> {
+        self.app.limiter.window_counts()
+    }
+
+    /// The budget of one rate-limit window, when a limit is configured.
+    pub fn window_budget(&self) -> Option<u64> {
+        self.app.limiter.per_window()
+    }
+
     pub fn reset_stats(&self) {
         self.app.stats.reset();
     }
