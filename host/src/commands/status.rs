@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::config::Config;
 use crate::store::ResourceState;
-use crate::sync::RESOURCES;
+use crate::sync;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -17,18 +17,11 @@ pub async fn run(config: &Config, args: StatusArgs) -> anyhow::Result<()> {
     let store = config.open_store().await?;
     let freshness = store.freshness().await?;
     let counts = store.counts().await?;
-    let states = store.sync_states().await?;
+    let states = sync::resource_states(&store).await?;
     store.close().await;
-    let now = crate::sync::unix_now();
-    let state = |name: &str| {
-        states
-            .iter()
-            .find(|s| s.resource == name)
-            .cloned()
-            .unwrap_or(ResourceState { resource: name.to_owned(), ..ResourceState::default() })
-    };
+    let now = sync::unix_now();
     if args.json {
-        let resources: Vec<serde_json::Value> = RESOURCES.iter().map(|name| state_json(&state(name), now)).collect();
+        let resources: Vec<serde_json::Value> = states.iter().map(|s| state_json(s, now)).collect();
         let status = serde_json::json!({
             "source": freshness.source,
             "last_synced_at": freshness.last_synced_at,
@@ -47,15 +40,21 @@ pub async fn run(config: &Config, args: StatusArgs) -> anyhow::Result<()> {
         counts.conversations, counts.parts, counts.contacts, counts.companies, counts.admins, counts.teams, counts.tags
     );
     println!("{:<22} {:<22} {:>10} {:>8}  last error", "resource", "last success", "lag", "items");
-    for name in RESOURCES {
-        let s = state(name);
+    for s in &states {
         let lag = s.last_success_at.map_or("-".to_owned(), |at| humantime::format_duration(lag(now, at)).to_string());
         let error = match (&s.last_error, s.last_error_at) {
             (Some(error), at) => format!("{} ({})", error, format_time(at)),
             (None, _) if s.run.is_some() => "(interrupted; the next run resumes it)".to_owned(),
             (None, _) => String::new(),
         };
-        println!("{:<22} {:<22} {:>10} {:>8}  {}", name, format_time(s.last_success_at), lag, s.last_run_items, error);
+        println!(
+            "{:<22} {:<22} {:>10} {:>8}  {}",
+            s.resource,
+            format_time(s.last_success_at),
+            lag,
+            s.last_run_items,
+            error
+        );
     }
     Ok(())
 }

@@ -65,7 +65,7 @@ fn assignee(id: Option<&str>) -> IntId<'_> {
 }
 
 /// Custom attributes text as a JSON object; `{}` when absent or not an object.
-fn attributes(text: Option<&str>) -> Value {
+pub(super) fn attributes(text: Option<&str>) -> Value {
     match text.and_then(|t| serde_json::from_str::<Value>(t).ok()) {
         Some(object @ Value::Object(_)) => object,
         _ => Value::Object(serde_json::Map::new()),

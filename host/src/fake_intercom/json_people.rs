@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::json::{APP_ID, EMBEDDED_REFERENCES};
+use super::json::{APP_ID, EMBEDDED_REFERENCES, attributes};
 use crate::store::model::{AdminRecord, CompanyRecord, ContactRecord, TagRecord, TeamRecord};
 
 #[derive(Serialize)]
@@ -15,13 +15,6 @@ enum IntId<'a> {
 
 fn int_ids(ids: &[String]) -> Vec<IntId<'_>> {
     ids.iter().map(|id| id.parse().map_or(IntId::Text(id), IntId::Int)).collect()
-}
-
-fn attributes(text: Option<&str>) -> Value {
-    match text.and_then(|t| serde_json::from_str::<Value>(t).ok()) {
-        Some(object @ Value::Object(_)) => object,
-        _ => Value::Object(serde_json::Map::new()),
-    }
 }
 
 #[derive(Serialize)]

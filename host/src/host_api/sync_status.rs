@@ -4,7 +4,7 @@ use super::HostApi;
 use crate::bindings::sync_status::{DataFreshness, Host, ResourceStatus};
 use crate::store::ResourceState;
 use crate::store::model::Counts;
-use crate::sync::{self, RESOURCES};
+use crate::sync;
 
 impl Host for HostApi {
     async fn freshness(&mut self) -> DataFreshness {
@@ -18,7 +18,7 @@ impl Host for HostApi {
     }
 
     async fn resources(&mut self) -> Vec<ResourceStatus> {
-        let (states, counts) = match (self.store.sync_states().await, self.store.counts().await) {
+        let (states, counts) = match (sync::resource_states(&self.store).await, self.store.counts().await) {
             (Ok(states), Ok(counts)) => (states, counts),
             (Err(error), _) | (_, Err(error)) => {
                 tracing::error!(plugin = &*self.plugin, %error, "reading the sync status failed");
@@ -26,18 +26,12 @@ impl Host for HostApi {
             }
         };
         let now = sync::unix_now();
-        RESOURCES
-            .iter()
-            .map(|name| {
-                let state = states.iter().find(|s| s.resource == *name).cloned().unwrap_or_default();
-                status(name, &state, &counts, now)
-            })
-            .collect()
+        states.iter().map(|state| status(state, &counts, now)).collect()
     }
 }
 
-fn status(name: &str, state: &ResourceState, counts: &Counts, now: i64) -> ResourceStatus {
-    let stored_items = match name {
+fn status(state: &ResourceState, counts: &Counts, now: i64) -> ResourceStatus {
+    let stored_items = match state.resource.as_str() {
         sync::ADMINS => Some(counts.admins),
         sync::TEAMS => Some(counts.teams),
         sync::TAGS => Some(counts.tags),
@@ -47,7 +41,7 @@ fn status(name: &str, state: &ResourceState, counts: &Counts, now: i64) -> Resou
         _ => None,
     };
     ResourceStatus {
-        resource: name.to_owned(),
+        resource: state.resource.clone(),
         last_success_at: state.last_success_at,
         lag_seconds: state.last_success_at.map(|at| (now - at).max(0)),
         last_run_items: state.last_run_items,

@@ -14,7 +14,7 @@ use super::models::{
     AdminList, CompanyList, CompanyScroll, Contact, ContactPage, Conversation, ConversationPage,
     DeletedConversationPage, TagList, TeamList,
 };
-use super::pacing::{Pacer, RateLimitHeaders};
+use super::pacing::{Pacer, RateLimitHeaders, server_date};
 
 /// The API version every request asks for: without it the answer's shape depends on a workspace setting.
 pub const API_VERSION: &str = "2.16";
@@ -131,10 +131,6 @@ impl IntercomClient {
         &self.counts
     }
 
-    pub fn requests_sent(&self) -> u64 {
-        self.counts.sent.load(Ordering::Relaxed)
-    }
-
     /// Intercom's clock (from the last response's `Date` header), or this machine's before any response.
     ///
     /// Watermarks are compared with Intercom's `updated_at`, so they are taken from Intercom's clock: a skewed
@@ -144,10 +140,6 @@ impl IntercomClient {
             0 => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
             seconds => seconds,
         }
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.options.base_url
     }
 
     /// `GET /admins`: every teammate (not paginated).
@@ -290,11 +282,8 @@ impl IntercomClient {
             }
         };
         let status = response.status();
-        if let Some(date) = response.headers().get(header::DATE).and_then(|v| v.to_str().ok())
-            && let Ok(date) = httpdate::parse_http_date(date)
-            && let Ok(seconds) = date.duration_since(UNIX_EPOCH)
-        {
-            self.server_time.store(seconds.as_secs() as i64, Ordering::Relaxed);
+        if let Some(seconds) = server_date(response.headers()) {
+            self.server_time.store(seconds as i64, Ordering::Relaxed);
         }
         permit.observe(RateLimitHeaders::parse(response.headers()), status == StatusCode::TOO_MANY_REQUESTS);
         if status == StatusCode::TOO_MANY_REQUESTS {

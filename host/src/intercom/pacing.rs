@@ -54,16 +54,17 @@ pub struct RateLimitHeaders {
     pub server_now: Option<u64>,
 }
 
+/// A response's `Date` header (Intercom's clock), unix seconds.
+pub fn server_date(headers: &HeaderMap) -> Option<u64> {
+    let date = httpdate::parse_http_date(headers.get(reqwest::header::DATE)?.to_str().ok()?).ok()?;
+    Some(date.duration_since(UNIX_EPOCH).ok()?.as_secs())
+}
+
 impl RateLimitHeaders {
     /// Reads the three headers; `None` unless all are present and numeric.
     pub fn parse(headers: &HeaderMap) -> Option<Self> {
         let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-        let server_now = headers
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .and_then(|date| date.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs());
+        let server_now = server_date(headers);
         Some(Self {
             limit: number("x-ratelimit-limit")?,
             remaining: number("x-ratelimit-remaining")?,
@@ -163,7 +164,8 @@ impl Pacer {
     }
 
     /// The window's budget as last known: (limit, remaining).
-    pub fn budget(&self) -> (Option<u64>, Option<u64>) {
+    #[cfg(test)]
+    fn budget(&self) -> (Option<u64>, Option<u64>) {
         let window = self.state.lock().expect("pacer lock");
         (window.limit, window.remaining)
     }

@@ -16,7 +16,7 @@ pub struct SyncLock {
 
 impl SyncLock {
     /// The lock file of `data_dir`.
-    pub fn path(data_dir: &Path) -> PathBuf {
+    fn path(data_dir: &Path) -> PathBuf {
         data_dir.join("sync.lock")
     }
 

@@ -164,6 +164,18 @@ impl Step {
     const ALL: [Self; 5] = [Self::Reference, Self::Contacts, Self::Companies, Self::Conversations, Self::Deletions];
 }
 
+/// The status of every resource, in the order a run syncs them; never-synced ones have a default state.
+pub async fn resource_states(store: &Store) -> Result<Vec<crate::store::ResourceState>, StoreError> {
+    let mut stored = store.sync_states().await?;
+    Ok(RESOURCES
+        .iter()
+        .map(|name| match stored.iter().position(|s| s.resource == *name) {
+            Some(index) => stored.swap_remove(index),
+            None => crate::store::ResourceState { resource: (*name).to_owned(), ..Default::default() },
+        })
+        .collect())
+}
+
 /// Everything a resource's sync needs.
 struct Context<'a> {
     client: &'a Arc<IntercomClient>,
@@ -182,10 +194,6 @@ pub struct SyncEngine {
 impl SyncEngine {
     pub fn new(client: Arc<IntercomClient>, store: Store) -> Self {
         Self { client, store }
-    }
-
-    pub fn client(&self) -> &IntercomClient {
-        &self.client
     }
 
     pub fn store(&self) -> &Store {
