@@ -1,7 +1,7 @@
 //! Builds the test guests for wasm32-wasip2 into OUT_DIR (see `fixtures.rs`).
 
 fn main() {
-    let artefacts = fastintercom_guest_build::build(&["fastintercom-test-probe"])
+    let artefacts = fastintercom_guest_build::build(&["fastintercom-test-probe", "fastintercom-test-conformance"])
         .unwrap_or_else(|error| panic!("building the test guests failed:\n{error}"));
     fastintercom_guest_build::copy_to_out_dir(&artefacts)
         .unwrap_or_else(|error| panic!("copying the test guests failed: {error}"));

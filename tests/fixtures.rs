@@ -7,3 +7,9 @@ pub const PROBE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fastinte
 
 /// The probe's own manifest (grants `log` and `conversations`).
 pub const PROBE_MANIFEST: &str = include_str!("guests/probe/plugin.toml");
+
+/// The fixture tools of the official MCP conformance suite (`test_simple_text`, `test_error_handling`, ...).
+pub const CONFORMANCE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_test_conformance.wasm"));
+
+/// The conformance plugin's manifest (no grants).
+pub const CONFORMANCE_MANIFEST: &str = include_str!("guests/conformance/plugin.toml");

@@ -29,6 +29,9 @@ pub struct GlobalArgs {
     /// Third-party plugins directory (`<name>.wasm` + `<name>.toml`) [default: <data-dir>/plugins]
     #[arg(long, env = "FASTINTERCOM_PLUGINS_DIR", global = true)]
     pub plugins_dir: Option<PathBuf>,
+    /// Compiled-component cache [default: <data-dir>/cache/components]; may be shared by several data dirs
+    #[arg(long, env = "FASTINTERCOM_CACHE_DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
     /// Wall-clock deadline of one tool call, in milliseconds
     #[arg(long, env = "FASTINTERCOM_CALL_DEADLINE_MS", global = true)]
     pub call_deadline_ms: Option<u64>,
@@ -41,14 +44,15 @@ impl GlobalArgs {
     pub fn config(&self) -> Config {
         let data_dir = self.data_dir.clone().unwrap_or_else(Config::default_data_dir);
         Config::new(data_dir, self.plugins_dir.clone())
+            .with_cache_dir(self.cache_dir.clone())
             .with_limits(self.call_deadline_ms.map(Duration::from_millis), self.call_memory_mib)
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP on stdin/stdout (the default). Seeds a demo workspace first when the store is empty and no
-    /// Intercom token is configured.
+    /// Serve MCP on stdin/stdout (the default), or over Streamable HTTP with --http. Seeds a demo workspace
+    /// first when the store is empty and no Intercom token is configured.
     Serve(commands::serve::ServeArgs),
     /// Fill the store with a deterministic synthetic workspace.
     Demo(commands::demo::DemoArgs),
@@ -56,8 +60,12 @@ pub enum Command {
     Sync(commands::sync::SyncArgs),
     /// Show how fresh the local copy is, per resource.
     Status(commands::status::StatusArgs),
+    /// Manage the API keys HTTP clients authenticate with.
+    Keys(commands::keys::KeysArgs),
     /// Measure end-to-end tool-call latency over stdio on a demo workspace.
     Bench(commands::bench::BenchArgs),
+    /// Measure tool-call throughput and latency over Streamable HTTP with many concurrent clients.
+    BenchHttp(commands::bench_http::BenchHttpArgs),
     /// Measure sync throughput, rate-limit utilisation and incremental cost against a local fake Intercom.
     BenchSync(commands::bench_sync::BenchSyncArgs),
 }
@@ -70,7 +78,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => commands::demo::run(&config, args).await,
         Command::Sync(args) => commands::sync::run(&config, args).await,
         Command::Status(args) => commands::status::run(&config, args).await,
+        Command::Keys(args) => commands::keys::run(&config, args).await,
         Command::Bench(args) => commands::bench::run(&config, args).await,
+        Command::BenchHttp(args) => commands::bench_http::run(&config, args).await,
         Command::BenchSync(args) => commands::bench_sync::run(&config, args).await,
     }
 }

@@ -1,7 +1,8 @@
 //! fastintercom: a local-first MCP server for Intercom whose tools are sandboxed WebAssembly components.
 //!
 //! Layers, each depending only on the ones below it:
-//! - [`protocol`]: MCP over stdio (rmcp), tools/list and tools/call;
+//! - [`http`]: Streamable HTTP, API keys ([`access`]), rate limits, probes and metrics ([`observability`]);
+//! - [`protocol`]: MCP (rmcp) over stdio or HTTP, tools/list, tools/call and list_changed;
 //! - [`registry`]: the loaded plugins and their tools, swapped atomically;
 //! - [`runtime`]: wasmtime, one fresh sandboxed instance per call;
 //! - [`host_api`]: the typed host interfaces plugins import;
@@ -11,6 +12,7 @@
 //!
 //! [`demo`] fills a store with a synthetic workspace for people without an Intercom token.
 
+pub mod access;
 mod bindings;
 pub mod cli;
 pub mod commands;
@@ -18,7 +20,9 @@ pub mod config;
 pub mod demo;
 pub mod fake_intercom;
 pub mod host_api;
+pub mod http;
 pub mod intercom;
+pub mod observability;
 pub mod protocol;
 pub mod registry;
 pub mod runtime;

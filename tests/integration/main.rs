@@ -1,8 +1,11 @@
-//! fastintercom's integration suite, one test binary: end to end over stdio in both protocol eras, the sandbox,
-//! bad input, and the store's filters.
+//! fastintercom's integration suite, one test binary: end to end over stdio and Streamable HTTP in both protocol
+//! eras, the sandbox, bad input, the store's filters and the sync.
 
 mod bad_input;
 mod end_to_end;
+mod http;
+mod http_support;
+mod interop;
 mod plugins_dir;
 mod sandbox;
 mod store_filters;

@@ -47,18 +47,31 @@ async fn kill_9_at_random_points_then_a_restart_loses_and_duplicates_nothing() {
     let dir = TempDir::new().expect("dir");
     let mut rng = rand::rngs::SmallRng::seed_from_u64(0x6b11);
     let mut interrupted_mid_run = false;
+    let mut stored = 0;
     for _ in 0..4 {
-        let delay = Duration::from_millis(rng.random_range(80..900));
         let mut child = sync_command(&dir, &fake.base_url(), TOKEN)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("sync starts");
-        tokio::time::sleep(delay).await;
-        child.kill().expect("SIGKILL");
+        // Kill only once this run has written conversations of its own (however slow the machine is to start
+        // it), at a random point after that.
+        let started = Instant::now();
+        while child.try_wait().expect("child status").is_none()
+            && store_counts(&dir).await.conversations <= stored
+            && started.elapsed() < Duration::from_secs(60)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..100))).await;
+        child.kill().ok();
         child.wait().expect("reaped");
         let conversations = store_counts(&dir).await.conversations;
-        interrupted_mid_run |= conversations > 0 && conversations < 1_200;
+        interrupted_mid_run |= conversations > stored && conversations < 1_200;
+        stored = conversations;
+        if conversations >= 1_200 {
+            break;
+        }
     }
     assert!(interrupted_mid_run, "no kill landed while conversations were being written; the test proved nothing");
     let status = sync_command(&dir, &fake.base_url(), TOKEN).stdout(Stdio::null()).status().expect("sync runs");

@@ -1,8 +1,11 @@
 //! One file per subcommand.
 
 pub mod bench;
+pub mod bench_http;
+mod bench_support;
 pub mod bench_sync;
 pub mod demo;
+pub mod keys;
 pub mod serve;
 pub mod status;
 pub mod sync;

@@ -1,16 +1,20 @@
-//! `fastintercom serve`: MCP over stdio, with the workspace kept fresh in the background when a token is
-//! configured (and a demo workspace seeded when there is neither a token nor data).
+//! `fastintercom serve`: MCP over stdio, or over Streamable HTTP with `--http ADDR`, with the workspace kept
+//! fresh in the background when a token is configured (and a demo workspace seeded when there is neither a token
+//! nor data). SIGHUP reloads the plugins directory; SIGTERM and Ctrl-C shut down gracefully.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
 
 use super::sync::IntercomArgs;
-use crate::config::{Config, IntercomSettings};
+use crate::config::{Config, HttpSettings, IntercomSettings};
 use crate::demo::{self, DemoOptions};
+use crate::http::{HttpApp, HttpServer};
 use crate::protocol::McpServer;
+use crate::registry::Registry;
 use crate::store::Store;
 use crate::sync::{SyncEngine, SyncLock, schedule, webhooks};
 
@@ -27,6 +31,10 @@ pub struct ServeArgs {
     /// Address of the webhook endpoint (POST /webhooks/intercom); it runs only when a client secret is configured
     #[arg(long, env = "FASTINTERCOM_WEBHOOK_LISTEN", default_value = "127.0.0.1:8787")]
     pub webhook_listen: SocketAddr,
+    /// Serve MCP over Streamable HTTP at http://ADDR/mcp instead of stdio (e.g. 127.0.0.1:8765). A non-loopback
+    /// address needs at least one API key (`fastintercom keys create`)
+    #[arg(long, env = "FASTINTERCOM_HTTP", value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
 }
 
 impl Default for ServeArgs {
@@ -36,6 +44,7 @@ impl Default for ServeArgs {
             intercom: IntercomArgs::default(),
             sync_interval: Duration::from_secs(300),
             webhook_listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            http: None,
         }
     }
 }
@@ -55,12 +64,61 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(?report, "demo workspace ready");
     }
     let registry = config.open_registry(store.clone()).await?;
-    tokio::select! {
-        served = McpServer::new(registry).serve_stdio() => served?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; shutting down"),
+    reload_on_hangup(config.clone(), Arc::clone(&registry));
+    let server = McpServer::new(registry);
+    match args.http {
+        Some(address) => {
+            let app = HttpApp {
+                server,
+                store: store.clone(),
+                settings: HttpSettings::resolve(&config.config_file())?,
+                sync_expected: settings.access_token.is_some(),
+            };
+            let http = HttpServer::bind(address, app).await?;
+            let bound = http.local_addr().context("cannot read the bound address")?;
+            tracing::info!(url = %format!("http://{bound}/mcp"), "serving MCP over Streamable HTTP");
+            http.serve(terminated()).await.context("the HTTP server failed")?;
+        }
+        None => tokio::select! {
+            served = server.serve_stdio() => served?,
+            () = terminated() => tracing::info!("shutting down"),
+        },
     }
     store.close().await;
     Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler cannot fail on unix");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// On SIGHUP, loads the plugins directory again; clients are told when the tool list changed. A load that fails
+/// leaves the served tools as they were.
+fn reload_on_hangup(config: Config, registry: Arc<Registry>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot install a SIGHUP handler; plugin reloads need a restart");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading plugins");
+            if let Err(error) = config.reload_plugins(&registry).await {
+                tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
+            }
+        }
+    });
 }
 
 /// Starts the scheduled sync and, with a client secret, the webhook endpoint, unless another process already

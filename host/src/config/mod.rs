@@ -1,7 +1,9 @@
 //! Configuration, resolved once at the edge (CLI flags, environment, `<data-dir>/config.toml`) and passed down.
 
+mod http;
 mod intercom;
 
+pub use http::{HttpSettings, RateLimit};
 pub use intercom::IntercomSettings;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Third-party plugins: `<name>.wasm` with a `<name>.toml` manifest.
     pub plugins_dir: PathBuf,
+    /// Compiled components, keyed by component and engine; safe to share between data directories.
+    pub cache_dir: PathBuf,
     pub limits: RuntimeLimits,
 }
 
@@ -32,7 +36,16 @@ impl Config {
 
     pub fn new(data_dir: PathBuf, plugins_dir: Option<PathBuf>) -> Self {
         let plugins_dir = plugins_dir.unwrap_or_else(|| data_dir.join("plugins"));
-        Self { data_dir, plugins_dir, limits: RuntimeLimits::default() }
+        let cache_dir = data_dir.join("cache").join("components");
+        Self { data_dir, plugins_dir, cache_dir, limits: RuntimeLimits::default() }
+    }
+
+    /// Keeps compiled components in `dir` instead of `<data-dir>/cache/components`.
+    pub fn with_cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        if let Some(dir) = dir {
+            self.cache_dir = dir;
+        }
+        self
     }
 
     pub fn with_limits(mut self, deadline: Option<Duration>, memory_mib: Option<u32>) -> Self {
@@ -54,10 +67,6 @@ impl Config {
         self.data_dir.join("config.toml")
     }
 
-    pub fn component_cache_dir(&self) -> PathBuf {
-        self.data_dir.join("cache").join("components")
-    }
-
     /// Creates the data directory and opens (migrating if needed) the store.
     pub async fn open_store(&self) -> anyhow::Result<Store> {
         create_dir(&self.data_dir)?;
@@ -68,8 +77,15 @@ impl Config {
 
     /// Builds the runtime and loads the built-in plugins and those in the plugins directory.
     pub async fn open_registry(&self, store: Store) -> anyhow::Result<Arc<Registry>> {
-        let runtime = Runtime::new(self.limits.clone(), Some(self.component_cache_dir()), store)?;
+        let runtime = Runtime::new(self.limits.clone(), Some(self.cache_dir.clone()), store)?;
         let registry = Arc::new(Registry::new(runtime));
+        self.reload_plugins(&registry).await?;
+        Ok(registry)
+    }
+
+    /// Loads the built-in plugins and those in the plugins directory into `registry`, which serves them at once
+    /// (and tells connected clients if the tool list changed).
+    pub async fn reload_plugins(&self, registry: &Registry) -> anyhow::Result<()> {
         let third_party = registry::directory_sources(&self.plugins_dir)?;
         let outcome =
             registry.load(registry::builtin_sources(), third_party).await.context("cannot load the built-in tools")?;
@@ -79,7 +95,7 @@ impl Config {
             plugins_dir = %self.plugins_dir.display(),
             "plugins loaded"
         );
-        Ok(registry)
+        Ok(())
     }
 }
 

@@ -1,39 +1,62 @@
-//! MCP over stdio with rmcp: both protocol eras (`initialize` sessions and 2026-07-28 `server/discover` with
-//! per-request `_meta`, which rmcp negotiates), `tools/list` and `tools/call`.
+//! MCP with rmcp, over stdio or Streamable HTTP (see [`crate::http`]): both protocol eras (`initialize`
+//! sessions and 2026-07-28 `server/discover` with per-request `_meta`, which rmcp negotiates), `tools/list`,
+//! `tools/call`, and `notifications/tools/list_changed` to legacy sessions and `subscriptions/listen` streams.
+//!
+//! Over HTTP each request carries the authenticated [`Caller`]; a key restricted to some tools sees only those in
+//! `tools/list`, and any other tool is unknown to it.
 //!
 //! Error policy, as MCP intends it: a tool that fails, or arguments that break the tool's schema, give an
 //! `isError` result whose text tells the model what to change; an unknown tool or a malformed request is a
 //! JSON-RPC error. Neither carries stack traces, SQL or file paths.
 
+pub mod http_client;
+mod notifier;
 pub mod stdio_client;
 
 use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest, CustomResult, ErrorCode,
-    Implementation, InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    Implementation, InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    SubscriptionFilter, Tool, ToolAnnotations,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
+use tracing::Instrument as _;
 
+use crate::access::Caller;
 use crate::registry::{RegisteredTool, Registry, ToolCallError};
 use crate::runtime::{self, ToolOutput};
+
+pub use notifier::Notifier;
 
 /// What clients are told about this server when they connect.
 const INSTRUCTIONS: &str = "Answers questions about an Intercom workspace from a local, continuously synced copy: \
 search conversations (full text and filters), read whole threads, and look up contacts. Answers take about a \
 millisecond, so prefer several precise calls over one broad one. Every answer says how fresh the data is.";
 
-/// The MCP face of a [`Registry`].
+/// The MCP face of a [`Registry`]. Cheap to clone: the HTTP transport makes one per session and per request.
 #[derive(Clone)]
 pub struct McpServer {
     registry: Arc<Registry>,
+    notifier: Arc<Notifier>,
 }
 
 impl McpServer {
+    /// A server for `registry`; its tool-set changes reach every client connected through this server.
     pub fn new(registry: Arc<Registry>) -> Self {
-        Self { registry }
+        let notifier = Arc::new(Notifier::default());
+        notifier.follow(&registry);
+        Self { registry, notifier }
+    }
+
+    /// Who list_changed would reach now.
+    pub fn notifier(&self) -> &Arc<Notifier> {
+        &self.notifier
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
     }
 
     /// Serves MCP on stdin/stdout until the client disconnects.
@@ -59,25 +82,54 @@ impl ServerHandler for McpServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.registry.tools().iter().map(mcp_tool).collect()))
+        let caller = caller(&context);
+        let tools = self.registry.tools();
+        let visible = tools.iter().filter(|tool| caller.as_ref().is_none_or(|c| c.may_use(&tool.spec.name)));
+        Ok(ListToolsResult::with_all_items(visible.map(mcp_tool).collect()))
     }
 
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let arguments = request.arguments.unwrap_or_default();
-        match self.registry.call(&request.name, arguments).await {
-            Ok(output) => Ok(success(output).into()),
-            Err(ToolCallError::UnknownTool(name)) => Err(McpError::invalid_params(
-                format!("unknown tool {}; call tools/list to see the available tools", echoed(&name)),
-                None,
-            )),
-            Err(error) => Ok(CallToolResult::error(vec![ContentBlock::text(error.to_string())]).into()),
+        let caller = caller(&context);
+        let key = caller.as_ref().map_or("stdio", |c| &c.key_name);
+        let span =
+            tracing::info_span!("tool_call", request_id = %request_id(&context), tool = %echoed(&request.name), key);
+        async move {
+            let started = std::time::Instant::now();
+            let response = self.run_call(request, caller.as_ref()).await;
+            let failed = match &response {
+                Ok(CallToolResponse::Complete(result)) => result.is_error == Some(true),
+                Ok(_) => false,
+                Err(_) => true,
+            };
+            tracing::info!(elapsed_ms = started.elapsed().as_secs_f64() * 1e3, failed, "tool call");
+            response
         }
+        .instrument(span)
+        .await
+    }
+
+    /// Legacy clients (stdio or an HTTP session) are told of tool-list changes on their session.
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.notifier.add_peer(context.peer.clone());
+    }
+
+    /// 2026-07-28 clients ask for list_changed on a `subscriptions/listen` stream; that is all we publish.
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        Some(requested.supported_by(&self.get_info().capabilities))
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let sink = context.sink().clone();
+        self.notifier.add_listener(sink.clone());
+        context.cancelled().await;
+        self.notifier.remove_listener(&sink);
+        Ok(())
     }
 
     /// rmcp hands over requests whose method it knows but whose params it could not parse (a `tools/call`
@@ -90,6 +142,9 @@ impl ServerHandler for McpServer {
         let message = match request.method.as_str() {
             "tools/call" => "tools/call needs params {\"name\": <tool name>, \"arguments\": {...}}".to_owned(),
             "tools/list" => "tools/list takes optional params {\"cursor\": <string>}".to_owned(),
+            "subscriptions/listen" => {
+                "subscriptions/listen needs params {\"notifications\": {\"toolsListChanged\": true}}".to_owned()
+            }
             other => {
                 let message = format!("method not found: {}", echoed(other));
                 return Err(McpError::new(ErrorCode::METHOD_NOT_FOUND, message, None));
@@ -101,6 +156,47 @@ impl ServerHandler for McpServer {
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.registry.tools().get(name).map(|tool| mcp_tool(tool))
     }
+}
+
+impl McpServer {
+    async fn run_call(
+        &self,
+        request: CallToolRequestParams,
+        caller: Option<&Caller>,
+    ) -> Result<CallToolResponse, McpError> {
+        let unknown = |name: &str| {
+            McpError::invalid_params(
+                format!("unknown tool {}; call tools/list to see the available tools", echoed(name)),
+                None,
+            )
+        };
+        if caller.is_some_and(|caller| !caller.may_use(&request.name)) {
+            // A key restricted to other tools is not told whether this one exists.
+            return Err(unknown(&request.name));
+        }
+        let arguments = request.arguments.unwrap_or_default();
+        match self.registry.call(&request.name, arguments).await {
+            Ok(output) => Ok(success(output).into()),
+            Err(ToolCallError::UnknownTool(name)) => Err(unknown(&name)),
+            Err(error) => Ok(CallToolResult::error(vec![ContentBlock::text(error.to_string())]).into()),
+        }
+    }
+}
+
+/// The authenticated caller of an HTTP request (the HTTP layer puts it in the request's extensions, which rmcp
+/// hands over as `http::request::Parts`); `None` on stdio.
+fn caller(context: &RequestContext<RoleServer>) -> Option<Caller> {
+    context.extensions.get::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<Caller>()).cloned()
+}
+
+/// The id of this call in the logs: the HTTP request's (set by the HTTP layer), or a fresh one on stdio.
+fn request_id(context: &RequestContext<RoleServer>) -> String {
+    context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.headers.get("x-request-id"))
+        .and_then(|value| value.to_str().ok())
+        .map_or_else(crate::observability::next_request_id, str::to_owned)
 }
 
 /// A client-supplied name as it may appear in an error: quoted, and cut short so a hostile request cannot make

@@ -7,10 +7,14 @@ mod sources;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
+use tokio::sync::watch;
 
+use crate::observability::{self, CallOutcome};
 use crate::runtime::{CallError, LoadError, LoadedPlugin, Runtime, ToolOutput, ToolSpec};
 
 pub use sources::{BUILTIN_PLUGINS, PluginSource, builtin_sources, directory_sources};
@@ -109,6 +113,10 @@ pub enum ToolCallError {
 pub struct Registry {
     runtime: Runtime,
     current: ArcSwap<ToolSet>,
+    /// Bumped each time a new tool set is served, so the protocol layer can tell clients (list_changed).
+    generation: watch::Sender<u64>,
+    /// Calls running now, so a shutdown can let them finish.
+    in_flight: AtomicUsize,
 }
 
 impl std::fmt::Debug for Registry {
@@ -130,7 +138,34 @@ const MAX_REPORTED_PROBLEMS: usize = 8;
 
 impl Registry {
     pub fn new(runtime: Runtime) -> Self {
-        Self { runtime, current: ArcSwap::from_pointee(ToolSet::default()) }
+        Self {
+            runtime,
+            current: ArcSwap::from_pointee(ToolSet::default()),
+            generation: watch::Sender::new(0),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// A receiver that sees a new value each time the served tool set changes.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Calls running right now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no call is running, or `grace` has passed; true when none is left.
+    pub async fn drain(&self, grace: Duration) -> bool {
+        let until = Instant::now() + grace;
+        while self.calls_in_flight() > 0 {
+            if Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
     }
 
     /// Loads the built-in plugins (each must load) and the third-party ones (each that fails to load, or
@@ -177,7 +212,10 @@ impl Registry {
             }
         }
         let tools = Arc::new(ToolSet::build(plugins)?);
-        self.current.store(tools.clone());
+        let previous = self.current.swap(tools.clone());
+        if tool_list_differs(&previous, &tools) {
+            self.generation.send_modify(|generation| *generation += 1);
+        }
         Ok(LoadOutcome { tools, rejected })
     }
 
@@ -187,8 +225,30 @@ impl Registry {
     }
 
     /// Validates `arguments` against the tool's schema and, if they pass, runs the tool in a fresh sandbox.
+    /// Every call of a served tool is counted and timed (see [`observability::record_tool_call`]).
     pub async fn call(&self, name: &str, arguments: Map<String, Value>) -> Result<ToolOutput, ToolCallError> {
-        let tool = self.tools().get(name).cloned().ok_or_else(|| ToolCallError::UnknownTool(name.to_owned()))?;
+        let Some(tool) = self.tools().get(name).cloned() else {
+            observability::record_unknown_tool();
+            return Err(ToolCallError::UnknownTool(name.to_owned()));
+        };
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _running = InFlight(&self.in_flight);
+        let started = Instant::now();
+        let result = self.validate_and_run(&tool, name, arguments).await;
+        let outcome = match &result {
+            Ok(_) => CallOutcome::Ok,
+            Err(error) => error.outcome(),
+        };
+        observability::record_tool_call(name, &tool.plugin.manifest.name, outcome, started.elapsed());
+        result
+    }
+
+    async fn validate_and_run(
+        &self,
+        tool: &RegisteredTool,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<ToolOutput, ToolCallError> {
         let arguments = Value::Object(arguments);
         let problems: Vec<String> = tool
             .validator
@@ -205,5 +265,37 @@ impl Registry {
         }
         let text = arguments.to_string();
         Ok(self.runtime.call_tool(&tool.plugin, name, &text).await?)
+    }
+}
+
+/// Decrements the in-flight count when a call ends, however it ends (including when its future is dropped).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether clients would see a different `tools/list`: another set of names, or a tool described differently.
+fn tool_list_differs(before: &ToolSet, after: &ToolSet) -> bool {
+    before.tools.len() != after.tools.len()
+        || before.tools.iter().zip(&after.tools).any(|((a, x), (b, y))| a != b || x.spec != y.spec)
+}
+
+impl ToolCallError {
+    /// The metrics label of this failure.
+    fn outcome(&self) -> CallOutcome {
+        match self {
+            Self::UnknownTool(_) | Self::InvalidArguments { .. } => CallOutcome::InvalidArguments,
+            Self::Call(error) => match error {
+                CallError::InvalidArguments(_) => CallOutcome::InvalidArguments,
+                CallError::NotFound(_) | CallError::Unavailable(_) | CallError::ToolFailed(_) => CallOutcome::ToolError,
+                CallError::DeadlineExceeded(_) => CallOutcome::Timeout,
+                CallError::MemoryExceeded(_) | CallError::StackOverflow | CallError::Crashed(_) => CallOutcome::Trap,
+                CallError::Busy { .. } => CallOutcome::Busy,
+                CallError::OutputTooLarge { .. } | CallError::InvalidOutput(_) => CallOutcome::BadOutput,
+            },
+        }
     }
 }

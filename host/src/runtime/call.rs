@@ -50,6 +50,9 @@ pub enum CallError {
     OutputTooLarge { actual: usize, limit: usize },
     #[error("the tool returned malformed structured output: {0}")]
     InvalidOutput(String),
+    /// The plugin already runs as many calls as its manifest allows.
+    #[error("plugin {plugin:?} is already running its maximum of {limit} concurrent calls; retry shortly")]
+    Busy { plugin: String, limit: u32 },
 }
 
 /// Enforces a call's memory cap and remembers whether it had to refuse growth, so a resulting trap can be
@@ -83,6 +86,13 @@ struct CallBudget {
 impl Runtime {
     /// Calls tool `name` of `plugin` with `arguments` (a JSON object text already validated against its schema).
     pub async fn call_tool(&self, plugin: &LoadedPlugin, name: &str, arguments: &str) -> Result<ToolOutput, CallError> {
+        let _plugin_permit = match &plugin.concurrency {
+            Some(permits) => Some(permits.try_acquire().map_err(|_| CallError::Busy {
+                plugin: plugin.name.to_string(),
+                limit: plugin.manifest.limits.max_concurrent_calls.unwrap_or_default(),
+            })?),
+            None => None,
+        };
         let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");
         let budget = self.budget(plugin);
         let (mut store, stdout, stderr) = self.new_store(plugin, &budget);

@@ -16,10 +16,14 @@ pub(super) fn compile_cached(engine: &Engine, cache_dir: Option<&Path>, wasm: &[
     let path = artefact_path(engine, cache_dir, wasm);
     if path.exists() {
         match load_artefact(engine, &path) {
-            Ok(component) => return Ok(component),
+            Ok(component) => {
+                crate::observability::record_component_cache(true);
+                return Ok(component);
+            }
             Err(error) => tracing::warn!(%error, "ignoring an unusable cached component; recompiling"),
         }
     }
+    crate::observability::record_component_cache(false);
     let component = compile(engine, wasm)?;
     if let Err(error) = store_artefact(&component, &path) {
         tracing::warn!(%error, "could not cache a compiled component");

@@ -52,6 +52,9 @@ pub struct ManifestLimits {
     pub memory_mib: Option<u32>,
     /// Wall-clock deadline per call in milliseconds.
     pub deadline_ms: Option<u64>,
+    /// Calls of this plugin that may run at once; a call beyond it fails at once with a tool error (it does not
+    /// queue), so one busy plugin cannot take every sandbox slot from the others.
+    pub max_concurrent_calls: Option<u32>,
 }
 
 /// A parsed manifest.
@@ -98,6 +101,11 @@ impl Manifest {
         {
             return Err(ManifestError::Limit("deadline_ms", "1 to 600000"));
         }
+        if let Some(calls) = manifest.limits.max_concurrent_calls
+            && !(1..=1024).contains(&calls)
+        {
+            return Err(ManifestError::Limit("max_concurrent_calls", "1 to 1024"));
+        }
         Ok(manifest)
     }
 
@@ -127,6 +135,8 @@ mod tests {
         assert!(manifest.grants(Capability::Conversations));
         assert!(!manifest.grants(Capability::Contacts));
         assert_eq!(manifest.memory_bytes(), Some(32 * 1024 * 1024));
+        let capped = Manifest::parse("name = \"x\"\nversion = \"1\"\n[limits]\nmax_concurrent_calls = 3\n").unwrap();
+        assert_eq!(capped.limits.max_concurrent_calls, Some(3));
     }
 
     #[test]
@@ -137,6 +147,10 @@ mod tests {
         assert!(matches!(
             Manifest::parse("name = \"x\"\nversion = \"1\"\n[limits]\nmemory_mib = 0"),
             Err(ManifestError::Limit(..))
+        ));
+        assert!(matches!(
+            Manifest::parse("name = \"x\"\nversion = \"1\"\n[limits]\nmax_concurrent_calls = 0"),
+            Err(ManifestError::Limit("max_concurrent_calls", _))
         ));
     }
 }

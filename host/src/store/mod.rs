@@ -4,6 +4,7 @@
 //! All SQL lives in this module; everything outside it speaks in the typed filters and records of [`model`]
 //! and [`filter`]. Every value reaches SQL as a bound parameter.
 
+mod api_keys;
 mod contacts;
 mod conversations;
 mod cursor;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use api_keys::ApiKeyRecord;
 pub use prepare::{PreparedWrite, prepare_conversations};
 pub use sync_state::{ResourceState, RunCheckpoint};
 pub use text::html_to_text;

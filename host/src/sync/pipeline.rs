@@ -106,6 +106,7 @@ async fn write_pages<P: FetchedPage>(
             }
         }
         tx.commit().await.during(resource)?;
+        crate::observability::record_sync_items(resource, written);
         progress.advance(resource, listed);
     }
     Ok(totals)

@@ -51,6 +51,7 @@ probe_tools! {
     HugeOutput = "huge_output" => huge_output, structured: false, "Returns 10 MiB of text.";
     LogSpam = "log_spam" => log_spam, structured: false, "Writes 1 MiB to stdout, 1 MiB to stderr and one 1 MiB message to the host log, then returns \"ok\".";
     Search = "search" => search, structured: false, "Searches conversations (no filter, limit 1) and returns the total; makes the component import `conversations`.";
+    Wait = "wait" => wait, structured: false, "Busy-waits `ms` milliseconds (argument, default 300) on the monotonic clock, then returns \"waited\": a call that is in flight for a known time.";
 }
 
 fn descriptor(name: &str, description: &str, structured: bool) -> ToolDescriptor {
@@ -161,6 +162,15 @@ fn log_spam(_: &str) -> Result<ToolOutput, ToolError> {
     let _ = stderr.flush();
     log::log(Level::Info, &"x".repeat(MIB));
     Ok(ToolOutput::text("ok"))
+}
+
+fn wait(arguments: &str) -> Result<ToolOutput, ToolError> {
+    let ms = serde_json::from_str::<serde_json::Value>(arguments).ok().and_then(|a| a["ms"].as_u64()).unwrap_or(300);
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_millis(ms) {
+        black_box(started);
+    }
+    Ok(ToolOutput::text("waited"))
 }
 
 fn search(_: &str) -> Result<ToolOutput, ToolError> {

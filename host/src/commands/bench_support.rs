@@ -1,0 +1,70 @@
+//! What the benchmark commands share: the demo workspace they run on and how they summarise latencies.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::demo::{self, DemoOptions};
+
+/// Full-text queries, rotated; common support words, so each matches many conversations.
+pub const TEXT_QUERIES: &[&str] =
+    &["refund", "password reset", "invoice", "shipping delay", "crash", "cancel subscription"];
+
+/// The benchmark's data directory (`bench_dir`, or `<data-dir>/bench-<conversations>`), holding a demo
+/// workspace of exactly `conversations` (seeded on first use and kept between runs).
+pub async fn bench_workspace(
+    config: &Config,
+    conversations: usize,
+    bench_dir: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    let dir = bench_dir.map_or_else(|| config.data_dir.join(format!("bench-{conversations}")), Path::to_owned);
+    let store = Config::new(dir.clone(), Some(dir.join("plugins"))).open_store().await?;
+    if store.conversation_count().await? != conversations as u64 {
+        let report = demo::seed(&store, &DemoOptions { conversations, ..DemoOptions::default() }).await?;
+        eprintln!("seeded {} conversations at {:.0}/s", report.conversations, report.conversations_per_second());
+    }
+    store.close().await;
+    Ok(dir)
+}
+
+/// The ids in a `search_conversations` answer.
+pub fn result_ids(answer: &Value) -> anyhow::Result<Vec<String>> {
+    let ids: Vec<String> = answer["structuredContent"]["results"]
+        .as_array()
+        .context("search_conversations returned no results array")?
+        .iter()
+        .filter_map(|item| item["id"].as_str().map(str::to_owned))
+        .collect();
+    anyhow::ensure!(!ids.is_empty(), "the benchmark workspace has no conversations");
+    Ok(ids)
+}
+
+/// The arguments of the i-th filtered search: state and timeframe rotated, 20 results.
+pub fn filtered_search(i: usize) -> Value {
+    let state = ["open", "closed", "snoozed"][i % 3];
+    let timeframe = ["last_7_days", "last_30_days", "last_90_days"][i % 3];
+    json!({"state": state, "timeframe": timeframe, "limit": 20})
+}
+
+pub fn ms(duration: Duration) -> String {
+    format!("{:.3} ms", duration.as_secs_f64() * 1000.0)
+}
+
+pub struct Percentiles {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub mean: Duration,
+}
+
+impl Percentiles {
+    /// Sorts `samples` (at least one) and reads the percentiles off them.
+    pub fn of(samples: &mut [Duration]) -> Self {
+        samples.sort_unstable();
+        let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+        let mean = samples.iter().sum::<Duration>() / samples.len().max(1) as u32;
+        Self { p50: at(0.50), p99: at(0.99), mean }
+    }
+}

@@ -1,0 +1,78 @@
+//! API keys of the HTTP transport (`api_keys`): only hashes, never keys.
+
+use sqlx::Row;
+
+use super::{Result, Store, StoreError};
+
+/// One key as `keys list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub name: String,
+    pub hash: [u8; 32],
+    /// Comma-separated tool patterns; `None` means every tool.
+    pub tools: Option<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl Store {
+    /// Adds a key. A name already held by a working key is refused; a revoked key's name may be reused (the
+    /// revoked row is replaced).
+    pub async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let active: Option<i64> = sqlx::query_scalar("SELECT 1 FROM api_keys WHERE name = ? AND revoked_at IS NULL")
+            .bind(&key.name)
+            .fetch_optional(tx.connection())
+            .await?;
+        if active.is_some() {
+            return Err(StoreError::InvalidArgument(format!(
+                "a key named {:?} already exists; revoke it first or choose another name",
+                key.name
+            )));
+        }
+        sqlx::query(
+            "INSERT OR REPLACE INTO api_keys (name, key_hash, tools, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)",
+        )
+        .bind(&key.name)
+        .bind(key.hash.as_slice())
+        .bind(&key.tools)
+        .bind(key.created_at)
+        .execute(tx.connection())
+        .await?;
+        tx.commit().await
+    }
+
+    /// Every key, working and revoked, by name.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query("SELECT name, key_hash, tools, created_at, revoked_at FROM api_keys ORDER BY name")
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let hash: Vec<u8> = row.try_get(1)?;
+                Ok(ApiKeyRecord {
+                    name: row.try_get(0)?,
+                    hash: hash
+                        .try_into()
+                        .map_err(|_| StoreError::InvalidArgument("a stored API key hash is not 32 bytes".to_owned()))?,
+                    tools: row.try_get(2)?,
+                    created_at: row.try_get(3)?,
+                    revoked_at: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes the working key `name` at `at` (unix seconds). False when no working key has that name.
+    pub async fn revoke_api_key(&self, name: &str, at: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let revoked = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(name)
+            .execute(tx.connection())
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(revoked > 0)
+    }
+}
