@@ -37,6 +37,7 @@ async fn api_keys_gate_every_request_in_both_eras() {
     let dir = private_demo_dir();
     let full = create_key(dir.path(), "full", None);
     let searcher = create_key(dir.path(), "searcher", Some("search_*"));
+    let intruder = create_key(dir.path(), "intruder", None);
     let server = HttpServerProcess::start(dir.path(), &[], &[]).await;
 
     // No key, a wrong key, a malformed header: 401 with a challenge pointing at the resource metadata.
@@ -82,6 +83,18 @@ async fn api_keys_gate_every_request_in_both_eras() {
     assert!(refused, "a revoked key still works");
     let still = server.client(Some(&searcher), Era::Modern).await;
     assert!(still.request("tools/list", json!({})).await.is_ok(), "other keys keep working");
+
+    // A legacy session belongs to the key that opened it: another key cannot use it.
+    let owner = server.client(Some(&searcher), Era::Legacy).await;
+    let intruder = reqwest::Client::new()
+        .get(server.mcp_url())
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", owner.session().unwrap())
+        .bearer_auth(&intruder)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(intruder.status(), 404, "another key's session is refused");
 
     // Neither the keys nor their hashes' sources are ever logged.
     let log = server.log();
@@ -165,6 +178,9 @@ async fn origins_are_checked_and_probes_answer() {
     assert_eq!(ready.status(), 200);
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["source"], "demo");
+    // /metrics answers only to loopback Host names (DNS rebinding).
+    let rebound = reqwest::Client::new().get(format!("{}/metrics", server.base)).header("host", "evil.example").send();
+    assert_eq!(rebound.await.unwrap().status(), 403);
     // A body over the limit is refused before any tool runs.
     let huge =
         format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{"pad":"{}"}}}}"#, "x".repeat(2 << 20));
@@ -177,6 +193,16 @@ async fn origins_are_checked_and_probes_answer() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+
+    // Keyless access ends when a key appears, and does not come back when the last key is revoked.
+    let anonymous = HttpClient::new(&server.mcp_url(), None, Era::Modern);
+    let status = || async { anonymous.send_request("tools/list", json!({})).await.unwrap().1.status };
+    assert_eq!(status().await, 200);
+    create_key(dir.path(), "first", None);
+    assert!(eventually(Duration::from_secs(5), || async { status().await == 401 }).await, "keys are now required");
+    keys(dir.path(), &["revoke", "first"]).unwrap();
+    tokio::time::sleep(fastintercom::http::KEY_RELOAD_INTERVAL * 3).await;
+    assert_eq!(status().await, 401, "revoking the last key must not open the server");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

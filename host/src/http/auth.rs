@@ -2,9 +2,12 @@
 //!
 //! The active keys are held in memory and reloaded from the store every [`KEY_RELOAD_INTERVAL`], so a key made
 //! or revoked by `fastintercom keys` (another process) takes effect within seconds without a restart. A server
-//! with no keys at all (allowed on loopback only) treats every request as [`Caller::anonymous`].
+//! that started with no key at all (allowed on loopback only) treats every request as [`Caller::anonymous`]
+//! until a key appears; from then on it requires keys for good, even if they are all revoked later (failing
+//! closed: revoking the last key must not open the server).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -24,19 +27,22 @@ pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Gate {
     pub keys: Arc<ArcSwap<KeySet>>,
-    /// True only on a loopback address: with no key configured, anyone on this machine may connect.
-    pub allow_anonymous: bool,
+    /// True while keyless access is allowed: on a loopback address, from a start without keys until a key
+    /// appears. Never set again once cleared.
+    pub anonymous: Arc<AtomicBool>,
     pub limits: Arc<RateLimits>,
 }
 
-/// The active keys in `store`. A key whose stored tool pattern no longer parses is left out (and logged):
-/// failing closed beats granting every tool.
-pub async fn load_keys(store: &Store) -> crate::store::Result<KeySet> {
+/// The active keys in `store`, and how many active keys it holds. A key whose stored tool pattern no longer
+/// parses is left out of the set (and logged) but still counted: failing closed beats granting every tool.
+pub async fn load_keys(store: &Store) -> crate::store::Result<(KeySet, usize)> {
     let mut active = Vec::new();
+    let mut configured = 0;
     for record in store.api_keys().await? {
         if record.revoked_at.is_some() {
             continue;
         }
+        configured += 1;
         let tools = match record.tools.as_deref().map(ToolPattern::parse).transpose() {
             Ok(tools) => tools,
             Err(error) => {
@@ -46,18 +52,24 @@ pub async fn load_keys(store: &Store) -> crate::store::Result<KeySet> {
         };
         active.push(StoredKey { name: record.name, hash: record.hash, tools });
     }
-    Ok(KeySet::new(active))
+    Ok((KeySet::new(active), configured))
 }
 
-/// Keeps `keys` equal to the store's active keys until the process ends.
-pub fn reload_keys_periodically(store: Store, keys: Arc<ArcSwap<KeySet>>) {
+/// Keeps `keys` equal to the store's active keys until the process ends, and ends keyless access as soon as a
+/// key exists.
+pub fn reload_keys_periodically(store: Store, keys: Arc<ArcSwap<KeySet>>, anonymous: Arc<AtomicBool>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(KEY_RELOAD_INTERVAL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
             match load_keys(&store).await {
-                Ok(set) => keys.store(Arc::new(set)),
+                Ok((set, configured)) => {
+                    if configured > 0 && anonymous.swap(false, Ordering::SeqCst) {
+                        tracing::info!("an API key exists now: keyless access is off");
+                    }
+                    keys.store(Arc::new(set));
+                }
                 Err(error) => tracing::warn!(%error, "cannot reload API keys; keeping the previous set"),
             }
         }
@@ -67,7 +79,7 @@ pub fn reload_keys_periodically(store: Store, keys: Arc<ArcSwap<KeySet>>) {
 /// Authenticates the request, applies the key's rate limit and hands the [`Caller`] to the MCP layer.
 pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
     let keys = gate.keys.load();
-    let caller = if keys.is_empty() && gate.allow_anonymous {
+    let caller = if gate.anonymous.load(Ordering::SeqCst) {
         Caller::anonymous()
     } else {
         let presented = bearer_token(&request);
@@ -77,7 +89,7 @@ pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: 
         }
     };
     if let Err(wait) = gate.limits.check(&caller.key_name) {
-        tracing::info!(key = %caller.key_name, "rate limited");
+        tracing::debug!(key = %caller.key_name, "rate limited");
         metrics::counter!("fastintercom_http_rate_limited_total").increment(1);
         let mut response = super::json_error(
             StatusCode::TOO_MANY_REQUESTS,

@@ -13,10 +13,12 @@ mod auth;
 mod origin;
 mod probes;
 mod rate_limit;
+mod sessions;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -77,21 +79,23 @@ pub struct HttpServer {
 impl HttpServer {
     /// Binds `address` and builds the routes. Fails on a non-loopback address when no key exists.
     pub async fn bind(address: SocketAddr, app: HttpApp) -> Result<Self, StartError> {
-        let keys = load_keys(&app.store).await?;
+        let (keys, configured) = load_keys(&app.store).await?;
         let loopback = address.ip().is_loopback();
-        if keys.is_empty() && !loopback {
+        if configured == 0 && !loopback {
             return Err(StartError::NoKeysOnPublicAddress(address));
         }
-        if keys.is_empty() {
-            tracing::warn!("no API keys configured: any local process may use the HTTP server");
+        if configured == 0 {
+            tracing::warn!("no API keys configured: any local process may use the HTTP server until one is created");
         }
         let keys = Arc::new(ArcSwap::from_pointee(keys));
-        auth::reload_keys_periodically(app.store.clone(), Arc::clone(&keys));
+        let anonymous = Arc::new(AtomicBool::new(configured == 0));
+        auth::reload_keys_periodically(app.store.clone(), Arc::clone(&keys), Arc::clone(&anonymous));
         let metrics = crate::observability::install_metrics().map_err(|e| StartError::Metrics(e.to_string()))?;
 
         let mut config = StreamableHttpServerConfig::default()
             .with_max_request_body_bytes(app.settings.max_body_bytes)
             .with_sse_keep_alive(Some(Duration::from_secs(15)));
+        let host_policy = HostPolicy::new(loopback, &app.settings.allowed_hosts);
         config = if loopback && app.settings.allowed_hosts.is_empty() {
             config // rmcp's default: localhost, 127.0.0.1 and ::1 only
         } else if app.settings.allowed_hosts.is_empty() {
@@ -109,12 +113,13 @@ impl HttpServer {
 
         let gate = auth::Gate {
             keys,
-            allow_anonymous: loopback,
+            anonymous,
             limits: Arc::new(RateLimits::new(&app.settings.rate_limit, &app.settings.key_rate_limits)),
         };
         let timeout = app.settings.request_timeout;
         let mcp_routes = Router::new()
             .nest_service("/mcp", mcp)
+            .layer(middleware::from_fn_with_state(sessions::SessionOwners::default(), sessions::bind_sessions))
             .layer(middleware::from_fn_with_state(gate, auth::authenticate))
             .layer(middleware::from_fn(move |request: Request, next: Next| with_timeout(timeout, request, next)));
         let probes = probes::Probes {
@@ -131,6 +136,7 @@ impl HttpServer {
             .route("/.well-known/oauth-protected-resource", get(probes::resource_metadata))
             .route("/.well-known/oauth-protected-resource/mcp", get(probes::resource_metadata))
             .with_state(probes)
+            .layer(middleware::from_fn_with_state(host_policy, check_host))
             .merge(mcp_routes)
             .layer(middleware::from_fn_with_state(
                 OriginPolicy::new(&app.settings.allowed_origins),
@@ -157,11 +163,20 @@ impl HttpServer {
             shutdown.await;
             let _ = stopping.send(());
             tracing::info!(calls = registry.calls_in_flight(), "shutting down: finishing the calls in flight");
-            if !registry.drain(SHUTDOWN_GRACE).await {
-                tracing::warn!(calls = registry.calls_in_flight(), "calls still running after the grace period");
+            // A request accepted just before the signal may still be on its way to the registry: wait until no
+            // call has run for a little while, then let the last results reach their streams.
+            let until = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+            loop {
+                let left = until.saturating_duration_since(tokio::time::Instant::now());
+                if !registry.drain(left).await {
+                    tracing::warn!(calls = registry.calls_in_flight(), "calls still running after the grace period");
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if registry.calls_in_flight() == 0 || tokio::time::Instant::now() >= until {
+                    break;
+                }
             }
-            // Let the last results reach their streams before the sessions close.
-            tokio::time::sleep(Duration::from_millis(100)).await;
             close_sessions();
         });
         axum::serve(listener, router.into_make_service())
@@ -170,6 +185,45 @@ impl HttpServer {
             })
             .await
     }
+}
+
+/// The `Host` names the probes answer to, like rmcp's check on `/mcp`: on loopback only loopback names (and the
+/// configured ones), so a DNS-rebinding page cannot read `/metrics`; on a public address with no list, any.
+#[derive(Debug, Clone)]
+struct HostPolicy {
+    allowed: Option<Arc<[String]>>,
+}
+
+impl HostPolicy {
+    fn new(loopback: bool, configured: &[String]) -> Self {
+        if !loopback && configured.is_empty() {
+            return Self { allowed: None };
+        }
+        let mut allowed: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(str::to_owned).to_vec();
+        allowed.extend(configured.iter().map(|host| host.to_ascii_lowercase()));
+        Self { allowed: Some(allowed.into()) }
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        let Some(allowed) = &self.allowed else { return true };
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        allowed.iter().any(|allowed| allowed.eq_ignore_ascii_case(name))
+    }
+}
+
+async fn check_host(
+    axum::extract::State(policy): axum::extract::State<HostPolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request.headers().get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("");
+    if !policy.allows(host) {
+        return json_error(StatusCode::FORBIDDEN, "this Host is not allowed").into_response();
+    }
+    next.run(request).await
 }
 
 /// `{"error": message}` with `status`.
@@ -207,5 +261,22 @@ async fn with_timeout(timeout: Duration, request: Request, next: Next) -> Respon
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => json_error(StatusCode::GATEWAY_TIMEOUT, "the request took too long").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_answer_only_to_allowed_host_names() {
+        let loopback = HostPolicy::new(true, &["mcp.example.com".to_owned()]);
+        for ok in ["localhost", "localhost:8765", "127.0.0.1:1", "[::1]:8765", "[::1]", "MCP.example.com:443"] {
+            assert!(loopback.allows(ok), "{ok}");
+        }
+        for refused in ["evil.example", "evil.example:8765", "localhost.evil.example", "", "127.0.0.1.nip.io"] {
+            assert!(!loopback.allows(refused), "{refused}");
+        }
+        assert!(HostPolicy::new(false, &[]).allows("anything.example"));
     }
 }

@@ -49,7 +49,8 @@ pub async fn check_origin(State(policy): State<OriginPolicy>, request: Request, 
     if let Some(origin) = request.headers().get(header::ORIGIN) {
         let allowed = origin.to_str().is_ok_and(|origin| policy.allows(origin));
         if !allowed {
-            tracing::warn!("refused a request from a disallowed Origin");
+            tracing::debug!("refused a request from a disallowed Origin");
+            metrics::counter!("fastintercom_http_origin_refused_total").increment(1);
             return super::json_error(StatusCode::FORBIDDEN, "this Origin is not allowed to use the server")
                 .into_response();
         }
