@@ -178,9 +178,11 @@ async fn origins_are_checked_and_probes_answer() {
     assert_eq!(ready.status(), 200);
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["source"], "demo");
-    // /metrics answers only to loopback Host names (DNS rebinding).
-    let rebound = reqwest::Client::new().get(format!("{}/metrics", server.base)).header("host", "evil.example").send();
-    assert_eq!(rebound.await.unwrap().status(), 403);
+    // Every route answers only to loopback Host names (DNS rebinding).
+    for path in ["/metrics", "/mcp"] {
+        let rebound = reqwest::Client::new().get(format!("{}{path}", server.base)).header("host", "evil.example");
+        assert_eq!(rebound.send().await.unwrap().status(), 403, "{path}");
+    }
     // A body over the limit is refused before any tool runs.
     let huge =
         format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{"pad":"{}"}}}}"#, "x".repeat(2 << 20));

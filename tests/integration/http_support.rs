@@ -2,14 +2,12 @@
 //! tests must not share one), `fastintercom serve --http` as a child process on a free port, and `keys` commands.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use fastintercom::protocol::http_client::{Era, HttpClient};
+use fastintercom::protocol::http_client::{Era, HttpClient, ServerProcess};
 use tempfile::TempDir;
-use tokio::io::AsyncBufReadExt as _;
 use tokio::process::Child;
 
 use crate::support::{demo_data_dir, server_exe};
@@ -72,41 +70,12 @@ impl HttpServerProcess {
             .args(extra_args)
             .env("FASTINTERCOM_CACHE_DIR", shared_cache_dir())
             .env("FASTINTERCOM_LOG", "info")
-            .env("FASTINTERCOM_LOG_FORMAT", "json")
             .env_remove("INTERCOM_ACCESS_TOKEN")
             .env_remove("INTERCOM_CLIENT_SECRET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("server starts");
-        let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let log = Arc::new(Mutex::new(String::new()));
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let base = loop {
-            let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
-                .await
-                .expect("the server did not start listening in time")
-                .expect("reading the server's log")
-                .unwrap_or_else(|| panic!("the server exited before listening: {}", log.lock().unwrap()));
-            log.lock().unwrap().push_str(&line);
-            log.lock().unwrap().push('\n');
-            if let Some(start) = line.find("http://127.0.0.1:").filter(|_| line.contains("serving MCP")) {
-                let url: String = line[start..].chars().take_while(|c| !matches!(c, '"' | ' ')).collect();
-                break url.trim_end_matches("/mcp").to_owned();
-            }
-        };
-        let collected = Arc::clone(&log);
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut log = collected.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
+            .envs(env.iter().copied());
+        let ServerProcess { child, url, log } =
+            ServerProcess::spawn(command, Duration::from_secs(120)).await.expect("the server starts listening");
+        let base = url.trim_end_matches("/mcp").to_owned();
         Self { child, base, log }
     }
 

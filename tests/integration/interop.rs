@@ -54,7 +54,9 @@ fn assert_saw_the_demo(seen: &Value, what: &str) {
     );
     assert_eq!(seen["total"], DEMO_CONVERSATIONS, "{what}");
     assert_eq!(seen["search_is_error"], false, "{what}");
-    assert!(seen["thread_id"].as_str().is_some_and(|id| !id.is_empty()), "{what}");
+    assert!(seen["first_id"].as_str().is_some_and(|id| !id.is_empty()), "{what}");
+    assert_eq!(seen["thread_id"], seen["first_id"], "{what}: get_conversation returns the thread asked for");
+    assert_eq!(seen["thread_is_error"], false, "{what}");
     assert_eq!(seen["bad_is_error"], true, "{what}: a schema violation is an isError result");
 }
 

@@ -27,8 +27,9 @@ async def exercise(client):
         "tools": tools,
         "total": search.structured_content["summary"]["total"],
         "search_is_error": search.is_error,
+        "first_id": first,
         "thread_id": thread.structured_content["results"][0]["id"],
-        "thread_text": thread.content[0].text[:20],
+        "thread_is_error": thread.is_error,
         "bad_is_error": bad.is_error,
     }
 

@@ -7,18 +7,16 @@
 //! p50/p99. Load generator and server share the machine's cores, as they would on a one-box deployment.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt as _;
 
 use super::bench_support::{Percentiles, bench_workspace, filtered_search, ms, result_ids};
 use crate::config::Config;
-use crate::protocol::http_client::{Era, HttpClient};
+use crate::protocol::http_client::{Era, HttpClient, ServerProcess};
 
 /// Makes the i-th request of one kind: (tool name, arguments); shared by the client tasks.
 type RequestMaker = Arc<dyn Fn(usize) -> (String, Value) + Send + Sync>;
@@ -127,33 +125,16 @@ async fn load(clients: &[HttpClient], request: &RequestMaker, duration: Duration
     (all, errors)
 }
 
-/// Starts `serve --http 127.0.0.1:0` on `dir` and returns the child and its MCP URL (read off its log).
+/// Starts `serve --http 127.0.0.1:0` on `dir` and returns the child and its MCP URL.
 async fn start_server(dir: &std::path::Path) -> anyhow::Result<(tokio::process::Child, String)> {
     let exe = std::env::current_exe().context("cannot find the fastintercom executable")?;
-    let mut child = tokio::process::Command::new(exe)
+    let mut command = tokio::process::Command::new(exe);
+    command
         .arg("--data-dir")
         .arg(dir)
         .args(["serve", "--http", "127.0.0.1:0"])
         .env("FASTINTERCOM_LOG", "warn,fastintercom::commands::serve=info")
-        .env("FASTINTERCOM_LOG_FORMAT", "json")
-        .env_remove("INTERCOM_ACCESS_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("cannot start the server")?;
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().context("no stderr")?).lines();
-    let url = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.next_line().await? {
-            if let Some(start) = line.find("http://127.0.0.1:").filter(|_| line.contains("serving MCP")) {
-                return Ok(line[start..].chars().take_while(|c| !matches!(c, '"' | ' ')).collect::<String>());
-            }
-        }
-        bail!("the server exited before listening")
-    })
-    .await
-    .context("the server did not start listening in time")??;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok((child, url))
+        .env_remove("INTERCOM_ACCESS_TOKEN");
+    let server = ServerProcess::spawn(command, Duration::from_secs(120)).await?;
+    Ok((server.child, server.url))
 }

@@ -4,6 +4,7 @@
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
+use super::status::format_time;
 use crate::access::{ToolPattern, generate_key};
 use crate::config::Config;
 use crate::store::ApiKeyRecord;
@@ -60,9 +61,9 @@ pub async fn run(config: &Config, args: KeysArgs) -> anyhow::Result<()> {
                 eprintln!("no keys; create one with `fastintercom keys create --name NAME`");
             }
             for key in keys {
-                let created = humantime::format_rfc3339_seconds(unix_time(key.created_at));
+                let created = format_time(Some(key.created_at));
                 let status = match key.revoked_at {
-                    Some(at) => format!("revoked {}", humantime::format_rfc3339_seconds(unix_time(at))),
+                    Some(at) => format!("revoked {}", format_time(Some(at))),
                     None => "active".to_owned(),
                 };
                 let tools = key.tools.as_deref().unwrap_or("*");
@@ -86,8 +87,4 @@ fn check_name(name: &str) -> anyhow::Result<()> {
         bail!("key name {name:?} is invalid: use 1-64 characters of a-z, A-Z, 0-9, '_', '-' and '.'");
     }
     Ok(())
-}
-
-fn unix_time(seconds: i64) -> std::time::SystemTime {
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64)
 }

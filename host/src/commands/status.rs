@@ -76,7 +76,8 @@ fn state_json(state: &ResourceState, now: i64) -> serde_json::Value {
     })
 }
 
-fn format_time(at: Option<i64>) -> String {
+/// RFC 3339 for a unix time in seconds, "never" for none.
+pub(super) fn format_time(at: Option<i64>) -> String {
     match at.and_then(|at| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(at.max(0) as u64))) {
         Some(time) => humantime::format_rfc3339_seconds(time).to_string(),
         None => "never".to_owned(),

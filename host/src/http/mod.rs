@@ -1,10 +1,10 @@
 //! Streamable HTTP: MCP at `/mcp` (rmcp's server, mounted in axum) behind the host's own gatekeeping, plus
 //! probes and metrics for operators.
 //!
-//! A request to `/mcp` passes, in order: the `Origin` check (DNS rebinding), the per-request timeout,
-//! authentication (a Bearer API key; keyless only on loopback with no key configured) and the key's rate limit.
-//! Only then does rmcp see it (Host check, body size limit, sessions for legacy clients, stateless 2026-07-28
-//! requests and `subscriptions/listen`). Plugins never see keys, limits or headers.
+//! A request to `/mcp` passes, in order: the `Host` and `Origin` checks (DNS rebinding), the per-request
+//! timeout, authentication (a Bearer API key; keyless only on loopback with no key configured), the key's rate
+//! limit and the session's owner. Only then does rmcp see it (body size limit, sessions for legacy clients,
+//! stateless 2026-07-28 requests and `subscriptions/listen`). Plugins never see keys, limits or headers.
 //!
 //! Shutdown (SIGTERM, Ctrl-C): stop accepting connections, let the calls in flight finish (up to a grace
 //! period), then close sessions and streams.
@@ -35,9 +35,11 @@ use crate::config::HttpSettings;
 use crate::protocol::McpServer;
 use crate::store::Store;
 
-pub use auth::{KEY_RELOAD_INTERVAL, load_keys};
-pub use origin::OriginPolicy;
-pub use rate_limit::RateLimits;
+pub use auth::KEY_RELOAD_INTERVAL;
+
+use auth::load_keys;
+use origin::OriginPolicy;
+use rate_limit::RateLimits;
 
 /// How long calls in flight may take to finish once a shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -92,19 +94,11 @@ impl HttpServer {
         auth::reload_keys_periodically(app.store.clone(), Arc::clone(&keys), Arc::clone(&anonymous));
         let metrics = crate::observability::install_metrics().map_err(|e| StartError::Metrics(e.to_string()))?;
 
-        let mut config = StreamableHttpServerConfig::default()
+        // The Host check is ours, on every route (see `HostPolicy`); rmcp's own would be a second list.
+        let config = StreamableHttpServerConfig::default()
             .with_max_request_body_bytes(app.settings.max_body_bytes)
-            .with_sse_keep_alive(Some(Duration::from_secs(15)));
-        let host_policy = HostPolicy::new(loopback, &app.settings.allowed_hosts);
-        config = if loopback && app.settings.allowed_hosts.is_empty() {
-            config // rmcp's default: localhost, 127.0.0.1 and ::1 only
-        } else if app.settings.allowed_hosts.is_empty() {
-            config.disable_allowed_hosts() // behind a key on a public address, any Host
-        } else {
-            let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(str::to_owned).to_vec();
-            hosts.extend(app.settings.allowed_hosts.iter().cloned());
-            config.with_allowed_hosts(hosts)
-        };
+            .with_sse_keep_alive(Some(Duration::from_secs(15)))
+            .disable_allowed_hosts();
         let token = config.cancellation_token.clone();
         let close_sessions: Box<dyn FnOnce() + Send> = Box::new(move || token.cancel());
         let server = app.server.clone();
@@ -136,12 +130,12 @@ impl HttpServer {
             .route("/.well-known/oauth-protected-resource", get(probes::resource_metadata))
             .route("/.well-known/oauth-protected-resource/mcp", get(probes::resource_metadata))
             .with_state(probes)
-            .layer(middleware::from_fn_with_state(host_policy, check_host))
             .merge(mcp_routes)
             .layer(middleware::from_fn_with_state(
                 OriginPolicy::new(&app.settings.allowed_origins),
                 origin::check_origin,
             ))
+            .layer(middleware::from_fn_with_state(HostPolicy::new(loopback, &app.settings.allowed_hosts), check_host))
             .layer(middleware::from_fn(with_request_id));
 
         let listener = tokio::net::TcpListener::bind(address)
@@ -163,19 +157,9 @@ impl HttpServer {
             shutdown.await;
             let _ = stopping.send(());
             tracing::info!(calls = registry.calls_in_flight(), "shutting down: finishing the calls in flight");
-            // A request accepted just before the signal may still be on its way to the registry: wait until no
-            // call has run for a little while, then let the last results reach their streams.
-            let until = tokio::time::Instant::now() + SHUTDOWN_GRACE;
-            loop {
-                let left = until.saturating_duration_since(tokio::time::Instant::now());
-                if !registry.drain(left).await {
-                    tracing::warn!(calls = registry.calls_in_flight(), "calls still running after the grace period");
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                if registry.calls_in_flight() == 0 || tokio::time::Instant::now() >= until {
-                    break;
-                }
+            // The quiet period also lets the last results reach their streams before the sessions close.
+            if !registry.drain(Duration::from_millis(200), SHUTDOWN_GRACE).await {
+                tracing::warn!(calls = registry.calls_in_flight(), "calls still running after the grace period");
             }
             close_sessions();
         });
@@ -187,8 +171,9 @@ impl HttpServer {
     }
 }
 
-/// The `Host` names the probes answer to, like rmcp's check on `/mcp`: on loopback only loopback names (and the
-/// configured ones), so a DNS-rebinding page cannot read `/metrics`; on a public address with no list, any.
+/// The `Host` names every route answers to (DNS rebinding): on loopback only loopback names and the configured
+/// ones, so a page on another name that resolves to 127.0.0.1 cannot reach `/mcp` or read `/metrics`; on a
+/// public address (where keys are required) the configured names, or any when none are.
 #[derive(Debug, Clone)]
 struct HostPolicy {
     allowed: Option<Arc<[String]>>,

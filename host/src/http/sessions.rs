@@ -17,10 +17,17 @@ use crate::access::Caller;
 const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 const SESSION_HEADER: &str = "mcp-session-id";
 
-/// Session id → (key name, last used).
+/// The key that opened a session, and when the session was last used.
+#[derive(Debug)]
+struct Owner {
+    key: Arc<str>,
+    used: Instant,
+}
+
+/// Session id → its owner.
 #[derive(Debug, Clone, Default)]
 pub struct SessionOwners {
-    owners: Arc<Mutex<HashMap<String, (Arc<str>, Instant)>>>,
+    owners: Arc<Mutex<HashMap<String, Owner>>>,
 }
 
 impl SessionOwners {
@@ -28,17 +35,17 @@ impl SessionOwners {
         let mut owners = self.owners.lock().expect("session owners lock");
         let now = Instant::now();
         if owners.len() >= 1024 {
-            owners.retain(|_, (_, used)| now.duration_since(*used) < FORGET_AFTER);
+            owners.retain(|_, owner| now.duration_since(owner.used) < FORGET_AFTER);
         }
-        owners.insert(session.to_owned(), (Arc::clone(key), now));
+        owners.insert(session.to_owned(), Owner { key: Arc::clone(key), used: now });
     }
 
     /// Whether `key` may use `session`: it opened it, or the session is unknown here (rmcp then answers 404).
     fn allows(&self, session: &str, key: &Arc<str>) -> bool {
         let mut owners = self.owners.lock().expect("session owners lock");
         match owners.get_mut(session) {
-            Some((owner, used)) if owner == key => {
-                *used = Instant::now();
+            Some(owner) if owner.key == *key => {
+                owner.used = Instant::now();
                 true
             }
             Some(_) => false,

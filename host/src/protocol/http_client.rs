@@ -1,16 +1,68 @@
 //! A minimal MCP client for the Streamable HTTP server, in either protocol era. Used by `fastintercom
 //! bench-http` and the HTTP tests, which need to see status codes, headers and every message on the wire.
 
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt as _;
 
 pub use super::stdio_client::Era;
 
 const LEGACY_VERSION: &str = "2025-11-25";
 const MODERN_VERSION: &str = "2026-07-28";
+
+/// A `fastintercom … serve --http 127.0.0.1:0` child process that is listening, with its log.
+#[derive(Debug)]
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    /// `http://127.0.0.1:<port>/mcp`, read off the server's log.
+    pub url: String,
+    /// Every line the server wrote to stderr so far (JSON), collected in the background.
+    pub log: Arc<Mutex<String>>,
+}
+
+impl ServerProcess {
+    /// Spawns `command` (its log filter must let `fastintercom::commands::serve` through at info) with stderr as
+    /// JSON lines and stdout discarded, and waits up to `within` for the line saying where it listens.
+    pub async fn spawn(mut command: tokio::process::Command, within: Duration) -> anyhow::Result<Self> {
+        command
+            .env("FASTINTERCOM_LOG_FORMAT", "json")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().context("cannot start the server")?;
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().context("no stderr")?).lines();
+        let log = Arc::new(Mutex::new(String::new()));
+        let append = |log: &Mutex<String>, line: &str| {
+            let mut log = log.lock().expect("log lock");
+            log.push_str(line);
+            log.push('\n');
+        };
+        let url = tokio::time::timeout(within, async {
+            while let Some(line) = lines.next_line().await? {
+                append(&log, &line);
+                if let Some(start) = line.find("http://127.0.0.1:").filter(|_| line.contains("serving MCP")) {
+                    return Ok(line[start..].chars().take_while(|c| !matches!(c, '"' | ' ')).collect::<String>());
+                }
+            }
+            bail!("the server exited before listening: {}", log.lock().expect("log lock"))
+        })
+        .await
+        .context("the server did not start listening in time")??;
+        let collected = Arc::clone(&log);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                append(&collected, &line);
+            }
+        });
+        Ok(Self { child, url, log })
+    }
+}
 
 /// One HTTP exchange: the status, the headers and the JSON-RPC messages of the body (a JSON body or the `data:`
 /// events of an SSE body).

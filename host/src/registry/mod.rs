@@ -156,16 +156,23 @@ impl Registry {
         self.in_flight.load(Ordering::SeqCst)
     }
 
-    /// Waits until no call is running, or `grace` has passed; true when none is left.
-    pub async fn drain(&self, grace: Duration) -> bool {
+    /// Waits until no call has been running for `quiet` (a request accepted just before a shutdown may still
+    /// be on its way here), or until `grace` has passed; true when none is left.
+    pub async fn drain(&self, quiet: Duration, grace: Duration) -> bool {
         let until = Instant::now() + grace;
-        while self.calls_in_flight() > 0 {
-            if Instant::now() >= until {
-                return false;
+        let mut idle_since = None;
+        loop {
+            let now = Instant::now();
+            if self.calls_in_flight() > 0 {
+                idle_since = None;
+            } else if now.duration_since(*idle_since.get_or_insert(now)) >= quiet {
+                return true;
+            }
+            if now >= until {
+                return self.calls_in_flight() == 0;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        true
     }
 
     /// Loads the built-in plugins (each must load) and the third-party ones (each that fails to load, or

@@ -87,10 +87,11 @@ impl Runtime {
     /// Calls tool `name` of `plugin` with `arguments` (a JSON object text already validated against its schema).
     pub async fn call_tool(&self, plugin: &LoadedPlugin, name: &str, arguments: &str) -> Result<ToolOutput, CallError> {
         let _plugin_permit = match &plugin.concurrency {
-            Some(permits) => Some(permits.try_acquire().map_err(|_| CallError::Busy {
-                plugin: plugin.name.to_string(),
-                limit: plugin.manifest.limits.max_concurrent_calls.unwrap_or_default(),
-            })?),
+            Some((permits, limit)) => Some(
+                permits
+                    .try_acquire()
+                    .map_err(|_| CallError::Busy { plugin: plugin.name.to_string(), limit: *limit })?,
+            ),
             None => None,
         };
         let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");

@@ -44,8 +44,9 @@ pub struct LoadedPlugin {
     pub digest: String,
     pub(super) pre: PluginPre<CallState>,
     pub(super) name: Arc<str>,
-    /// The manifest's `max_concurrent_calls`, as permits; `None` when the plugin has no cap of its own.
-    pub(super) concurrency: Option<tokio::sync::Semaphore>,
+    /// The manifest's `max_concurrent_calls` as permits, with the limit they were made from; `None` when the
+    /// plugin has no cap of its own.
+    pub(super) concurrency: Option<(tokio::sync::Semaphore, u32)>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -98,7 +99,8 @@ impl Runtime {
         host_api::link_granted(&mut linker, &manifest.grants).map_err(link_error)?;
         let pre = PluginPre::new(linker.instantiate_pre(&component).map_err(link_error)?).map_err(link_error)?;
 
-        let concurrency = manifest.limits.max_concurrent_calls.map(|calls| tokio::sync::Semaphore::new(calls as usize));
+        let concurrency =
+            manifest.limits.max_concurrent_calls.map(|calls| (tokio::sync::Semaphore::new(calls as usize), calls));
         let mut loaded =
             LoadedPlugin { name: Arc::from(plugin.as_str()), manifest, tools: Vec::new(), digest, pre, concurrency };
         let descriptors = self
