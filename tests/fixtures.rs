@@ -13,3 +13,10 @@ pub const CONFORMANCE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fa
 
 /// The conformance plugin's manifest (no grants).
 pub const CONFORMANCE_MANIFEST: &str = include_str!("guests/conformance/plugin.toml");
+
+/// The hot-swap probe, built against contract 0.1.0 with wit-bindgen directly; tests patch its marker strings to
+/// make other versions (see its crate docs).
+pub const SWAP_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_test_swap.wasm"));
+
+/// The swap probe's manifest (name `swap`, grants `log`).
+pub const SWAP_MANIFEST: &str = include_str!("guests/swap/plugin.toml");

@@ -1,15 +1,19 @@
-//! Rust bindings of the plugin contract (`wit/0.1.0`), generated at compile time.
+//! Rust bindings of the plugin contract, generated at compile time from its newest world (`wit/0.2.0`), which
+//! includes every released version's interfaces: a plugin built against any of them links against these.
 //!
 //! Kept crate-private: the rest of the host talks about tools, filters and records, and only `runtime` (which
 //! instantiates plugins) and `host_api` (which implements the host interfaces) see generated types.
 
 wasmtime::component::bindgen!({
-    path: "../wit/0.1.0",
-    world: "plugin",
+    // Older versions first: each version's package depends on the ones before it.
+    path: ["../wit/0.1.0", "../wit/0.2.0"],
+    world: "fastintercom:plugin/plugin@0.2.0",
     // Host functions query the store, which is async; guests still see ordinary blocking calls.
     imports: { default: async },
     exports: { default: async },
 });
 
-pub(crate) use self::exports::fastintercom::plugin::tool;
-pub(crate) use self::fastintercom::plugin::{contacts, conversations, log, sync_status, types};
+// With two versions of the package in one world, modules carry their version: `plugin0_1_0`, `plugin0_2_0`.
+pub(crate) use self::exports::fastintercom::plugin0_1_0::tool;
+pub(crate) use self::fastintercom::plugin0_1_0::{contacts, conversations, log, sync_status, types};
+pub(crate) use self::fastintercom::plugin0_2_0::plugins;

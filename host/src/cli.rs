@@ -62,6 +62,8 @@ pub enum Command {
     Status(commands::status::StatusArgs),
     /// Manage the API keys HTTP clients authenticate with.
     Keys(commands::keys::KeysArgs),
+    /// Write, check, install, sign and list plugins.
+    Plugins(commands::plugins::PluginsArgs),
     /// Measure end-to-end tool-call latency over stdio on a demo workspace.
     Bench(commands::bench::BenchArgs),
     /// Measure tool-call throughput and latency over Streamable HTTP with many concurrent clients.
@@ -79,6 +81,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => commands::sync::run(&config, args).await,
         Command::Status(args) => commands::status::run(&config, args).await,
         Command::Keys(args) => commands::keys::run(&config, args).await,
+        Command::Plugins(args) => commands::plugins::run(&config, args).await,
         Command::Bench(args) => commands::bench::run(&config, args).await,
         Command::BenchHttp(args) => commands::bench_http::run(&config, args).await,
         Command::BenchSync(args) => commands::bench_sync::run(&config, args).await,

@@ -12,11 +12,61 @@ use serde_json::{Map, Value};
 use crate::ToolError;
 use crate::time::parse_time;
 
-/// Deserialises `arguments` into `T` with serde, for plugin authors who prefer derive. serde's message is kept
-/// (it names unknown fields and expected types) minus its "at line 1 column 7" suffix, which means nothing to
-/// a model that sent an object.
+/// Deserialises `arguments` into `T` with serde, for plugin authors who prefer derive (a [`crate::TypedTool`]'s
+/// arguments are read with it).
+///
+/// The arguments must be a JSON object (empty text counts as `{}`). serde's message is kept (it names missing
+/// and unknown fields, expected types and enum variants), prefixed with the path of the offending value when
+/// there is one (`` `limit`: invalid type: string "ten", expected u32 ``, `` `filter.tags[1]`: ... ``); serde_json's
+/// "at line 1 column 7" suffix, which means nothing to a model that sent an object, is left out. Whole floats
+/// (`10.0`) are read as integers, as the host's JSON Schema validation counts them.
 pub fn parse_args<T: DeserializeOwned>(arguments: &str) -> Result<T, ToolError> {
-    serde_json::from_str(arguments).map_err(|e| invalid(json_error_message(&e)))
+    let mut value = if arguments.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_str::<Value>(arguments)
+            .map_err(|e| invalid(format!("the arguments are not valid JSON: {}", json_error_message(&e))))?
+    };
+    if !value.is_object() {
+        return Err(invalid(format!("the arguments must be a JSON object, got {}", shown(&value))));
+    }
+    whole_floats_to_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        let mut segments: Vec<_> = e.path().iter().collect();
+        // The path of an unknown field ends with that field, which the message names already.
+        if message.starts_with("unknown field") {
+            segments.pop();
+        }
+        if segments.is_empty() {
+            return invalid(message);
+        }
+        let mut path = String::new();
+        for segment in segments {
+            if !path.is_empty() && !matches!(segment, serde_path_to_error::Segment::Seq { .. }) {
+                path.push('.');
+            }
+            path.push_str(&segment.to_string());
+        }
+        invalid(format!("`{path}`: {message}"))
+    })
+}
+
+/// Rewrites every whole float in `value` (`10.0`) as an integer: JSON Schema's `"type": "integer"` accepts
+/// them, serde's integer types do not. Floats stay readable as `f64` (serde reads integers as floats too).
+fn whole_floats_to_integers(value: &mut Value) {
+    /// 2^53: every integer below it is exact as an `f64`.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < EXACT) {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_floats_to_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_floats_to_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
+    }
 }
 
 /// The arguments of one call, as a JSON object, with typed accessors that name the argument in their errors.
@@ -251,12 +301,37 @@ mod tests {
     }
 
     #[test]
-    fn serde_errors_lose_their_position() {
+    fn serde_errors_name_the_field_and_lose_their_position() {
         assert_eq!(
             message(parse_args::<Typed>(r#"{"id":1}"#).unwrap_err()),
-            "invalid type: integer `1`, expected a string"
+            "`id`: invalid type: integer `1`, expected a string"
         );
         assert_eq!(message(parse_args::<Typed>("{}").unwrap_err()), "missing field `id`");
-        assert!(message(parse_args::<Typed>(r#"{"id":"a","x":1}"#).unwrap_err()).starts_with("unknown field `x`"));
+        assert_eq!(message(parse_args::<Typed>("").unwrap_err()), "missing field `id`");
+        assert_eq!(
+            message(parse_args::<Typed>(r#"{"id":"a","x":1}"#).unwrap_err()),
+            "unknown field `x`, expected `id`"
+        );
+        assert_eq!(
+            message(parse_args::<Typed>("{\"id\":\n\"a\"").unwrap_err()),
+            "the arguments are not valid JSON: EOF while parsing an object"
+        );
+        assert_eq!(message(parse_args::<Typed>("3").unwrap_err()), "the arguments must be a JSON object, got 3");
+    }
+
+    #[test]
+    fn whole_floats_read_as_integers() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Numbers {
+            n: u32,
+            f: f64,
+            list: Vec<i64>,
+        }
+        let parsed = parse_args::<Numbers>(r#"{"n":10.0,"f":2,"list":[-3.0,4]}"#).unwrap();
+        assert_eq!((parsed.n, parsed.f, parsed.list), (10, 2.0, vec![-3, 4]));
+        assert_eq!(
+            message(parse_args::<Numbers>(r#"{"n":1e300,"f":1,"list":[]}"#).unwrap_err()),
+            "`n`: invalid type: floating point `1e+300`, expected u32"
+        );
     }
 }

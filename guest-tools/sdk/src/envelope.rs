@@ -11,9 +11,15 @@
 //!               "data_as_of": "2025-01-15T12:00:00Z", "source": "intercom"}}
 //! ```
 //!
+//! A [`crate::TypedTool`] answers with it by making its `Output` an `Envelope<T>`: the envelope serialises in
+//! this shape and derives its schema ([`envelope_output_schema`] around `T`'s) through `schemars`.
+//!
 //! Building the envelope is pure: the caller passes in the freshness it got from [`crate::freshness`], so a
 //! guest that never asks for freshness does not import the `sync-status` interface.
 
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -162,6 +168,34 @@ impl<T: Serialize> Envelope<T> {
                 source: &self.source,
             },
         }
+    }
+}
+
+/// Serialises as the documented envelope, so that a [`crate::TypedTool`] can answer with an `Envelope<T>`.
+impl<T: Serialize> Serialize for Envelope<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.wire().serialize(serializer)
+    }
+}
+
+/// [`envelope_output_schema`] around the schema of `T`, so that a [`crate::TypedTool`] whose `Output` is an
+/// `Envelope<T>` gets the standard output schema derived for it. Always inlined (never a `$ref`).
+impl<T: JsonSchema> JsonSchema for Envelope<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        format!("Envelope_of_{}", T::schema_name()).into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        format!("fastintercom_plugin_sdk::Envelope<{}>", T::schema_id()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let item = generator.subschema_for::<T>();
+        Schema::try_from(envelope_output_schema(item.to_value())).unwrap_or_default()
     }
 }
 

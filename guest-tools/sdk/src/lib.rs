@@ -1,7 +1,63 @@
 //! What a fastintercom plugin author uses: the bindings of the plugin contract (`wit/0.1.0`, world `plugin`),
-//! a [`Tool`] trait with [`export_plugin!`], and the helpers every tool needs — argument parsing with
-//! model-readable errors ([`Args`]), timestamps ([`parse_time`], [`format_unix`], [`Timeframe`]), a
-//! [`Stopwatch`] for `query_ms`, and the standard answer [`Envelope`].
+//! two ways to write a tool — a typed function ([`TypedTool`]) or the raw [`Tool`] trait — with
+//! [`export_plugin!`], and the helpers every tool needs — argument parsing with model-readable errors ([`Args`],
+//! [`parse_args`]), timestamps ([`parse_time`], [`format_unix`], [`Timeframe`]), a [`Stopwatch`] for `query_ms`,
+//! and the standard answer [`Envelope`].
+//!
+//! # Typed tools
+//!
+//! A [`TypedTool`] is a function from a `Deserialize + JsonSchema` arguments struct to a `Serialize + JsonSchema`
+//! answer; the SDK derives the input and output schemas (JSON Schema 2020-12, with `schemars`), the descriptor,
+//! the argument parsing (errors name the field) and the answer (structured JSON, repeated as the text block).
+//! The plugin crate depends on `serde` (with `derive`) and `schemars = "1"`. See the [`typed`] module for
+//! the details.
+//!
+//! ```no_run
+//! use fastintercom_plugin_sdk::conversations::{self, ConversationFilter, ConversationSort};
+//! use fastintercom_plugin_sdk::{Envelope, ToolError, TypedTool, freshness, types::PageRequest};
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// Which conversations to count.
+//! #[derive(Deserialize, JsonSchema)]
+//! #[serde(deny_unknown_fields)]
+//! struct CountArgs {
+//!     /// Only conversations with any of these tags.
+//!     #[serde(default)]
+//!     tags: Vec<String>,
+//! }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! struct Count {
+//!     /// How many conversations match.
+//!     conversations: u64,
+//! }
+//!
+//! struct CountConversations;
+//!
+//! impl TypedTool for CountConversations {
+//!     const NAME: &'static str = "count_conversations";
+//!     const TITLE: &'static str = "Count conversations";
+//!     const DESCRIPTION: &'static str = "Counts the conversations, optionally only those with given tags.";
+//!     type Args = CountArgs;
+//!     type Output = Envelope<Count>;
+//!
+//!     fn run(args: CountArgs) -> Result<Envelope<Count>, ToolError> {
+//!         let filter = ConversationFilter { tags: args.tags, ..Default::default() };
+//!         let first = PageRequest { limit: 1, cursor: None };
+//!         let page = conversations::search(&filter, ConversationSort::Newest, &first)?; // host errors convert with `?`
+//!         Ok(Envelope::new(vec![Count { conversations: page.total }]).freshness(&freshness()))
+//!     }
+//! }
+//!
+//! fastintercom_plugin_sdk::export_plugin!(CountConversations);
+//! # fn main() {}
+//! ```
+//!
+//! # Hand-written tools
+//!
+//! The raw [`Tool`] trait takes the arguments as text and returns a [`ToolOutput`], with the schemas written by
+//! hand (the built-in tools do this). Both kinds go in the same [`export_plugin!`] list.
 //!
 //! ```ignore
 //! use fastintercom_plugin_sdk::{self as sdk, Args, Envelope, Tool, ToolDescriptor, ToolError, ToolOutput};
@@ -35,6 +91,7 @@ mod args;
 mod envelope;
 mod time;
 mod tool;
+pub mod typed;
 
 /// The generated bindings of world `plugin`. Public for [`export_plugin!`]; use the re-exports below instead.
 #[doc(hidden)]
@@ -57,6 +114,10 @@ pub mod __private {
     pub use wit_bindgen;
 }
 
+/// The `schemars` the SDK derives schemas with, for `#[schemars(crate = "fastintercom_plugin_sdk::schemars")]`
+/// in a crate that would rather not depend on `schemars` itself.
+pub use schemars;
+
 /// The types of the exported `tool` interface.
 pub use bindings::exports::fastintercom::plugin::tool::{
     Annotations, ContentBlock, ToolDescriptor, ToolError, ToolOutput,
@@ -76,6 +137,7 @@ pub use args::{Args, parse_args, shown};
 pub use envelope::{Envelope, Filters, envelope_output_schema, schema};
 pub use time::{DAY, MAX_UNIX, MIN_UNIX, Stopwatch, Timeframe, format_unix, now_unix, parse_time, parse_time_str};
 pub use tool::{Tool, unknown_tool};
+pub use typed::{NoArgs, TypedTool, input_schema_of, output_schema_of};
 
 /// Where the local data comes from and when it was last synced, for [`Envelope::freshness`]. Calling it makes
 /// the component import `sync-status` (so its manifest must grant `"sync-status"`).

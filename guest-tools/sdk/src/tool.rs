@@ -1,12 +1,17 @@
 //! The plugin side of the `tool` interface: one [`Tool`] per MCP tool, [`crate::export_plugin!`] to export a
 //! set of them, and conveniences on the generated types.
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::types::HostError;
 use crate::{Annotations, ContentBlock, ToolDescriptor, ToolError, ToolOutput};
 
 /// One MCP tool. Implement it on a unit struct and list the struct in [`crate::export_plugin!`].
+///
+/// Every [`crate::TypedTool`] is a `Tool` too (a blanket impl), so implement one or the other on a type, never
+/// both (the compiler refuses the second as a conflicting implementation). `Tool` is the raw form: text in,
+/// [`ToolOutput`] out, schemas written by hand; use it for text-only answers or hand-tuned schemas.
 ///
 /// Associated functions rather than methods: the host makes a fresh instance for every call, so there is no
 /// state to keep between calls, and dispatch is a string comparison per tool with nothing built up front.
@@ -21,12 +26,15 @@ pub trait Tool {
     fn call(arguments: &str) -> Result<ToolOutput, ToolError>;
 }
 
-/// Exports the listed [`Tool`]s as this component's `tool` interface.
+/// Exports the listed [`Tool`]s as this component's `tool` interface. [`crate::TypedTool`]s are `Tool`s, so
+/// the two kinds mix freely in one list.
 ///
 /// ```ignore
 /// struct Hello;
 /// impl fastintercom_plugin_sdk::Tool for Hello { /* ... */ }
-/// fastintercom_plugin_sdk::export_plugin!(Hello);
+/// struct CountOpen;
+/// impl fastintercom_plugin_sdk::TypedTool for CountOpen { /* ... */ }
+/// fastintercom_plugin_sdk::export_plugin!(Hello, CountOpen);
 /// ```
 ///
 /// Use it once per component, at the crate root of a `cdylib`.
@@ -104,6 +112,22 @@ impl ToolOutput {
     pub fn json(value: &Value) -> ToolOutput {
         let text = value.to_string();
         ToolOutput { content: vec![ContentBlock::Text(text.clone())], structured: Some(text) }
+    }
+
+    /// Like [`ToolOutput::json`] for any `Serialize` value (an [`crate::Envelope`], a `#[derive(Serialize)]`
+    /// struct), serialised once, straight to text. Structured output must match an object schema, so a value
+    /// that does not serialise as a JSON object is an [`ToolError::Internal`] error rather than an answer that
+    /// breaks its schema.
+    pub fn serialized<T: Serialize + ?Sized>(value: &T) -> Result<ToolOutput, ToolError> {
+        let text = serde_json::to_string(value)
+            .map_err(|e| ToolError::Internal(format!("could not serialise the answer: {e}")))?;
+        if !text.starts_with('{') {
+            let start: String = text.chars().take(40).collect();
+            return Err(ToolError::Internal(format!(
+                "the answer must serialise as a JSON object (a struct or a map), got `{start}`"
+            )));
+        }
+        Ok(ToolOutput { content: vec![ContentBlock::Text(text.clone())], structured: Some(text) })
     }
 }
 

@@ -6,6 +6,7 @@ mod bench_support;
 pub mod bench_sync;
 pub mod demo;
 pub mod keys;
+pub mod plugins;
 pub mod serve;
 pub mod status;
 pub mod sync;

@@ -1,6 +1,7 @@
 //! `fastintercom serve`: MCP over stdio, or over Streamable HTTP with `--http ADDR`, with the workspace kept
 //! fresh in the background when a token is configured (and a demo workspace seeded when there is neither a token
-//! nor data). SIGHUP reloads the plugins directory; SIGTERM and Ctrl-C shut down gracefully.
+//! nor data). Changes to the plugins directory are served as they land (and on SIGHUP, or `fastintercom plugins
+//! reload`); SIGTERM and Ctrl-C shut down gracefully.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::demo::{self, DemoOptions};
 use crate::http::{HttpApp, HttpServer};
 use crate::protocol::McpServer;
 use crate::registry::Registry;
+use crate::registry::watch::{self, WatchMode};
 use crate::store::Store;
 use crate::sync::{SyncEngine, SyncLock, schedule, webhooks};
 
@@ -64,7 +66,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(?report, "demo workspace ready");
     }
     let registry = config.open_registry(store.clone()).await?;
-    reload_on_hangup(config.clone(), Arc::clone(&registry));
+    let _watch = reload_on_changes(config, Arc::clone(&registry))?;
     let server = McpServer::new(registry);
     match args.http {
         Some(address) => {
@@ -103,22 +105,59 @@ async fn terminated() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// On SIGHUP, loads the plugins directory again; clients are told when the tool list changed. A load that fails
-/// leaves the served tools as they were.
-fn reload_on_hangup(config: Config, registry: Arc<Registry>) {
-    #[cfg(unix)]
+/// Reloads the plugins directory when it changes (debounced; with `watch = false` only when `plugins reload`
+/// asks) and on SIGHUP. Clients are told when the tool list changed; a plugin that fails to load leaves its
+/// previous version serving. The returned watch must be kept alive.
+fn reload_on_changes(config: &Config, registry: Arc<Registry>) -> anyhow::Result<watch::DirectoryWatch> {
+    let mode = if config.plugin_settings()?.watch { WatchMode::Everything } else { WatchMode::TriggerOnly };
+    std::fs::create_dir_all(&config.plugins_dir)
+        .with_context(|| format!("cannot create the plugins directory {}", config.plugins_dir.display()))?;
+    let (directory_watch, mut changes) = watch::watch(&config.plugins_dir, mode)
+        .with_context(|| format!("cannot watch the plugins directory {}", config.plugins_dir.display()))?;
+    let config = config.clone();
     tokio::spawn(async move {
-        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-            tracing::warn!("cannot install a SIGHUP handler; plugin reloads need a restart");
-            return;
-        };
-        while hangups.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading plugins");
+        let mut hangups = hangups();
+        loop {
+            let cause = tokio::select! {
+                Some(()) = changes.recv() => "the plugins directory changed",
+                Some(()) = next_hangup(&mut hangups) => "SIGHUP",
+                else => return,
+            };
+            tracing::info!(cause, "reloading plugins");
             if let Err(error) = config.reload_plugins(&registry).await {
                 tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
             }
         }
     });
+    Ok(directory_watch)
+}
+
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<()>;
+
+fn hangups() -> Hangups {
+    #[cfg(unix)]
+    {
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+        if hangups.is_err() {
+            tracing::warn!("cannot install a SIGHUP handler; use `fastintercom plugins reload` instead");
+        }
+        hangups.ok()
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The next SIGHUP; pending forever where there is none.
+async fn next_hangup(hangups: &mut Hangups) -> Option<()> {
+    #[cfg(unix)]
+    if let Some(hangups) = hangups {
+        return hangups.recv().await;
+    }
+    let _ = hangups;
+    std::future::pending().await
 }
 
 /// Starts the scheduled sync and, with a client secret, the webhook endpoint, unless another process already

@@ -2,9 +2,11 @@
 
 mod http;
 mod intercom;
+mod plugins;
 
 pub use http::{HttpSettings, RateLimit};
 pub use intercom::IntercomSettings;
+pub use plugins::PluginSettings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,27 +77,40 @@ impl Config {
             .with_context(|| format!("cannot open the workspace database in {}", self.data_dir.display()))
     }
 
-    /// Builds the runtime and loads the built-in plugins and those in the plugins directory.
+    /// The `[plugins]` table of the settings file: trust, caps and instance policies.
+    pub fn plugin_settings(&self) -> anyhow::Result<PluginSettings> {
+        PluginSettings::resolve(&self.config_file())
+    }
+
+    /// Builds the runtime (under the operator's plugin policy) and loads the built-in plugins and those in the
+    /// plugins directory.
     pub async fn open_registry(&self, store: Store) -> anyhow::Result<Arc<Registry>> {
-        let runtime = Runtime::new(self.limits.clone(), Some(self.cache_dir.clone()), store)?;
+        let mut limits = self.limits.clone();
+        limits.policy = self.plugin_settings()?.policy;
+        let runtime = Runtime::new(limits, Some(self.cache_dir.clone()), store)?;
         let registry = Arc::new(Registry::new(runtime));
         self.reload_plugins(&registry).await?;
         Ok(registry)
     }
 
-    /// Loads the built-in plugins and those in the plugins directory into `registry`, which serves them at once
-    /// (and tells connected clients if the tool list changed).
-    pub async fn reload_plugins(&self, registry: &Registry) -> anyhow::Result<()> {
-        let third_party = registry::directory_sources(&self.plugins_dir)?;
+    /// Brings `registry` up to date with the plugins directory (see [`Registry::reconcile`]): clients are told
+    /// if the tool list changed, and a plugin that fails to load leaves its previous version serving.
+    pub async fn reload_plugins(&self, registry: &Registry) -> anyhow::Result<registry::LoadOutcome> {
+        let trust = self.plugin_settings()?.trust;
+        let plugins_dir = self.plugins_dir.clone();
+        let entries = tokio::task::spawn_blocking(move || registry::directory_sources(&plugins_dir, &trust))
+            .await
+            .context("reading the plugins directory panicked")??;
         let outcome =
-            registry.load(registry::builtin_sources(), third_party).await.context("cannot load the built-in tools")?;
+            registry.reconcile(registry::builtin_sources, entries).await.context("cannot load the built-in tools")?;
         tracing::info!(
             tools = outcome.tools.len(),
-            skipped = outcome.rejected.len(),
+            refused = outcome.rejected.len(),
+            changed = outcome.changed,
             plugins_dir = %self.plugins_dir.display(),
             "plugins loaded"
         );
-        Ok(())
+        Ok(outcome)
     }
 }
 

@@ -7,6 +7,7 @@
 mod contacts;
 mod conversations;
 mod log;
+mod plugins;
 mod sync_status;
 
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings;
-use crate::runtime::Capability;
+use crate::runtime::{Capability, PluginBoard};
 use crate::store::{Store, StoreError};
 
 /// Everything one plugin call may touch, owned by that call's wasmtime `Store` and dropped with it.
@@ -36,6 +37,8 @@ impl WasiView for CallState {
 pub struct HostApi {
     store: Store,
     plugin: Arc<str>,
+    /// What the host serves, for the `plugins` interface.
+    board: Arc<PluginBoard>,
     /// Bytes the plugin may still write to the host log during this call.
     log_budget: usize,
 }
@@ -44,8 +47,13 @@ pub struct HostApi {
 const LOG_BUDGET_PER_CALL: usize = 64 * 1024;
 
 impl HostApi {
-    pub fn new(store: Store, plugin: Arc<str>) -> Self {
-        Self { store, plugin, log_budget: LOG_BUDGET_PER_CALL }
+    pub fn new(store: Store, plugin: Arc<str>, board: Arc<PluginBoard>) -> Self {
+        Self { store, plugin, board, log_budget: LOG_BUDGET_PER_CALL }
+    }
+
+    /// Resets what is budgeted per call, for a warm instance starting its next call.
+    pub fn start_call(&mut self) {
+        self.log_budget = LOG_BUDGET_PER_CALL;
     }
 }
 
@@ -61,6 +69,7 @@ pub(crate) fn link_granted(linker: &mut Linker<CallState>, grants: &[Capability]
             Capability::SyncStatus => bindings::sync_status::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
             Capability::Conversations => bindings::conversations::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
             Capability::Contacts => bindings::contacts::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
+            Capability::Plugins => bindings::plugins::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
         }
     }
     Ok(())

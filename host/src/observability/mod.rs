@@ -54,7 +54,7 @@ pub enum CallOutcome {
     Timeout,
     /// The guest trapped: a crash, a stack overflow, memory past its cap.
     Trap,
-    /// The plugin was at its concurrency limit.
+    /// The plugin was at its concurrency or calls-per-second limit.
     Busy,
     /// The output was too large or malformed.
     BadOutput,

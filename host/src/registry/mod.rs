@@ -1,29 +1,47 @@
 //! The tools clients see: every loaded plugin's tools, by name, with their compiled argument validators.
 //!
 //! The whole set is one immutable [`ToolSet`] behind an `ArcSwap`: a call takes a snapshot and keeps the plugin
-//! it resolved alive until it finishes, so the set can be replaced while calls are in flight.
+//! it resolved alive until it finishes, so the set can be replaced while calls are in flight (calls already
+//! running finish on the old version, new calls get the new one).
+//!
+//! [`Registry::reconcile`] turns what the plugins directory holds now into what is served: unchanged plugins are
+//! kept as they are, new and changed ones are loaded and validated off the request path, and a version that fails
+//! (or collides with another plugin's tool names) leaves the previous version serving, with the reason on the
+//! [`PluginBoard`](crate::runtime::PluginBoard).
 
+mod catalog;
 mod sources;
+pub mod trust;
+pub mod watch;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
-use tokio::sync::watch;
 
 use crate::observability::{self, CallOutcome};
 use crate::runtime::{CallError, LoadError, LoadedPlugin, Runtime, ToolOutput, ToolSpec};
 
-pub use sources::{BUILTIN_PLUGINS, PluginSource, builtin_sources, directory_sources};
+use catalog::Catalog;
+pub use sources::{
+    BUILTIN_PLUGINS, DirectoryEntry, PluginSource, builtin_sources, directory_sources, source_from_files,
+};
 
 /// One tool as clients see it, with what it takes to call it.
 pub struct RegisteredTool {
     pub spec: ToolSpec,
     pub plugin: Arc<LoadedPlugin>,
-    validator: jsonschema::Validator,
+    /// Its position in `plugin.tools` (and `plugin.validators`).
+    index: usize,
+}
+
+impl RegisteredTool {
+    fn validator(&self) -> &jsonschema::Validator {
+        &self.plugin.validators[self.index]
+    }
 }
 
 /// An immutable snapshot of all tools, sorted by name.
@@ -39,29 +57,17 @@ impl std::fmt::Debug for ToolSet {
 }
 
 impl ToolSet {
-    /// Builds a set from loaded plugins; a tool name declared by two plugins is refused.
-    pub fn build(plugins: Vec<Arc<LoadedPlugin>>) -> Result<Self, RegistryError> {
-        let mut tools = BTreeMap::new();
-        for plugin in plugins {
-            for spec in &plugin.tools {
-                if let Some(existing) =
-                    tools.get(&spec.name).map(|tool: &Arc<RegisteredTool>| tool.plugin.manifest.name.clone())
-                {
-                    return Err(RegistryError::NameCollision {
-                        tool: spec.name.clone(),
-                        first: existing,
-                        second: plugin.manifest.name.clone(),
-                    });
-                }
-                let validator = jsonschema::validator_for(&Value::Object(spec.input_schema.clone()))
-                    .map_err(|e| RegistryError::Schema { tool: spec.name.clone(), reason: e.to_string() })?;
-                tools.insert(
-                    spec.name.clone(),
-                    Arc::new(RegisteredTool { spec: spec.clone(), plugin: plugin.clone(), validator }),
-                );
-            }
-        }
-        Ok(Self { tools })
+    /// Builds a set from loaded plugins, whose tool names the caller made sure are distinct.
+    fn build(plugins: &[Arc<LoadedPlugin>]) -> Self {
+        let tools = plugins
+            .iter()
+            .flat_map(|plugin| {
+                plugin.tools.iter().enumerate().map(|(index, spec)| {
+                    (spec.name.clone(), Arc::new(RegisteredTool { spec: spec.clone(), plugin: plugin.clone(), index }))
+                })
+            })
+            .collect();
+        Self { tools }
     }
 
     /// All tools, sorted by name.
@@ -93,6 +99,8 @@ pub enum RegistryError {
     Schema { tool: String, reason: String },
     #[error("cannot read plugin {path}: {reason}")]
     Source { path: String, reason: String },
+    #[error("plugin {plugin:?} is refused: {reason}")]
+    Untrusted { plugin: String, reason: String },
 }
 
 /// Why a `tools/call` did not produce a result.
@@ -114,9 +122,11 @@ pub struct Registry {
     runtime: Runtime,
     current: ArcSwap<ToolSet>,
     /// Bumped each time a new tool set is served, so the protocol layer can tell clients (list_changed).
-    generation: watch::Sender<u64>,
+    generation: tokio::sync::watch::Sender<u64>,
     /// Calls running now, so a shutdown can let them finish.
     in_flight: AtomicUsize,
+    /// What was loaded from where; the lock also makes reloads take turns.
+    catalog: tokio::sync::Mutex<Catalog>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -125,12 +135,14 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-/// What [`Registry::load`] served and what it had to skip.
+/// What [`Registry::reconcile`] served and what it refused.
 #[derive(Debug)]
 pub struct LoadOutcome {
     pub tools: Arc<ToolSet>,
-    /// One message per third-party plugin that was skipped.
+    /// One message per plugin whose newest version is not served.
     pub rejected: Vec<String>,
+    /// Whether clients see a different tool list than before.
+    pub changed: bool,
 }
 
 /// Longest error list reported for one call; a model needs the first few to correct its arguments.
@@ -141,13 +153,18 @@ impl Registry {
         Self {
             runtime,
             current: ArcSwap::from_pointee(ToolSet::default()),
-            generation: watch::Sender::new(0),
+            generation: tokio::sync::watch::Sender::new(0),
             in_flight: AtomicUsize::new(0),
+            catalog: tokio::sync::Mutex::default(),
         }
     }
 
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
     /// A receiver that sees a new value each time the served tool set changes.
-    pub fn changes(&self) -> watch::Receiver<u64> {
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.generation.subscribe()
     }
 
@@ -175,55 +192,32 @@ impl Registry {
         }
     }
 
-    /// Loads the built-in plugins (each must load) and the third-party ones (each that fails to load, or
-    /// declares a tool name already taken, is skipped and reported), then serves them all at once.
-    /// On error the previous set stays in place.
-    pub async fn load(
+    /// Serves the built-in plugins (loaded on the first call; each must load) and the plugins directory as
+    /// `entries` describes it now. Plugins whose files did not change are kept without reloading; new and changed
+    /// ones are loaded and validated before anything is swapped; one that fails, or declares a tool name another
+    /// plugin serves, leaves its previous version (if any) serving. Entries missing from `entries` are removed.
+    /// Connected clients are told when the tool list changed.
+    pub async fn reconcile(
         &self,
-        builtins: Vec<PluginSource>,
-        third_party: Vec<Result<PluginSource, RegistryError>>,
+        builtins: impl FnOnce() -> Vec<PluginSource>,
+        entries: Vec<DirectoryEntry>,
     ) -> Result<LoadOutcome, RegistryError> {
-        let mut plugins = Vec::with_capacity(builtins.len() + third_party.len());
-        for source in builtins {
-            plugins.push(Arc::new(self.runtime.load(source.wasm, source.manifest).await?));
-        }
-        let mut taken: HashMap<String, String> = plugins
-            .iter()
-            .flat_map(|plugin| plugin.tools.iter().map(|tool| (tool.name.clone(), plugin.manifest.name.clone())))
-            .collect();
-        let mut rejected = Vec::new();
-        for source in third_party {
-            let attempt = async {
-                let source = source?;
-                let plugin = self.runtime.load(source.wasm, source.manifest).await?;
-                if let Some((tool, first)) =
-                    plugin.tools.iter().find_map(|tool| taken.get(&tool.name).map(|owner| (&tool.name, owner)))
-                {
-                    return Err(RegistryError::NameCollision {
-                        tool: tool.clone(),
-                        first: first.clone(),
-                        second: plugin.manifest.name.clone(),
-                    });
-                }
-                Ok(plugin)
-            };
-            match attempt.await {
-                Ok(plugin) => {
-                    taken.extend(plugin.tools.iter().map(|tool| (tool.name.clone(), plugin.manifest.name.clone())));
-                    plugins.push(Arc::new(plugin));
-                }
-                Err(error) => {
-                    tracing::error!(%error, "skipping a plugin that cannot be served");
-                    rejected.push(error.to_string());
-                }
+        let mut catalog = self.catalog.lock().await;
+        if catalog.builtins.is_empty() {
+            for source in builtins() {
+                catalog.builtins.push(Arc::new(self.runtime.load(source.wasm, source.manifest).await?));
             }
         }
-        let tools = Arc::new(ToolSet::build(plugins)?);
+        catalog.update(&self.runtime, entries).await;
+        let (served, statuses, rejected) = catalog.assemble();
+        self.runtime.board().publish(statuses);
+        let tools = Arc::new(ToolSet::build(&served));
         let previous = self.current.swap(tools.clone());
-        if tool_list_differs(&previous, &tools) {
+        let changed = tool_list_differs(&previous, &tools);
+        if changed {
             self.generation.send_modify(|generation| *generation += 1);
         }
-        Ok(LoadOutcome { tools, rejected })
+        Ok(LoadOutcome { tools, rejected, changed })
     }
 
     /// A snapshot of the served tools.
@@ -246,6 +240,9 @@ impl Registry {
             Ok(_) => CallOutcome::Ok,
             Err(error) => error.outcome(),
         };
+        if !matches!(result, Err(ToolCallError::InvalidArguments { .. })) {
+            count(&tool.plugin, outcome);
+        }
         observability::record_tool_call(name, &tool.plugin.manifest.name, outcome, started.elapsed());
         result
     }
@@ -258,7 +255,7 @@ impl Registry {
     ) -> Result<ToolOutput, ToolCallError> {
         let arguments = Value::Object(arguments);
         let problems: Vec<String> = tool
-            .validator
+            .validator()
             .iter_errors(&arguments)
             .take(MAX_REPORTED_PROBLEMS)
             .map(|error| {
@@ -273,6 +270,22 @@ impl Registry {
         let text = arguments.to_string();
         Ok(self.runtime.call_tool(&tool.plugin, name, &text).await?)
     }
+}
+
+/// Adds a call that reached `plugin` to its own counters (what `list_plugins` shows).
+fn count(plugin: &LoadedPlugin, outcome: CallOutcome) {
+    let counters = &plugin.counters;
+    counters.calls.fetch_add(1, Ordering::Relaxed);
+    if outcome != CallOutcome::Ok {
+        counters.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    let specific = match outcome {
+        CallOutcome::Trap => &counters.traps,
+        CallOutcome::Timeout => &counters.timeouts,
+        CallOutcome::Busy => &counters.throttled,
+        _ => return,
+    };
+    specific.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Decrements the in-flight count when a call ends, however it ends (including when its future is dropped).
@@ -300,7 +313,7 @@ impl ToolCallError {
                 CallError::NotFound(_) | CallError::Unavailable(_) | CallError::ToolFailed(_) => CallOutcome::ToolError,
                 CallError::DeadlineExceeded(_) => CallOutcome::Timeout,
                 CallError::MemoryExceeded(_) | CallError::StackOverflow | CallError::Crashed(_) => CallOutcome::Trap,
-                CallError::Busy { .. } => CallOutcome::Busy,
+                CallError::Busy { .. } | CallError::RateLimited { .. } => CallOutcome::Busy,
                 CallError::OutputTooLarge { .. } | CallError::InvalidOutput(_) => CallOutcome::BadOutput,
             },
         }

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
+
 use super::RegistryError;
+use super::trust::TrustPolicy;
 use crate::runtime::Manifest;
 
 /// A plugin's bytes and manifest, ready to load.
@@ -12,6 +15,18 @@ use crate::runtime::Manifest;
 pub struct PluginSource {
     pub wasm: Arc<[u8]>,
     pub manifest: Manifest,
+    /// Whether its signature was verified against a trusted key.
+    pub signed: bool,
+    /// sha256 over the component, manifest and signature files: a plugin whose files have the same identity as
+    /// the loaded version is not loaded again.
+    pub identity: String,
+}
+
+/// One `<name>.wasm` of the plugins directory: its name (the file stem) and its files, or why they are unusable.
+#[derive(Debug)]
+pub struct DirectoryEntry {
+    pub name: String,
+    pub source: Result<PluginSource, RegistryError>,
 }
 
 /// The built-in tool components (built from `guest-tools/` by `build.rs`) and their manifests.
@@ -41,13 +56,16 @@ pub fn builtin_sources() -> Vec<PluginSource> {
             wasm: Arc::from(*wasm),
             manifest: Manifest::parse(manifest)
                 .unwrap_or_else(|e| panic!("built-in plugin {name} has a bad manifest: {e}")),
+            signed: false,
+            identity: identity(wasm, manifest, None),
         })
         .collect()
 }
 
-/// Every `<name>.wasm` in `dir` with its `<name>.toml` manifest, sorted by file name. A missing directory means
-/// no plugins; a component without a readable, valid manifest is an error naming the file, for that plugin only.
-pub fn directory_sources(dir: &Path) -> Result<Vec<Result<PluginSource, RegistryError>>, RegistryError> {
+/// Every `<name>.wasm` in `dir` with its `<name>.toml` manifest (and `<name>.sig`, if any), sorted by name. A
+/// missing directory means no plugins; files that are unreadable, invalid, misnamed or untrusted are an error
+/// for that plugin only.
+pub fn directory_sources(dir: &Path, trust: &TrustPolicy) -> Result<Vec<DirectoryEntry>, RegistryError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -59,18 +77,50 @@ pub fn directory_sources(dir: &Path) -> Result<Vec<Result<PluginSource, Registry
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .collect();
     paths.sort();
-    Ok(paths
-        .into_iter()
-        .map(|wasm_path| {
-            let manifest_path = wasm_path.with_extension("toml");
-            let manifest_text = std::fs::read_to_string(&manifest_path).map_err(|e| source_error(&manifest_path, e))?;
-            let manifest = Manifest::parse(&manifest_text).map_err(|e| source_error(&manifest_path, e))?;
-            let wasm = std::fs::read(&wasm_path).map_err(|e| source_error(&wasm_path, e))?;
-            Ok(PluginSource { wasm: Arc::from(wasm), manifest })
-        })
-        .collect())
+    Ok(paths.into_iter().map(|wasm_path| source_from_files(&wasm_path, trust)).collect())
 }
 
+/// The plugin whose component is `wasm_path` (named by its file stem), with its manifest and signature beside it.
+pub fn source_from_files(wasm_path: &Path, trust: &TrustPolicy) -> DirectoryEntry {
+    let name = wasm_path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+    DirectoryEntry { source: read_source(wasm_path, &name, trust), name }
+}
+
+fn read_source(wasm_path: &Path, name: &str, trust: &TrustPolicy) -> Result<PluginSource, RegistryError> {
+    let manifest_path = wasm_path.with_extension("toml");
+    let manifest_text = std::fs::read_to_string(&manifest_path).map_err(|e| source_error(&manifest_path, e))?;
+    let manifest = Manifest::parse(&manifest_text).map_err(|e| source_error(&manifest_path, e))?;
+    if manifest.name != name {
+        let reason =
+            format!("the manifest names the plugin {:?}; its files must be named {0}.wasm and {0}.toml", manifest.name);
+        return Err(source_error(&manifest_path, reason));
+    }
+    let wasm = std::fs::read(wasm_path).map_err(|e| source_error(wasm_path, e))?;
+    let signature_path = wasm_path.with_extension("sig");
+    let signature = match std::fs::read_to_string(&signature_path) {
+        Ok(text) => Some(text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(source_error(&signature_path, error)),
+    };
+    let signed = trust
+        .check(&wasm, &manifest_text, signature.as_deref())
+        .map_err(|e| RegistryError::Untrusted { plugin: name.to_owned(), reason: e.to_string() })?;
+    let identity = identity(&wasm, &manifest_text, signature.as_deref());
+    Ok(PluginSource { wasm: Arc::from(wasm), manifest, signed, identity })
+}
+
+fn identity(wasm: &[u8], manifest: &str, signature: Option<&str>) -> String {
+    let mut hash = Sha256::new();
+    for part in [wasm, manifest.as_bytes(), signature.unwrap_or_default().as_bytes()] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    hex::encode(hash.finalize())
+}
+
+/// Names the file by its name in the plugins directory only: errors reach clients through `list_plugins`, and
+/// the directory's location is the host's business.
 fn source_error(path: &Path, reason: impl std::fmt::Display) -> RegistryError {
-    RegistryError::Source { path: path.display().to_string(), reason: reason.to_string() }
+    let file = path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
+    RegistryError::Source { path: file, reason: reason.to_string() }
 }

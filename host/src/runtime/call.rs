@@ -8,6 +8,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use super::engine::EPOCH_TICK;
 use super::guest_output::BoundedOutput;
+use super::warm::Sandbox;
 use super::{LoadedPlugin, Runtime};
 use crate::bindings::tool;
 use crate::host_api::{CallState, HostApi};
@@ -50,9 +51,39 @@ pub enum CallError {
     OutputTooLarge { actual: usize, limit: usize },
     #[error("the tool returned malformed structured output: {0}")]
     InvalidOutput(String),
-    /// The plugin already runs as many calls as its manifest allows.
+    /// The plugin already runs as many calls as its limits allow.
     #[error("plugin {plugin:?} is already running its maximum of {limit} concurrent calls; retry shortly")]
     Busy { plugin: String, limit: u32 },
+    /// The plugin was called more often than its calls-per-second limit allows.
+    #[error("plugin {plugin:?} is limited to {limit} calls per second; retry in a moment")]
+    RateLimited { plugin: String, limit: u32 },
+}
+
+/// Checks a plugin's own limits before it takes a sandbox slot: its calls per second, then its concurrency
+/// (neither waits: a plugin over its limit must not hold up, or take slots from, the others).
+fn admit(plugin: &LoadedPlugin) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, CallError> {
+    if let (Some(rate), Some(limit)) = (&plugin.rate, plugin.limits.calls_per_second)
+        && rate.check().is_err()
+    {
+        return Err(CallError::RateLimited { plugin: plugin.name.to_string(), limit });
+    }
+    match (&plugin.concurrency, plugin.limits.max_concurrent_calls) {
+        (Some(permits), Some(limit)) => {
+            permits.try_acquire().map(Some).map_err(|_| CallError::Busy { plugin: plugin.name.to_string(), limit })
+        }
+        _ => Ok(None),
+    }
+}
+
+impl Sandbox {
+    /// Arms the sandbox for the next call: a fresh deadline, and per-call budgets back to full.
+    fn prepare(&mut self, budget: &CallBudget) {
+        let ticks = budget.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1) as u64;
+        self.store.set_epoch_deadline(ticks);
+        let state = self.store.data_mut();
+        state.limits.refused_growth = false;
+        state.api.start_call();
+    }
 }
 
 /// Enforces a call's memory cap and remembers whether it had to refuse growth, so a resulting trap can be
@@ -86,25 +117,28 @@ struct CallBudget {
 impl Runtime {
     /// Calls tool `name` of `plugin` with `arguments` (a JSON object text already validated against its schema).
     pub async fn call_tool(&self, plugin: &LoadedPlugin, name: &str, arguments: &str) -> Result<ToolOutput, CallError> {
-        let _plugin_permit = match &plugin.concurrency {
-            Some((permits, limit)) => Some(
-                permits
-                    .try_acquire()
-                    .map_err(|_| CallError::Busy { plugin: plugin.name.to_string(), limit: *limit })?,
-            ),
-            None => None,
-        };
+        let _plugin_permit = admit(plugin)?;
         let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");
         let budget = self.budget(plugin);
-        let (mut store, stdout, stderr) = self.new_store(plugin, &budget);
+        let mut sandbox = plugin.warm.take().unwrap_or_else(|| self.new_sandbox(plugin, &budget));
+        sandbox.prepare(&budget);
         let result = tokio::time::timeout(budget.deadline + EPOCH_TICK * 4, async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance.fastintercom_plugin_tool().call_call(&mut store, name, arguments).await
+            if sandbox.instance.is_none() {
+                sandbox.instance = Some(plugin.pre.instantiate_async(&mut sandbox.store).await?);
+            }
+            let instance = sandbox.instance.as_ref().expect("instantiated just above");
+            instance.fastintercom_plugin0_1_0_tool().call_call(&mut sandbox.store, name, arguments).await
         })
         .await;
-        stdout.flush_to_log(&plugin.name, "stdout");
-        stderr.flush_to_log(&plugin.name, "stderr");
-        let output = self.classify(result, &store, &budget, &plugin.name)?.map_err(|error| match error {
+        sandbox.stdout.flush_to_log(&plugin.name, "stdout");
+        sandbox.stderr.flush_to_log(&plugin.name, "stderr");
+        let clean_end = matches!(result, Ok(Ok(_)));
+        let output = self.classify(result, &sandbox.store, &budget, &plugin.name);
+        if clean_end {
+            sandbox.uses += 1;
+            plugin.warm.give_back(sandbox);
+        }
+        let output = output?.map_err(|error| match error {
             tool::ToolError::InvalidArguments(message) => CallError::InvalidArguments(message),
             tool::ToolError::NotFound(message) => CallError::NotFound(message),
             tool::ToolError::Unavailable(message) => CallError::Unavailable(message),
@@ -117,15 +151,15 @@ impl Runtime {
     pub(super) async fn describe(&self, plugin: &LoadedPlugin) -> Result<Vec<tool::ToolDescriptor>, CallError> {
         let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");
         let budget = self.budget(plugin);
-        let (mut store, stdout, stderr) = self.new_store(plugin, &budget);
+        let mut sandbox = self.new_sandbox(plugin, &budget);
         let result = tokio::time::timeout(budget.deadline + EPOCH_TICK * 4, async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance.fastintercom_plugin_tool().call_describe(&mut store).await
+            let instance = plugin.pre.instantiate_async(&mut sandbox.store).await?;
+            instance.fastintercom_plugin0_1_0_tool().call_describe(&mut sandbox.store).await
         })
         .await;
-        stdout.flush_to_log(&plugin.name, "stdout");
-        stderr.flush_to_log(&plugin.name, "stderr");
-        let descriptors = self.classify(result, &store, &budget, &plugin.name)?;
+        sandbox.stdout.flush_to_log(&plugin.name, "stdout");
+        sandbox.stderr.flush_to_log(&plugin.name, "stderr");
+        let descriptors = self.classify(result, &sandbox.store, &budget, &plugin.name)?;
         let size: usize = descriptors
             .iter()
             .map(|d| d.input_schema.len() + d.description.len() + d.output_schema.as_ref().map_or(0, String::len))
@@ -138,19 +172,12 @@ impl Runtime {
     }
 
     fn budget(&self, plugin: &LoadedPlugin) -> CallBudget {
-        CallBudget {
-            deadline: plugin.manifest.deadline().unwrap_or(self.inner.limits.deadline),
-            memory_bytes: plugin.manifest.memory_bytes().unwrap_or(self.inner.limits.memory_bytes),
-        }
+        CallBudget { deadline: plugin.limits.deadline, memory_bytes: plugin.limits.memory_bytes }
     }
 
-    /// A store for one call: empty WASI (no files, sockets, environment or arguments; clocks and random only),
-    /// bounded stdout/stderr, the memory limiter and the epoch deadline.
-    fn new_store(
-        &self,
-        plugin: &LoadedPlugin,
-        budget: &CallBudget,
-    ) -> (Store<CallState>, BoundedOutput, BoundedOutput) {
+    /// A store for one call (or, under a warm policy, a few): empty WASI (no files, sockets, environment or
+    /// arguments; clocks and random only), bounded stdout/stderr and the memory limiter.
+    fn new_sandbox(&self, plugin: &LoadedPlugin, budget: &CallBudget) -> Sandbox {
         let stdout = BoundedOutput::new(self.inner.limits.max_guest_log_bytes);
         let stderr = BoundedOutput::new(self.inner.limits.max_guest_log_bytes);
         let wasi = WasiCtxBuilder::new()
@@ -160,17 +187,17 @@ impl Runtime {
             .allow_udp(false)
             .build();
         let state = CallState {
-            api: HostApi::new(self.inner.store.clone(), plugin.name.clone()),
+            api: HostApi::new(self.inner.store.clone(), plugin.name.clone(), self.inner.board.clone()),
             wasi,
             table: ResourceTable::new(),
             limits: CallLimiter { memory_bytes: budget.memory_bytes, refused_growth: false },
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.limits);
-        let ticks = budget.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        (store, stdout, stderr)
+        let mut sandbox = Sandbox { store, stdout, stderr, instance: None, uses: 0 };
+        sandbox.prepare(budget);
+        sandbox
     }
 
     /// Turns a call's outcome into a value or the [`CallError`] that names why it ended.

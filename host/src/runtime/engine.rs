@@ -16,7 +16,8 @@ const MAX_PLUGIN_MEMORY: usize = 4096 * 1024 * 1024;
 
 pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
-    let slots = limits.max_concurrent_calls.max(1);
+    // Idle warm instances keep their slot between calls, so they are on top of the running calls.
+    let slots = (limits.max_concurrent_calls + limits.policy.total_idle_capacity()).max(1);
     // A Rust guest built for wasm32-wasip2 is a handful of core instances (the program plus adapter shims).
     pool.total_component_instances(slots)
         .total_core_instances(slots * 16)

@@ -27,9 +27,10 @@ impl BoundedOutput {
         Self { inner: Arc::new(Mutex::new(Captured { capacity, ..Captured::default() })) }
     }
 
-    /// Writes what was captured to the host log, attributed to `plugin` and `stream`.
+    /// Writes what was captured to the host log, attributed to `plugin` and `stream`, and empties the buffer (a
+    /// warm instance's next call starts with its full budget again).
     pub(super) fn flush_to_log(&self, plugin: &str, stream: &'static str) {
-        let captured = self.inner.lock().expect("guest output lock");
+        let mut captured = self.inner.lock().expect("guest output lock");
         if captured.bytes.is_empty() {
             return;
         }
@@ -45,6 +46,8 @@ impl BoundedOutput {
         } else {
             tracing::info!(plugin, stream, "guest output: {}", text.trim_end());
         }
+        captured.bytes.clear();
+        captured.dropped = 0;
     }
 }
 

@@ -16,10 +16,12 @@ pub enum Capability {
     SyncStatus,
     Conversations,
     Contacts,
+    /// Since contract 0.2.0: the host's list of plugins and their counters.
+    Plugins,
 }
 
 impl Capability {
-    pub const ALL: [Self; 4] = [Self::Log, Self::SyncStatus, Self::Conversations, Self::Contacts];
+    pub const ALL: [Self; 5] = [Self::Log, Self::SyncStatus, Self::Conversations, Self::Contacts, Self::Plugins];
 
     /// The grant's name in manifests, which is also the WIT interface name.
     pub fn name(self) -> &'static str {
@@ -28,6 +30,16 @@ impl Capability {
             Self::SyncStatus => "sync-status",
             Self::Conversations => "conversations",
             Self::Contacts => "contacts",
+            Self::Plugins => "plugins",
+        }
+    }
+
+    /// The contract version that introduced the interface; interfaces keep that version for as long as they do
+    /// not change (see `wit/README.md`).
+    pub fn contract_version(self) -> &'static str {
+        match self {
+            Self::Log | Self::SyncStatus | Self::Conversations | Self::Contacts => "0.1.0",
+            Self::Plugins => "0.2.0",
         }
     }
 
@@ -55,6 +67,9 @@ pub struct ManifestLimits {
     /// Calls of this plugin that may run at once; a call beyond it fails at once with a tool error (it does not
     /// queue), so one busy plugin cannot take every sandbox slot from the others.
     pub max_concurrent_calls: Option<u32>,
+    /// Calls of this plugin per second (sustained, with a burst of the same size); a call beyond it fails at
+    /// once with a tool error.
+    pub calls_per_second: Option<u32>,
 }
 
 /// A parsed manifest.
@@ -106,6 +121,11 @@ impl Manifest {
         {
             return Err(ManifestError::Limit("max_concurrent_calls", "1 to 1024"));
         }
+        if let Some(rate) = manifest.limits.calls_per_second
+            && !(1..=1_000_000).contains(&rate)
+        {
+            return Err(ManifestError::Limit("calls_per_second", "1 to 1000000"));
+        }
         Ok(manifest)
     }
 
@@ -115,10 +135,6 @@ impl Manifest {
 
     pub fn deadline(&self) -> Option<Duration> {
         self.limits.deadline_ms.map(Duration::from_millis)
-    }
-
-    pub fn memory_bytes(&self) -> Option<usize> {
-        self.limits.memory_mib.map(|mib| mib as usize * 1024 * 1024)
     }
 }
 
@@ -134,7 +150,7 @@ mod tests {
         .unwrap();
         assert!(manifest.grants(Capability::Conversations));
         assert!(!manifest.grants(Capability::Contacts));
-        assert_eq!(manifest.memory_bytes(), Some(32 * 1024 * 1024));
+        assert_eq!(manifest.limits.memory_mib, Some(32));
         let capped = Manifest::parse("name = \"x\"\nversion = \"1\"\n[limits]\nmax_concurrent_calls = 3\n").unwrap();
         assert_eq!(capped.limits.max_concurrent_calls, Some(3));
     }

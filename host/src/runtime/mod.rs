@@ -5,20 +5,25 @@
 //! its manifest grants. Traps, deadlines and memory overruns end that call with a [`CallError`] naming the cause;
 //! the host and every other call carry on.
 
+mod board;
 mod call;
 mod compile;
 mod engine;
 mod guest_output;
 mod manifest;
 mod plugin;
+mod policy;
+mod warm;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use board::{PluginBoard, PluginOrigin, PluginStatus};
 pub use call::{CallError, CallLimiter, ContentBlock, ToolOutput};
 pub use manifest::{Capability, Manifest, ManifestError, ManifestLimits};
-pub use plugin::{LoadError, LoadedPlugin, ToolAnnotations, ToolSpec};
+pub use plugin::{LoadError, LoadedPlugin, PluginCounters, ToolAnnotations, ToolSpec};
+pub use policy::{InstancePolicy, PluginLimits, PluginPolicy, PolicyCaps};
 
 /// Limits every call runs under unless its manifest says otherwise.
 #[derive(Debug, Clone)]
@@ -33,6 +38,8 @@ pub struct RuntimeLimits {
     pub max_guest_log_bytes: usize,
     /// Calls that may run at once; more wait for a slot. Bounds the pooling allocator's slots.
     pub max_concurrent_calls: u32,
+    /// The operator's caps on manifests and the instance policy of each plugin.
+    pub policy: PluginPolicy,
 }
 
 impl Default for RuntimeLimits {
@@ -43,6 +50,7 @@ impl Default for RuntimeLimits {
             max_output_bytes: 4 * 1024 * 1024,
             max_guest_log_bytes: 16 * 1024,
             max_concurrent_calls: 64,
+            policy: PluginPolicy::default(),
         }
     }
 }
@@ -62,6 +70,8 @@ struct Inner {
     slots: tokio::sync::Semaphore,
     /// The data host interfaces read; each call's `HostApi` gets a handle.
     store: crate::store::Store,
+    /// What the registry serves, for the `plugins` host interface.
+    board: Arc<PluginBoard>,
     _ticker: engine::EpochTicker,
 }
 
@@ -87,8 +97,18 @@ impl Runtime {
                 limits,
                 store,
                 cache_dir,
+                board: Arc::default(),
                 _ticker: ticker,
             }),
         })
+    }
+
+    /// The plugins the registry serves, as published by it.
+    pub fn board(&self) -> &Arc<PluginBoard> {
+        &self.inner.board
+    }
+
+    pub fn limits(&self) -> &RuntimeLimits {
+        &self.inner.limits
     }
 }

@@ -1,0 +1,82 @@
+//! `fastintercom plugins ...`: everything an operator or a plugin author does with plugins, without a server.
+//!
+//! `new` and `build` are for authors; `check`, `install`, `list`, `reload`, `keygen` and `sign` for both. Every
+//! command that judges a plugin loads it exactly as a server would (same runtime, policy and checks), so "check
+//! passes" means "a server will serve it".
+
+mod inspect;
+mod install;
+mod scaffold;
+mod signing;
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    #[command(subcommand)]
+    pub command: PluginsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Scaffold a plugin crate (a typed Rust tool on the guest SDK) that builds out of the box
+    New {
+        /// Plugin name: 1-64 of a-z, 0-9, '_' and '-'
+        name: String,
+        /// Where to create it [default: ./NAME]
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build a plugin crate for wasm32-wasip2 into DIR/dist/NAME.wasm + NAME.toml
+    Build {
+        /// The plugin crate [default: .]
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Validate a component and its manifest (NAME.toml beside it) without serving: imports against grants,
+    /// tools and schemas, limits under this server's policy, signature, tool names free
+    Check {
+        /// The component, e.g. dist/my_tool.wasm
+        file: PathBuf,
+    },
+    /// Check a plugin, then copy it (component, manifest and signature) into the plugins directory; running
+    /// servers pick it up within a second
+    Install { file: PathBuf },
+    /// Show every plugin of the plugins directory as a server would serve it now, and why any is refused
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask running servers of this plugins directory to load it again now
+    Reload,
+    /// Create an ed25519 signing key: the secret key in FILE, its public key printed (pin it in
+    /// `[plugins] trusted_keys`)
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a plugin's component and manifest with a key from `keygen`, writing NAME.sig beside them
+    Sign {
+        file: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+pub async fn run(config: &Config, args: PluginsArgs) -> anyhow::Result<()> {
+    match args.command {
+        PluginsCommand::New { name, dir } => scaffold::new(&name, dir),
+        PluginsCommand::Build { dir } => scaffold::build(&dir).await,
+        PluginsCommand::Check { file } => inspect::check(config, &file).await,
+        PluginsCommand::Install { file } => install::install(config, &file).await,
+        PluginsCommand::List { json } => inspect::list(config, json).await,
+        PluginsCommand::Reload => install::reload(config),
+        PluginsCommand::Keygen { out } => signing::keygen(&out),
+        PluginsCommand::Sign { file, key } => signing::sign(&file, &key),
+    }
+}

@@ -1,0 +1,58 @@
+//! Warm instances: for plugins whose operator chose [`InstancePolicy::Warm`], instances that ended a call cleanly
+//! are kept (up to the pool size) and reused (up to `max_reuse` calls each) instead of instantiating afresh.
+//!
+//! Reuse skips instantiation, which for an interpreted guest (a componentize-py component) costs milliseconds.
+//! What it gives up is isolation between calls: whatever the guest keeps in memory, the next call sees. An
+//! instance that trapped, overran a limit or was cut off at its deadline is never reused.
+
+use std::sync::Mutex;
+
+use wasmtime::Store;
+
+use super::InstancePolicy;
+use super::guest_output::BoundedOutput;
+use crate::bindings::Plugin;
+use crate::host_api::CallState;
+
+/// A store with its captured output and, once instantiated, the plugin's instance in it.
+pub(super) struct Sandbox {
+    pub(super) store: Store<CallState>,
+    pub(super) stdout: BoundedOutput,
+    pub(super) stderr: BoundedOutput,
+    pub(super) instance: Option<Plugin>,
+    /// Calls this instance has served.
+    pub(super) uses: u32,
+}
+
+/// The idle warm instances of one loaded plugin version.
+pub(super) struct WarmPool {
+    policy: InstancePolicy,
+    idle: Mutex<Vec<Sandbox>>,
+}
+
+impl WarmPool {
+    pub(super) fn new(policy: InstancePolicy) -> Self {
+        Self { policy, idle: Mutex::new(Vec::new()) }
+    }
+
+    /// An idle instance, if the policy keeps any and one is free.
+    pub(super) fn take(&self) -> Option<Sandbox> {
+        match self.policy {
+            InstancePolicy::Fresh => None,
+            InstancePolicy::Warm { .. } => self.idle.lock().expect("warm pool lock").pop(),
+        }
+    }
+
+    /// Keeps `sandbox` for a later call if it has uses left and the pool has room; otherwise drops it (which
+    /// returns its slot to the allocator).
+    pub(super) fn give_back(&self, sandbox: Sandbox) {
+        let InstancePolicy::Warm { pool, max_reuse } = self.policy else { return };
+        if sandbox.instance.is_none() || sandbox.uses >= max_reuse {
+            return;
+        }
+        let mut idle = self.idle.lock().expect("warm pool lock");
+        if idle.len() < pool as usize {
+            idle.push(sandbox);
+        }
+    }
+}

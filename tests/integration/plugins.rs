@@ -1,0 +1,208 @@
+//! The plugin platform in process: what a reload serves when a plugin's files change, break, disappear, are
+//! signed or not, and the per-plugin limits and instance policies.
+
+use std::sync::Arc;
+
+use fastintercom::registry::ToolCallError;
+use fastintercom::registry::trust::{self, TrustPolicy};
+use fastintercom::runtime::{CallError, InstancePolicy, RuntimeLimits};
+use fastintercom_tests::SWAP_MANIFEST;
+use serde_json::json;
+
+use crate::plugins_support::{Harness, SWAP_TOOL, swap_manifest, swap_named, swap_version, swap_with_bad_schema};
+
+#[tokio::test]
+async fn a_new_version_is_served_after_a_reload_and_unchanged_files_are_not_reloaded() {
+    let harness = Harness::new().await;
+    harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
+    assert!(harness.reload().await.changed);
+    assert_eq!(harness.answered_version().await, "aaaa");
+    let first = harness.status("swap").served.unwrap();
+
+    let again = harness.reload().await;
+    assert!(!again.changed && again.rejected.is_empty());
+    assert!(Arc::ptr_eq(&first, &harness.status("swap").served.unwrap()), "same files, same loaded plugin");
+
+    harness.land("swap", &swap_version("bbbb"), &swap_manifest("2.0.0"));
+    assert!(harness.reload().await.changed, "the description names the version, so the tool list changed");
+    assert_eq!(harness.answered_version().await, "bbbb");
+    assert_eq!(harness.served_version("swap").as_deref(), Some("2.0.0"));
+}
+
+#[tokio::test]
+async fn a_broken_new_version_leaves_the_old_one_serving_and_says_why() {
+    let harness = Harness::new().await;
+    harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
+    harness.reload().await;
+    let ungranted = SWAP_MANIFEST.replace("grants = [\"log\"]", "grants = []");
+    let cases: [(&str, Vec<u8>, String, &str); 5] = [
+        (
+            "not a component",
+            b"\0asm\x0d\0\x01\0 garbage".to_vec(),
+            swap_manifest("2"),
+            "not a valid WebAssembly component",
+        ),
+        ("invalid schema", swap_with_bad_schema("bbbb"), swap_manifest("2"), "not a valid JSON Schema"),
+        (
+            "a tool name a built-in serves",
+            swap_named("bbbb", "get_conversation"),
+            swap_manifest("2"),
+            "declared by both",
+        ),
+        ("an ungranted import", swap_version("bbbb"), ungranted, "does not grant \"log\""),
+        ("an invalid manifest", swap_version("bbbb"), "name = \"swap\"\n".to_owned(), "swap.toml"),
+    ];
+    for (case, wasm, manifest, expected) in cases {
+        harness.land("swap", &wasm, &manifest);
+        let outcome = harness.reload().await;
+        assert!(!outcome.changed, "{case}: clients see no change");
+        assert_eq!(outcome.rejected.len(), 1, "{case}: {:?}", outcome.rejected);
+        let status = harness.status("swap");
+        let problem = status.problem.unwrap_or_default();
+        assert!(problem.contains(expected), "{case}: {problem}");
+        assert!(!problem.contains(harness.plugins.path().to_str().unwrap()), "{case}: no host paths in {problem}");
+        assert_eq!(harness.served_version("swap").as_deref(), Some("1.0.0"), "{case}");
+        assert_eq!(harness.answered_version().await, "aaaa", "{case}: the old version keeps answering");
+    }
+    let conversations = harness.call("get_conversation", json!({"id": "1"})).await;
+    assert!(!matches!(conversations, Err(ToolCallError::UnknownTool(_))), "the built-in kept its name");
+
+    harness.land("swap", &swap_version("cccc"), &swap_manifest("3"));
+    harness.reload().await;
+    assert_eq!(harness.answered_version().await, "cccc");
+    assert_eq!(harness.status("swap").problem, None, "a good version clears the problem");
+}
+
+#[tokio::test]
+async fn a_broken_first_version_serves_nothing_and_a_newcomer_cannot_take_a_served_name() {
+    let harness = Harness::new().await;
+    harness.land("swap", &swap_with_bad_schema("aaaa"), SWAP_MANIFEST);
+    harness.reload().await;
+    let status = harness.status("swap");
+    assert!(status.served.is_none() && status.problem.is_some());
+    assert!(matches!(harness.call(SWAP_TOOL, json!({})).await, Err(ToolCallError::UnknownTool(_))));
+
+    harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
+    harness.reload().await;
+    // "aswap" sorts first, but "swap" already serves the name: the newcomer is the one refused.
+    harness.land("aswap", &swap_version("bbbb"), &SWAP_MANIFEST.replace("name = \"swap\"", "name = \"aswap\""));
+    let outcome = harness.reload().await;
+    assert_eq!(outcome.rejected.len(), 1, "{:?}", outcome.rejected);
+    assert!(harness.status("aswap").served.is_none());
+    assert_eq!(harness.answered_version().await, "aaaa");
+}
+
+#[tokio::test]
+async fn a_removed_plugin_disappears_and_its_tools_become_unknown() {
+    let harness = Harness::new().await;
+    harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
+    harness.reload().await;
+    assert!(harness.registry.tools().get(SWAP_TOOL).is_some());
+    for extension in ["wasm", "toml"] {
+        std::fs::remove_file(harness.plugins.path().join(format!("swap.{extension}"))).unwrap();
+    }
+    assert!(harness.reload().await.changed);
+    assert!(harness.registry.tools().get(SWAP_TOOL).is_none());
+    assert!(matches!(harness.call(SWAP_TOOL, json!({})).await, Err(ToolCallError::UnknownTool(_))));
+    assert!(!harness.registry.runtime().board().snapshot().iter().any(|status| status.name == "swap"));
+}
+
+#[tokio::test]
+async fn signatures_are_enforced_only_when_required() {
+    let author = trust::generate_key();
+    let stranger = trust::generate_key();
+    let pinned = vec![trust::encode_public_key(&author.verifying_key())];
+    let wasm = swap_version("aaaa");
+    let good = trust::sign(&author, &wasm, SWAP_MANIFEST);
+
+    // Off: unsigned plugins load; a good signature is still recognised.
+    let relaxed = Harness::with(RuntimeLimits::default(), TrustPolicy::new(false, &pinned).unwrap()).await;
+    relaxed.land("swap", &wasm, SWAP_MANIFEST);
+    relaxed.reload().await;
+    assert!(!relaxed.status("swap").served.unwrap().signed);
+    crate::plugins_support::land(relaxed.plugins.path(), "swap", &wasm, SWAP_MANIFEST, Some(&good));
+    relaxed.reload().await;
+    assert!(relaxed.status("swap").served.unwrap().signed);
+
+    // On: only a signature by a pinned key over these exact files.
+    let strict = Harness::with(RuntimeLimits::default(), TrustPolicy::new(true, &pinned).unwrap()).await;
+    let cases = [
+        ("missing", wasm.clone(), None, "not signed"),
+        ("tampered", swap_version("bbbb"), Some(good.clone()), "does not match"),
+        ("unknown key", wasm.clone(), Some(trust::sign(&stranger, &wasm, SWAP_MANIFEST)), "does not trust"),
+        ("garbage", wasm.clone(), Some("hello".to_owned()), "malformed"),
+    ];
+    for (case, bytes, signature, expected) in cases {
+        crate::plugins_support::land(strict.plugins.path(), "swap", &bytes, SWAP_MANIFEST, signature.as_deref());
+        if signature.is_none() {
+            let _ = std::fs::remove_file(strict.plugins.path().join("swap.sig"));
+        }
+        strict.reload().await;
+        let status = strict.status("swap");
+        assert!(status.served.is_none(), "{case}: refused");
+        assert!(status.problem.as_deref().unwrap_or_default().contains(expected), "{case}: {:?}", status.problem);
+    }
+    crate::plugins_support::land(strict.plugins.path(), "swap", &wasm, SWAP_MANIFEST, Some(&good));
+    strict.reload().await;
+    let served = strict.status("swap").served.expect("a good signature is served");
+    assert!(served.signed);
+    assert_eq!(strict.answered_version().await, "aaaa");
+}
+
+#[tokio::test]
+async fn a_plugin_over_its_calls_per_second_gets_a_clear_error_and_others_are_unaffected() {
+    let harness = Harness::new().await;
+    harness.land("swap", &swap_version("aaaa"), &format!("{SWAP_MANIFEST}\n[limits]\ncalls_per_second = 3\n"));
+    harness.reload().await;
+    for _ in 0..3 {
+        harness.call(SWAP_TOOL, json!({})).await.expect("within the burst");
+    }
+    let refused = harness.call(SWAP_TOOL, json!({})).await.expect_err("over the limit");
+    assert!(matches!(refused, ToolCallError::Call(CallError::RateLimited { limit: 3, .. })), "{refused}");
+    assert!(refused.to_string().contains("3 calls per second"), "{refused}");
+    harness.call("get_sync_status", json!({})).await.expect("another plugin is unaffected");
+    let counters = harness.status("swap").served.unwrap().counters.read();
+    assert_eq!(counters, [4, 1, 0, 0, 1], "calls, errors, traps, timeouts, throttled");
+}
+
+#[tokio::test]
+async fn the_operator_caps_what_a_manifest_asks_for() {
+    let mut limits = RuntimeLimits::default();
+    limits.policy.caps.max_calls_per_second = Some(2);
+    limits.policy.caps.max_deadline = Some(std::time::Duration::from_millis(500));
+    let harness = Harness::with(limits, TrustPolicy::default()).await;
+    let greedy = format!("{SWAP_MANIFEST}\n[limits]\ncalls_per_second = 1000\ndeadline_ms = 60000\n");
+    harness.land("swap", &swap_version("aaaa"), &greedy);
+    harness.reload().await;
+    let plugin = harness.status("swap").served.unwrap();
+    assert_eq!(plugin.limits.calls_per_second, Some(2));
+    assert_eq!(plugin.limits.deadline, std::time::Duration::from_millis(500));
+    assert_eq!(plugin.notes.len(), 2, "{:?}", plugin.notes);
+    harness.call(SWAP_TOOL, json!({})).await.unwrap();
+    harness.call(SWAP_TOOL, json!({})).await.unwrap();
+    assert!(matches!(
+        harness.call(SWAP_TOOL, json!({})).await,
+        Err(ToolCallError::Call(CallError::RateLimited { limit: 2, .. }))
+    ));
+}
+
+#[tokio::test]
+async fn warm_instances_are_reused_up_to_their_limit_and_fresh_ones_never() {
+    async fn counts(policy: Option<InstancePolicy>, calls: usize) -> Vec<u64> {
+        let mut limits = RuntimeLimits::default();
+        if let Some(policy) = policy {
+            limits.policy.instances.insert("swap".to_owned(), policy);
+        }
+        let harness = Harness::with(limits, TrustPolicy::default()).await;
+        harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
+        harness.reload().await;
+        let mut seen = Vec::new();
+        for _ in 0..calls {
+            let output = harness.call("swap_counter", json!({})).await.unwrap();
+            seen.push(output.structured.unwrap()["calls"].as_u64().unwrap());
+        }
+        seen
+    }
+    assert_eq!(counts(None, 4).await, [1, 1, 1, 1], "fresh: nothing survives a call");
+    assert_eq!(counts(Some(InstancePolicy::Warm { pool: 1, max_reuse: 3 }), 7).await, [1, 2, 3, 1, 2, 3, 1]);
+}
