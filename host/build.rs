@@ -7,6 +7,7 @@ fn main() {
         "fastintercom-tool-conversations",
         "fastintercom-tool-contacts",
         "fastintercom-tool-status",
+        "fastintercom-tool-plugins",
     ])
     .unwrap_or_else(|error| panic!("building the built-in tool components failed:\n{error}"));
     fastintercom_guest_build::copy_to_out_dir(&artefacts)

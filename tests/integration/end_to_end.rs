@@ -71,7 +71,14 @@ async fn both_eras_list_the_built_in_tools_sorted_with_schemas() {
         let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
         assert_eq!(
             names,
-            ["get_contact", "get_conversation", "get_sync_status", "search_contacts", "search_conversations"],
+            [
+                "get_contact",
+                "get_conversation",
+                "get_sync_status",
+                "list_plugins",
+                "search_contacts",
+                "search_conversations"
+            ],
             "{era:?}"
         );
         for tool in tools {

@@ -49,7 +49,14 @@ fn assert_saw_the_demo(seen: &Value, what: &str) {
     let tools: Vec<&str> = seen["tools"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
     assert_eq!(
         tools,
-        ["get_contact", "get_conversation", "get_sync_status", "search_contacts", "search_conversations"],
+        [
+            "get_contact",
+            "get_conversation",
+            "get_sync_status",
+            "list_plugins",
+            "search_contacts",
+            "search_conversations"
+        ],
         "{what}"
     );
     assert_eq!(seen["total"], DEMO_CONVERSATIONS, "{what}");

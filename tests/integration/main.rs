@@ -7,6 +7,7 @@ mod http;
 mod http_support;
 mod interop;
 mod plugins;
+mod plugins_cli;
 mod plugins_dir;
 mod plugins_support;
 mod sandbox;

@@ -206,3 +206,31 @@ async fn warm_instances_are_reused_up_to_their_limit_and_fresh_ones_never() {
     assert_eq!(counts(None, 4).await, [1, 1, 1, 1], "fresh: nothing survives a call");
     assert_eq!(counts(Some(InstancePolicy::Warm { pool: 1, max_reuse: 3 }), 7).await, [1, 2, 3, 1, 2, 3, 1]);
 }
+
+#[tokio::test]
+async fn list_plugins_a_contract_0_2_0_tool_reports_every_plugin_and_why_a_version_is_not_served() {
+    let harness = Harness::new().await;
+    harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
+    harness.reload().await;
+    harness.call(SWAP_TOOL, json!({})).await.unwrap();
+    harness.land("swap", &swap_with_bad_schema("bbbb"), &swap_manifest("2.0.0"));
+    harness.reload().await;
+
+    let listed = harness.call("list_plugins", json!({})).await.unwrap().structured.unwrap();
+    let rows = listed["results"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|row| row["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["conversations", "contacts", "status", "plugins", "swap"], "built-ins first, then by name");
+    assert_eq!(listed["summary"]["total"], 5, "{listed}");
+    let builtin = &rows[3];
+    assert_eq!((builtin["origin"].as_str(), builtin["state"].as_str()), (Some("builtin"), Some("serving")));
+    assert_eq!(builtin["grants"], json!(["plugins"]));
+    assert_eq!(builtin["tools"], json!(["list_plugins"]));
+    let swap = &rows[4];
+    assert_eq!(swap["state"], "stale", "{swap}");
+    assert_eq!(swap["version"], "1.0.0");
+    assert_eq!(swap["tools"], json!(["swap_counter", SWAP_TOOL]));
+    assert_eq!(swap["grants"], json!(["log"]));
+    assert_eq!((swap["calls"].as_u64(), swap["errors"].as_u64()), (Some(1), Some(0)));
+    assert!(swap["problem"].as_str().unwrap().contains("not a valid JSON Schema"), "{swap}");
+    assert_eq!(swap["digest"].as_str().unwrap().len(), 64);
+}

@@ -1,4 +1,5 @@
-//! What a fastintercom plugin author uses: the bindings of the plugin contract (`wit/0.1.0`, world `plugin`),
+//! What a fastintercom plugin author uses: the bindings of the plugin contract (world `plugin@0.2.0`, which is
+//! 0.1.0's world plus the `plugins` interface; see `wit/README.md`),
 //! two ways to write a tool — a typed function ([`TypedTool`]) or the raw [`Tool`] trait — with
 //! [`export_plugin!`], and the helpers every tool needs — argument parsing with model-readable errors ([`Args`],
 //! [`parse_args`]), timestamps ([`parse_time`], [`format_unix`], [`Timeframe`]), a [`Stopwatch`] for `query_ms`,
@@ -98,8 +99,12 @@ pub mod typed;
 #[allow(unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "plugin",
-        path: "../../wit/0.1.0",
+        // The newest contract; it includes every 0.1.0 interface unchanged. A component imports only what its code
+        // calls, so a plugin that never calls `plugins` is exactly what a 0.1.0 build would have been.
+        world: "fastintercom:plugin/plugin@0.2.0",
+        path: ["../../wit/0.1.0", "../../wit/0.2.0"],
+        // The 0.1.0 interfaces come from another package (version) than the world: generate them too.
+        generate_all,
         // `pub` so that the guest crates, not this one, export the `tool` interface (through `export_plugin!`).
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
@@ -119,19 +124,22 @@ pub mod __private {
 pub use schemars;
 
 /// The types of the exported `tool` interface.
-pub use bindings::exports::fastintercom::plugin::tool::{
+pub use bindings::exports::fastintercom::plugin0_1_0::tool::{
     Annotations, ContentBlock, ToolDescriptor, ToolError, ToolOutput,
 };
 /// Host interface: search and get contacts.
-pub use bindings::fastintercom::plugin::contacts;
+pub use bindings::fastintercom::plugin0_1_0::contacts;
 /// Host interface: search and get conversations.
-pub use bindings::fastintercom::plugin::conversations;
+pub use bindings::fastintercom::plugin0_1_0::conversations;
 /// Host interface: write to the host's log (`log::log(log::Level::Info, "...")`).
-pub use bindings::fastintercom::plugin::log;
+pub use bindings::fastintercom::plugin0_1_0::log;
 /// Host interface: freshness of the local copy (prefer [`freshness`]).
-pub use bindings::fastintercom::plugin::sync_status;
+pub use bindings::fastintercom::plugin0_1_0::sync_status;
 /// Types shared by the host interfaces (`HostError`, `PageRequest`, `Author`).
-pub use bindings::fastintercom::plugin::types;
+pub use bindings::fastintercom::plugin0_1_0::types;
+/// Host interface (since 0.2.0): the plugins this host serves, their state and counters. Needs the `plugins`
+/// grant.
+pub use bindings::fastintercom::plugin0_2_0::plugins;
 
 pub use args::{Args, parse_args, shown};
 pub use envelope::{Envelope, Filters, envelope_output_schema, schema};

@@ -46,7 +46,7 @@ macro_rules! export_plugin {
         const _: () = {
             struct __FastintercomPlugin;
 
-            impl $crate::bindings::exports::fastintercom::plugin::tool::Guest for __FastintercomPlugin {
+            impl $crate::bindings::exports::fastintercom::plugin0_1_0::tool::Guest for __FastintercomPlugin {
                 fn describe() -> ::std::vec::Vec<$crate::ToolDescriptor> {
                     ::std::vec![$(<$tool as $crate::Tool>::describe()),+]
                 }

@@ -46,6 +46,11 @@ pub const BUILTIN_PLUGINS: &[(&str, &[u8], &str)] = &[
         include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_tool_status.wasm")),
         include_str!("../../../guest-tools/status/plugin.toml"),
     ),
+    (
+        "plugins",
+        include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_tool_plugins.wasm")),
+        include_str!("../../../guest-tools/plugins/plugin.toml"),
+    ),
 ];
 
 /// The built-in plugins as sources.

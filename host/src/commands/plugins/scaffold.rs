@@ -1,11 +1,113 @@
 //! `plugins new` and `plugins build`.
+//!
+//! A new plugin gets a copy of the guest SDK and the contract (WIT) of this very binary under
+//! `vendor/fastintercom/`, laid out as in this repository so the SDK's paths hold. So it builds offline, against
+//! the contract the host it was made by speaks, and without knowing where fastintercom's sources are.
 
 use std::path::{Path, PathBuf};
 
-pub(super) fn new(_name: &str, _dir: Option<PathBuf>) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+use anyhow::Context as _;
+
+use crate::runtime::Manifest;
+
+/// The SDK and contract files, by path under `vendor/fastintercom/`.
+const VENDORED: &[(&str, &str)] = &[
+    ("guest-tools/sdk/src/lib.rs", include_str!("../../../../guest-tools/sdk/src/lib.rs")),
+    ("guest-tools/sdk/src/args.rs", include_str!("../../../../guest-tools/sdk/src/args.rs")),
+    ("guest-tools/sdk/src/envelope.rs", include_str!("../../../../guest-tools/sdk/src/envelope.rs")),
+    ("guest-tools/sdk/src/time.rs", include_str!("../../../../guest-tools/sdk/src/time.rs")),
+    ("guest-tools/sdk/src/tool.rs", include_str!("../../../../guest-tools/sdk/src/tool.rs")),
+    ("guest-tools/sdk/src/typed.rs", include_str!("../../../../guest-tools/sdk/src/typed.rs")),
+    ("wit/0.1.0/types.wit", include_str!("../../../../wit/0.1.0/types.wit")),
+    ("wit/0.1.0/tool.wit", include_str!("../../../../wit/0.1.0/tool.wit")),
+    ("wit/0.1.0/conversations.wit", include_str!("../../../../wit/0.1.0/conversations.wit")),
+    ("wit/0.1.0/contacts.wit", include_str!("../../../../wit/0.1.0/contacts.wit")),
+    ("wit/0.2.0/plugins.wit", include_str!("../../../../wit/0.2.0/plugins.wit")),
+];
+
+const CARGO_TOML: &str = include_str!("template/Cargo.toml.in");
+const SDK_CARGO_TOML: &str = include_str!("template/sdk.Cargo.toml.in");
+const PLUGIN_TOML: &str = include_str!("template/plugin.toml.in");
+const LIB_RS: &str = include_str!("template/lib.rs.in");
+const TOOLCHAIN: &str = include_str!("../../../../rust-toolchain.toml");
+
+/// Where built plugins go inside a plugin crate.
+const DIST: &str = "dist";
+
+pub(super) fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    // The manifest parser owns the naming rule.
+    Manifest::parse(&PLUGIN_TOML.replace("{name}", name)).context("not a valid plugin name")?;
+    let dir = dir.unwrap_or_else(|| PathBuf::from(name));
+    if dir.exists() && std::fs::read_dir(&dir).map(|mut entries| entries.next().is_some()).unwrap_or(true) {
+        anyhow::bail!("{} exists and is not empty", dir.display());
+    }
+    let tool = name.replace('-', "_");
+    let fill = |template: &str| {
+        template
+            .replace("{name}", name)
+            .replace("{crate}", name)
+            .replace("{tool}", &tool)
+            .replace("{version}", env!("CARGO_PKG_VERSION"))
+    };
+    let mut files: Vec<(PathBuf, String)> = vec![
+        ("Cargo.toml".into(), fill(CARGO_TOML)),
+        ("plugin.toml".into(), fill(PLUGIN_TOML)),
+        ("src/lib.rs".into(), fill(LIB_RS)),
+        ("rust-toolchain.toml".into(), TOOLCHAIN.to_owned()),
+        (".gitignore".into(), "/target\n/dist\n".to_owned()),
+        ("vendor/fastintercom/guest-tools/sdk/Cargo.toml".into(), fill(SDK_CARGO_TOML)),
+    ];
+    files.extend(VENDORED.iter().map(|(path, text)| (Path::new("vendor/fastintercom").join(path), (*text).to_owned())));
+    for (path, text) in files {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!(
+        "created plugin {name} in {} with one tool, {tool}; next: `fastintercom plugins build {}`",
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
 }
 
-pub(super) async fn build(_dir: &Path) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub(super) async fn build(dir: &Path) -> anyhow::Result<()> {
+    let manifest_path = dir.join("plugin.toml");
+    let manifest_text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("cannot read {} (is {} a plugin crate?)", manifest_path.display(), dir.display()))?;
+    let manifest = Manifest::parse(&manifest_text).with_context(|| format!("in {}", manifest_path.display()))?;
+    let package = package_name(&dir.join("Cargo.toml"))?;
+    let status = tokio::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .status()
+        .await
+        .context("cannot run cargo (is the Rust toolchain installed?)")?;
+    if !status.success() {
+        anyhow::bail!("cargo build failed ({status})");
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from);
+    let built = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")));
+    let dist = dir.join(DIST);
+    std::fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
+    let wasm = dist.join(format!("{}.wasm", manifest.name));
+    std::fs::copy(&built, &wasm).with_context(|| format!("cannot copy {}", built.display()))?;
+    std::fs::write(wasm.with_extension("toml"), manifest_text)?;
+    // A signature of an earlier build would not match this one.
+    let _ = std::fs::remove_file(wasm.with_extension("sig"));
+    eprintln!("built {}; next: `fastintercom plugins check {}`", wasm.display(), wasm.display());
+    Ok(())
+}
+
+fn package_name(cargo_toml: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(cargo_toml).with_context(|| format!("cannot read {}", cargo_toml.display()))?;
+    let value: toml::Value = toml::from_str(&text).with_context(|| format!("{} is not TOML", cargo_toml.display()))?;
+    value
+        .get("package")
+        .and_then(|package| package.get("name"))
+        .and_then(toml::Value::as_str)
+        .map(str::to_owned)
+        .with_context(|| format!("{} has no [package] name", cargo_toml.display()))
 }

@@ -1,0 +1,130 @@
+//! `fastintercom plugins ...` as an author and an operator run it: scaffold → build → check → install → call,
+//! refusals that name the problem, and signing with a required signature.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use fastintercom::protocol::stdio_client::{Era, StdioClient};
+use fastintercom_tests::SWAP_MANIFEST;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::http_support::{private_demo_dir, shared_cache_dir};
+use crate::plugins_support::{land, swap_version, swap_with_bad_schema};
+use crate::support::{DEMO_CONVERSATIONS, server_exe};
+
+/// `fastintercom --data-dir <data> --plugins-dir <plugins> plugins <args>`.
+fn plugins(data: &Path, plugins_dir: &Path, args: &[&OsStr]) -> Output {
+    std::process::Command::new(server_exe())
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--plugins-dir")
+        .arg(plugins_dir)
+        .arg("--cache-dir")
+        .arg(shared_cache_dir())
+        .arg("plugins")
+        .args(args)
+        // Scaffolded plugins build into one directory under the workspace's target, kept between runs, so only
+        // the first run compiles the SDK's dependencies for wasm32-wasip2.
+        .env("CARGO_TARGET_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffolded-plugins"))
+        .output()
+        .expect("running fastintercom plugins")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(output: Output, what: &str) -> String {
+    assert!(output.status.success(), "{what} failed:\n{}{}", text(&output.stdout), text(&output.stderr));
+    text(&output.stdout)
+}
+
+#[tokio::test]
+async fn a_scaffolded_plugin_builds_checks_installs_and_answers() {
+    let data = private_demo_dir();
+    let plugins_dir = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    let crate_dir = work.path().join("state-counts");
+    let p = |args: &[&OsStr]| plugins(data.path(), plugins_dir.path(), args);
+
+    ok(p(&["new".as_ref(), "state-counts".as_ref(), "--dir".as_ref(), crate_dir.as_os_str()]), "plugins new");
+    assert!(crate_dir.join("vendor/fastintercom/wit/0.2.0/plugins.wit").exists(), "the contract is vendored");
+    ok(p(&["build".as_ref(), crate_dir.as_os_str()]), "plugins build");
+    let built: PathBuf = crate_dir.join("dist/state-counts.wasm");
+    let checked = ok(p(&["check".as_ref(), built.as_os_str()]), "plugins check");
+    assert!(checked.contains("ok: state-counts 0.1.0") && checked.contains("tools:  state_counts"), "{checked}");
+    assert!(checked.contains("grants: conversations, sync-status"), "{checked}");
+    ok(p(&["install".as_ref(), built.as_os_str()]), "plugins install");
+    assert!(
+        plugins_dir.path().join("state-counts.wasm").exists() && plugins_dir.path().join("state-counts.toml").exists()
+    );
+
+    let listed: Value = serde_json::from_str(&ok(p(&["list".as_ref(), "--json".as_ref()]), "plugins list")).unwrap();
+    let row = listed.as_array().unwrap().iter().find(|row| row["name"] == "state-counts").expect("listed");
+    assert_eq!((row["state"].as_str(), row["origin"].as_str()), (Some("serving"), Some("directory")), "{row}");
+
+    let args = [OsStr::new("--plugins-dir"), plugins_dir.path().as_os_str()];
+    let mut client = StdioClient::spawn(&server_exe(), data.path(), &args, Era::Modern).await.unwrap();
+    client.open().await.unwrap();
+    let answer = client.call_tool("state_counts", json!({})).await.unwrap();
+    assert_ne!(answer["isError"], true, "{answer}");
+    let rows = answer["structuredContent"]["results"].as_array().unwrap().clone();
+    let total: u64 = rows.iter().map(|row| row["conversations"].as_u64().unwrap()).sum();
+    assert_eq!(total, DEMO_CONVERSATIONS as u64, "every conversation is in one state: {rows:?}");
+    let refused = client.call_tool("state_counts", json!({"tags": "billing"})).await.unwrap();
+    assert_eq!(refused["isError"], true, "the derived schema wants an array: {refused}");
+    assert!(client.shutdown().await.unwrap());
+}
+
+#[test]
+fn check_and_install_refuse_a_broken_plugin_and_say_why() {
+    let data = TempDir::new().unwrap();
+    let plugins_dir = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    land(work.path(), "swap", &swap_with_bad_schema("aaaa"), SWAP_MANIFEST, None);
+    let file = work.path().join("swap.wasm");
+    for command in ["check", "install"] {
+        let output = plugins(data.path(), plugins_dir.path(), &[command.as_ref(), file.as_os_str()]);
+        assert!(!output.status.success(), "{command} must fail");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("would be refused") && stderr.contains("not a valid JSON Schema"), "{stderr}");
+    }
+    assert!(!plugins_dir.path().join("swap.wasm").exists(), "nothing was installed");
+}
+
+#[test]
+fn a_server_requiring_signatures_accepts_only_what_a_trusted_key_signed() {
+    let data = TempDir::new().unwrap();
+    let plugins_dir = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    let p = |args: &[&OsStr]| plugins(data.path(), plugins_dir.path(), args);
+    let key_file = work.path().join("author.key");
+    let public_key = ok(p(&["keygen".as_ref(), "--out".as_ref(), key_file.as_os_str()]), "keygen");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let config = format!("[plugins]\nrequire_signatures = true\ntrusted_keys = [\"{}\"]\n", public_key.trim());
+    std::fs::write(data.path().join("config.toml"), config).unwrap();
+
+    land(work.path(), "swap", &swap_version("aaaa"), SWAP_MANIFEST, None);
+    let file = work.path().join("swap.wasm");
+    let unsigned = p(&["check".as_ref(), file.as_os_str()]);
+    assert!(!unsigned.status.success());
+    assert!(text(&unsigned.stderr).contains("not signed"), "{}", text(&unsigned.stderr));
+
+    ok(p(&["sign".as_ref(), file.as_os_str(), "--key".as_ref(), key_file.as_os_str()]), "sign");
+    let signed = ok(p(&["check".as_ref(), file.as_os_str()]), "check a signed plugin");
+    assert!(signed.contains("signed: yes"), "{signed}");
+    ok(p(&["install".as_ref(), file.as_os_str()]), "install");
+    assert!(plugins_dir.path().join("swap.sig").exists(), "the signature is installed with it");
+
+    std::fs::write(work.path().join("swap.toml"), SWAP_MANIFEST.replace("[\"log\"]", "[\"log\", \"contacts\"]"))
+        .unwrap();
+    let widened = p(&["check".as_ref(), file.as_os_str()]);
+    assert!(!widened.status.success(), "a manifest changed after signing is refused");
+    assert!(text(&widened.stderr).contains("does not match"), "{}", text(&widened.stderr));
+}
