@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod end_to_end;
+mod hot_swap;
 mod http;
 mod http_support;
 mod interop;

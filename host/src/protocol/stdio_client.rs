@@ -94,7 +94,13 @@ impl StdioClient {
     }
 
     /// Sends a request and returns the whole response message (`result` or `error`).
-    pub async fn request_raw(&mut self, method: &str, mut params: Value) -> anyhow::Result<Value> {
+    pub async fn request_raw(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        Ok(self.request_noting(method, params).await?.0)
+    }
+
+    /// Sends a request and returns the whole response message with the notifications the server sent before
+    /// it (list_changed, say), in order.
+    pub async fn request_noting(&mut self, method: &str, mut params: Value) -> anyhow::Result<(Value, Vec<Value>)> {
         let id = self.next_id;
         self.next_id += 1;
         if self.era == Era::Modern {
@@ -105,7 +111,16 @@ impl StdioClient {
             });
         }
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await?;
-        self.response_to(&json!(id)).await
+        let mut notifications = Vec::new();
+        loop {
+            let message = self.next_message().await?;
+            if message.get("id") == Some(&json!(id)) {
+                return Ok((message, notifications));
+            }
+            if message.get("id").is_none() {
+                notifications.push(message);
+            }
+        }
     }
 
     /// Waits for the response whose `id` equals `id`, skipping notifications and other messages.
