@@ -12,12 +12,12 @@ use serde_json::Value;
 use crate::http_support::{HttpServerProcess, create_key, private_demo_dir};
 use crate::support::{DEMO_CONVERSATIONS, server_exe};
 
-fn repository() -> PathBuf {
+pub(crate) fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_owned()
 }
 
 /// The installed clients (`node/`, `python/`), installing them on first use.
-fn test_tools() -> &'static Path {
+pub(crate) fn test_tools() -> &'static Path {
     static TOOLS: OnceLock<PathBuf> = OnceLock::new();
     TOOLS.get_or_init(|| {
         let dest = repository().join("target").join("test-tools");

@@ -11,6 +11,7 @@ mod plugins;
 mod plugins_cli;
 mod plugins_dir;
 mod plugins_support;
+mod python_guest;
 mod sandbox;
 mod store_filters;
 mod support;
