@@ -10,8 +10,9 @@ use fastintercom_tests::SWAP_MANIFEST;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::http_support::shared_cache_dir;
-use crate::plugins_support::{SWAP_TOOL, land, swap_version};
+use fastintercom_tests::{SWAP_TOOL, land, swap_version};
+
+use crate::http_support::{private_demo_dir, shared_cache_dir};
 use crate::support::{demo_data_dir, server_exe};
 
 const SWAPS: usize = 20;
@@ -116,5 +117,39 @@ async fn swapping_a_plugin_twenty_times_under_load_fails_no_call() {
         assert!(latency <= Duration::from_secs(1), "swap {index}: {version} answered {latency:?} after landing");
     }
     assert!(list_changed >= SWAPS, "the client was told of {list_changed} tool-list changes for {SWAPS} swaps");
+    assert!(client.shutdown().await.unwrap());
+}
+
+#[tokio::test]
+async fn without_watching_a_change_waits_for_plugins_reload() {
+    let data = private_demo_dir();
+    let plugins = TempDir::new().unwrap();
+    std::fs::write(data.path().join("config.toml"), "[plugins]\nwatch = false\n").unwrap();
+    land(plugins.path(), "swap", &swap_version("aaaa"), SWAP_MANIFEST, None);
+    let args = [
+        OsStr::new("--plugins-dir"),
+        plugins.path().as_os_str(),
+        OsStr::new("--cache-dir"),
+        shared_cache_dir().as_os_str(),
+    ];
+    let mut client = StdioClient::spawn(&server_exe(), data.path(), &args, Era::Legacy).await.unwrap();
+    client.open().await.unwrap();
+    wait_for_version(&mut client, "aaaa").await;
+
+    land(plugins.path(), "swap", &swap_version("bbbb"), SWAP_MANIFEST, None);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (response, _) = client.request_noting("tools/call", json!({"name": SWAP_TOOL, "arguments": {}})).await.unwrap();
+    assert_eq!(version_of(&response).as_deref(), Some("aaaa"), "not watching: the old version still serves");
+
+    let output = std::process::Command::new(server_exe())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--plugins-dir")
+        .arg(plugins.path())
+        .args(["plugins", "reload"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    wait_for_version(&mut client, "bbbb").await;
     assert!(client.shutdown().await.unwrap());
 }

@@ -9,7 +9,9 @@ use fastintercom::runtime::{CallError, InstancePolicy, RuntimeLimits};
 use fastintercom_tests::SWAP_MANIFEST;
 use serde_json::json;
 
-use crate::plugins_support::{Harness, SWAP_TOOL, swap_manifest, swap_named, swap_version, swap_with_bad_schema};
+use fastintercom_tests::SWAP_TOOL;
+
+use crate::plugins_support::{Harness, swap_manifest, swap_named, swap_version, swap_with_bad_schema};
 
 #[tokio::test]
 async fn a_new_version_is_served_after_a_reload_and_unchanged_files_are_not_reloaded() {
@@ -120,7 +122,7 @@ async fn signatures_are_enforced_only_when_required() {
     relaxed.land("swap", &wasm, SWAP_MANIFEST);
     relaxed.reload().await;
     assert!(!relaxed.status("swap").served.unwrap().signed);
-    crate::plugins_support::land(relaxed.plugins.path(), "swap", &wasm, SWAP_MANIFEST, Some(&good));
+    fastintercom_tests::land(relaxed.plugins.path(), "swap", &wasm, SWAP_MANIFEST, Some(&good));
     relaxed.reload().await;
     assert!(relaxed.status("swap").served.unwrap().signed);
 
@@ -133,7 +135,7 @@ async fn signatures_are_enforced_only_when_required() {
         ("garbage", wasm.clone(), Some("hello".to_owned()), "malformed"),
     ];
     for (case, bytes, signature, expected) in cases {
-        crate::plugins_support::land(strict.plugins.path(), "swap", &bytes, SWAP_MANIFEST, signature.as_deref());
+        fastintercom_tests::land(strict.plugins.path(), "swap", &bytes, SWAP_MANIFEST, signature.as_deref());
         if signature.is_none() {
             let _ = std::fs::remove_file(strict.plugins.path().join("swap.sig"));
         }
@@ -142,7 +144,7 @@ async fn signatures_are_enforced_only_when_required() {
         assert!(status.served.is_none(), "{case}: refused");
         assert!(status.problem.as_deref().unwrap_or_default().contains(expected), "{case}: {:?}", status.problem);
     }
-    crate::plugins_support::land(strict.plugins.path(), "swap", &wasm, SWAP_MANIFEST, Some(&good));
+    fastintercom_tests::land(strict.plugins.path(), "swap", &wasm, SWAP_MANIFEST, Some(&good));
     strict.reload().await;
     let served = strict.status("swap").served.expect("a good signature is served");
     assert!(served.signed);

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::http_support::{private_demo_dir, shared_cache_dir};
-use crate::plugins_support::{land, swap_version, swap_with_bad_schema};
 use crate::support::{DEMO_CONVERSATIONS, server_exe};
+use fastintercom_tests::{land, swap_version, swap_with_bad_schema};
 
 /// `fastintercom --data-dir <data> --plugins-dir <plugins> plugins <args>`.
 fn plugins(data: &Path, plugins_dir: &Path, args: &[&OsStr]) -> Output {

@@ -108,7 +108,7 @@ async fn terminated() {
 /// Reloads the plugins directory when it changes (debounced; with `watch = false` only when `plugins reload`
 /// asks) and on SIGHUP. Clients are told when the tool list changed; a plugin that fails to load leaves its
 /// previous version serving. The returned watch must be kept alive.
-fn reload_on_changes(config: &Config, registry: Arc<Registry>) -> anyhow::Result<watch::DirectoryWatch> {
+pub fn reload_on_changes(config: &Config, registry: Arc<Registry>) -> anyhow::Result<watch::DirectoryWatch> {
     let mode = if config.plugin_settings()?.watch { WatchMode::Everything } else { WatchMode::TriggerOnly };
     std::fs::create_dir_all(&config.plugins_dir)
         .with_context(|| format!("cannot create the plugins directory {}", config.plugins_dir.display()))?;

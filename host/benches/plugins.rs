@@ -1,0 +1,259 @@
+//! The plugin platform's costs, in process:
+//! - instance policies: a call on a fresh instance against one on a warm (reused) instance, for a small Rust
+//!   guest and for the componentize-py guest;
+//! - the registry's own overhead per call (lookup, schema validation, counters) over the sandbox's;
+//! - hot swap: from a plugin's file landing in the watched directory to its new version answering, for new bytes
+//!   (compiled on arrival) and for bytes seen before (from the compiled-component cache);
+//! - p99 of another tool's calls while a plugin is swapped every half second, against p99 with no swap.
+//!
+//! Run: `cargo bench -p fastintercom --bench plugins`. The Python rows need `tests/guests/python/build.sh` to
+//! have run (the integration tests run it); without it they are skipped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use fastintercom::commands::serve::reload_on_changes;
+use fastintercom::config::Config;
+use fastintercom::demo::{self, DemoOptions};
+use fastintercom::registry::Registry;
+use fastintercom::runtime::{InstancePolicy, Manifest, Runtime, RuntimeLimits};
+use fastintercom::store::Store;
+use fastintercom_tests::{SWAP_MANIFEST, SWAP_TOOL, land, swap_version};
+use serde_json::{Map, Value, json};
+
+const CONVERSATIONS: usize = 2_000;
+const SWAPS: usize = 20;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let dir = tempfile::TempDir::new()?;
+        let config = Config::new(dir.path().join("data"), Some(dir.path().join("plugins")))
+            .with_cache_dir(Some(dir.path().join("cache")));
+        let store = config.open_store().await?;
+        let options = DemoOptions { conversations: CONVERSATIONS, ..DemoOptions::default() };
+        demo::seed(&store, &options).await?;
+        instance_policies(&config, &store).await?;
+        registry_overhead(&config, &store).await?;
+        hot_swap(&config, &store).await?;
+        anyhow::Ok(())
+    })
+}
+
+/// p50, p99 and the largest of `samples`.
+fn percentiles(samples: &mut [Duration]) -> (Duration, Duration, Duration) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99), samples[samples.len() - 1])
+}
+
+fn us(duration: Duration) -> String {
+    format!("{:.1} µs", duration.as_secs_f64() * 1e6)
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+async fn instance_policies(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let registry = config.open_registry(store.clone()).await?;
+    let found = registry.call("search_conversations", object(json!({"limit": 1}))).await?;
+    let id = found.structured.as_ref().and_then(|s| s["results"][0]["id"].as_str()).unwrap_or_default().to_owned();
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/python-guest/py_thread_stats.wasm");
+    let mut guests: Vec<(&str, Vec<u8>, String, &str, String, usize)> = vec![(
+        "Rust (swap probe)",
+        swap_version("aaaa"),
+        SWAP_MANIFEST.to_owned(),
+        "swap_counter",
+        "{}".into(),
+        20_000,
+    )];
+    match (std::fs::read(&python), std::fs::read_to_string(python.with_extension("toml"))) {
+        (Ok(wasm), Ok(manifest)) => guests.push((
+            "Python (componentize-py)",
+            wasm,
+            manifest,
+            "py_thread_stats",
+            json!({"id": id}).to_string(),
+            300,
+        )),
+        _ => println!("(no {}; run tests/guests/python/build.sh for the Python rows)", python.display()),
+    }
+    println!("Instance policies: one call (instance + call), in process");
+    println!();
+    println!("| guest | size | policy | p50 | p99 |");
+    println!("|---|---|---|---|---|");
+    for (label, wasm, manifest_text, tool, arguments, calls) in guests {
+        let manifest = Manifest::parse(&manifest_text)?;
+        for (policy_label, policy) in [
+            ("fresh", InstancePolicy::Fresh),
+            ("warm (pool 4, 1000 calls each)", InstancePolicy::Warm { pool: 4, max_reuse: 1000 }),
+        ] {
+            let mut limits = RuntimeLimits::default();
+            limits.policy.instances.insert(manifest.name.clone(), policy);
+            let runtime = Runtime::new(limits, Some(config.cache_dir.clone()), store.clone())?;
+            let plugin = runtime.load(Arc::from(wasm.as_slice()), manifest.clone()).await?;
+            for _ in 0..calls / 10 {
+                runtime.call_tool(&plugin, tool, &arguments).await?;
+            }
+            let mut samples = Vec::with_capacity(calls);
+            for _ in 0..calls {
+                let started = Instant::now();
+                runtime.call_tool(&plugin, tool, &arguments).await?;
+                samples.push(started.elapsed());
+            }
+            let (p50, p99, _) = percentiles(&mut samples);
+            let size = format!("{:.1} MB", wasm.len() as f64 / 1e6);
+            println!("| {label} | {size} | {policy_label} | {} | {} |", us(p50), us(p99));
+        }
+    }
+    println!();
+    Ok(())
+}
+
+async fn registry_overhead(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let plugins = tempfile::TempDir::new()?;
+    let config = Config::new(config.data_dir.clone(), Some(plugins.path().to_owned()))
+        .with_cache_dir(Some(config.cache_dir.clone()));
+    land(plugins.path(), "swap", &swap_version("aaaa"), SWAP_MANIFEST, None);
+    let registry = config.open_registry(store.clone()).await?;
+    const LOOKUPS: u32 = 1_000_000;
+    let started = Instant::now();
+    for _ in 0..LOOKUPS {
+        std::hint::black_box(registry.tools().get(std::hint::black_box("swap_counter")).cloned());
+    }
+    let lookup = started.elapsed() / LOOKUPS;
+
+    let tool = registry.tools().get("swap_counter").cloned().expect("served");
+    const CALLS: usize = 20_000;
+    let mut direct = Vec::with_capacity(CALLS);
+    let mut through = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let started = Instant::now();
+        registry.runtime().call_tool(&tool.plugin, "swap_counter", "{}").await?;
+        direct.push(started.elapsed());
+        let started = Instant::now();
+        registry.call("swap_counter", Map::new()).await?;
+        through.push(started.elapsed());
+    }
+    let (direct_p50, _, _) = percentiles(&mut direct);
+    let (through_p50, _, _) = percentiles(&mut through);
+    println!("Registry overhead per call (swap probe's trivial tool, {CALLS} calls each)");
+    println!();
+    println!("| measure | time |");
+    println!("|---|---|");
+    println!("| tool lookup (snapshot + name lookup), mean of {LOOKUPS} | {:.0} ns |", lookup.as_secs_f64() * 1e9);
+    println!("| sandbox call alone, p50 | {} |", us(direct_p50));
+    println!("| through the registry (lookup, schema validation, counters), p50 | {} |", us(through_p50));
+    println!("| registry overhead, p50 difference | {} |", us(through_p50.saturating_sub(direct_p50)));
+    println!();
+    Ok(())
+}
+
+/// Waits until the registry serves `version` of the swap probe; returns when it first answered.
+async fn served(registry: &Registry, version: &str, deadline: Instant) -> anyhow::Result<Instant> {
+    let mut changes = registry.changes();
+    loop {
+        if let Ok(output) = registry.call(SWAP_TOOL, Map::new()).await
+            && output.structured.as_ref().and_then(|s| s["version"].as_str()) == Some(version)
+        {
+            return Ok(Instant::now());
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            anyhow::bail!("version {version} never answered");
+        }
+        let _ = tokio::time::timeout(left.min(Duration::from_millis(20)), changes.changed()).await;
+    }
+}
+
+async fn hot_swap(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let plugins = tempfile::TempDir::new()?;
+    let config = Config::new(config.data_dir.clone(), Some(plugins.path().to_owned()))
+        .with_cache_dir(Some(config.cache_dir.clone()));
+    land(plugins.path(), "swap", &swap_version("aaaa"), SWAP_MANIFEST, None);
+    let registry = config.open_registry(store.clone()).await?;
+    let _watch = reload_on_changes(&config, registry.clone())?;
+
+    let mut swap_to = |version: &str, dir: &PathBuf| {
+        land(dir, "swap", &swap_version(version), SWAP_MANIFEST, None);
+        Instant::now()
+    };
+    // New bytes each time: compiled on arrival.
+    let mut fresh = Vec::new();
+    for swap in 0..SWAPS {
+        let version = format!("n{swap:03}");
+        let landed = swap_to(&version, &plugins.path().to_owned());
+        fresh.push(served(&registry, &version, landed + Duration::from_secs(30)).await? - landed);
+    }
+    // Two versions seen before, alternating: loaded from the compiled-component cache.
+    let mut cached = Vec::new();
+    for swap in 0..SWAPS {
+        let version = ["n000", "n001"][swap % 2];
+        let landed = swap_to(version, &plugins.path().to_owned());
+        cached.push(served(&registry, version, landed + Duration::from_secs(30)).await? - landed);
+    }
+    let (fresh_p50, _, fresh_max) = percentiles(&mut fresh);
+    let (cached_p50, _, cached_max) = percentiles(&mut cached);
+
+    // Another tool's latency without and with swaps of new bytes every 500 ms.
+    let other = |registry: Arc<Registry>, stop: Arc<AtomicBool>| async move {
+        let mut samples = Vec::new();
+        let mut i = 0usize;
+        while !stop.load(Ordering::Relaxed) {
+            let arguments = object(json!({"state": ["open", "closed", "snoozed"][i % 3], "limit": 20}));
+            i += 1;
+            let started = Instant::now();
+            registry.call("search_conversations", arguments).await.expect("the other tool answers");
+            samples.push(started.elapsed());
+        }
+        samples
+    };
+    let phase = Duration::from_secs(10);
+    let stop = Arc::new(AtomicBool::new(false));
+    let caller = tokio::spawn(other(registry.clone(), stop.clone()));
+    tokio::time::sleep(phase).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut quiet = caller.await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let caller = tokio::spawn(other(registry.clone(), stop.clone()));
+    let until = Instant::now() + phase;
+    let mut swaps = 0;
+    while Instant::now() < until {
+        swap_to(&format!("s{swaps:03}"), &plugins.path().to_owned());
+        swaps += 1;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut swapping = caller.await?;
+    let (quiet_p50, quiet_p99, _) = percentiles(&mut quiet);
+    let (swapping_p50, swapping_p99, _) = percentiles(&mut swapping);
+
+    println!("Hot swap: file landing in the watched directory to the new version answering, {SWAPS} swaps each");
+    println!();
+    println!("| swap | p50 | max |");
+    println!("|---|---|---|");
+    println!("| new bytes (compiled on arrival) | {} | {} |", ms(fresh_p50), ms(fresh_max));
+    println!("| bytes seen before (compiled-component cache) | {} | {} |", ms(cached_p50), ms(cached_max));
+    println!();
+    println!(
+        "Other calls (filtered search_conversations, {CONVERSATIONS} conversations) for {} s each, without and with a swap of new bytes every 500 ms ({swaps} swaps)",
+        phase.as_secs()
+    );
+    println!();
+    println!("| phase | calls | p50 | p99 |");
+    println!("|---|---|---|---|");
+    println!("| no swap | {} | {} | {} |", quiet.len(), us(quiet_p50), us(quiet_p99));
+    println!("| swapping | {} | {} | {} |", swapping.len(), us(swapping_p50), us(swapping_p99));
+    println!("| p99 ratio | | | {:.2}× |", swapping_p99.as_secs_f64() / quiet_p99.as_secs_f64());
+    Ok(())
+}
