@@ -12,7 +12,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(fastintercom::cli::run(cli)) {
+    let outcome = runtime.block_on(fastintercom::cli::run(cli));
+    // Reading stdin occupies a blocking thread that nothing can interrupt; dropping the runtime would wait for it
+    // (a stdio server told to stop while its client keeps the pipe open would never exit).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("fastintercom: {error:#}");

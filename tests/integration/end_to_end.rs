@@ -267,3 +267,31 @@ async fn contacts_are_found_by_email_name_and_company() {
     assert_eq!(got["email"], email.as_str());
     assert_eq!(got["companies"][0]["id"], company_id.as_str());
 }
+
+#[tokio::test]
+async fn a_stdio_server_stops_on_sigterm_while_its_client_keeps_the_pipe_open() {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let mut child = tokio::process::Command::new(crate::support::server_exe())
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(crate::support::demo_data_dir())
+        .env_remove("INTERCOM_ACCESS_TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25",
+        "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    stdin.write_all(format!("{initialize}\n").as_bytes()).await.unwrap();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(60), stdout.next_line()).await.unwrap();
+    assert!(answer.unwrap().unwrap().contains("\"id\":1"));
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let exited = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait()).await;
+    assert!(exited.is_ok(), "the server did not exit within 10 s of SIGTERM");
+    drop(stdin);
+}

@@ -149,6 +149,15 @@ async fn signatures_are_enforced_only_when_required() {
     let served = strict.status("swap").served.expect("a good signature is served");
     assert!(served.signed);
     assert_eq!(strict.answered_version().await, "aaaa");
+
+    // The operator stops trusting the author's key: the next reload withdraws the plugin, unchanged files or not.
+    let mut strict = strict;
+    strict.trust = TrustPolicy::new(true, &[trust::encode_public_key(&stranger.verifying_key())]).unwrap();
+    strict.reload().await;
+    let status = strict.status("swap");
+    assert!(status.served.is_none(), "a revoked key withdraws what it signed");
+    assert!(status.problem.unwrap_or_default().contains("does not trust"));
+    assert!(matches!(strict.call(SWAP_TOOL, json!({})).await, Err(ToolCallError::UnknownTool(_))));
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! The built-in `get_sync_status` tool, as a WebAssembly component: how fresh the local copy of the workspace
-//! is, per synced resource. Imports only `sync-status` (and `log`), so it can never read workspace data.
+//! is, per synced resource. Imports only `sync-status`, so it can never read workspace data.
 
 use fastintercom_plugin_sdk::sync_status::{self, ResourceStatus};
 use fastintercom_plugin_sdk::{

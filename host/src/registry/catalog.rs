@@ -59,10 +59,15 @@ impl Catalog {
                     };
                     DirectoryPlugin { identity, newest, previous }
                 }
+                // Files that cannot be read (half written, say) leave the served version in place; files the trust
+                // policy refuses withdraw it, so a revoked key or a newly required signature takes effect now.
                 (Err(error), known) => DirectoryPlugin {
                     identity: None,
+                    previous: match error {
+                        RegistryError::Untrusted { .. } => None,
+                        _ => known.and_then(|known| known.served()),
+                    },
                     newest: Err(error.to_string()),
-                    previous: known.and_then(|known| known.served()),
                 },
             };
             next.insert(entry.name, plugin);

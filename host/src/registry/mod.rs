@@ -95,8 +95,6 @@ pub enum RegistryError {
     Load(#[from] LoadError),
     #[error("tool {tool:?} is declared by both plugin {first:?} and plugin {second:?}")]
     NameCollision { tool: String, first: String, second: String },
-    #[error("tool {tool:?} has an input schema that cannot be compiled: {reason}")]
-    Schema { tool: String, reason: String },
     #[error("cannot read plugin {path}: {reason}")]
     Source { path: String, reason: String },
     #[error("plugin {plugin:?} is refused: {reason}")]

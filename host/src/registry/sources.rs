@@ -110,7 +110,9 @@ fn read_source(wasm_path: &Path, name: &str, trust: &TrustPolicy) -> Result<Plug
     let signed = trust
         .check(&wasm, &manifest_text, signature.as_deref())
         .map_err(|e| RegistryError::Untrusted { plugin: name.to_owned(), reason: e.to_string() })?;
-    let identity = identity(&wasm, &manifest_text, signature.as_deref());
+    // The verdict is part of the identity: a key becoming trusted (or not) reloads the plugin.
+    let identity =
+        format!("{}{}", identity(&wasm, &manifest_text, signature.as_deref()), if signed { "+signed" } else { "" });
     Ok(PluginSource { wasm: Arc::from(wasm), manifest, signed, identity })
 }
 

@@ -1,12 +1,15 @@
-//! Watching the plugins directory: file events, debounced (a copy lands as several writes, and a plugin is two
-//! or three files), become one "look again" signal. What changed is worked out by [`super::Registry::reconcile`]
-//! from the files themselves, so a lost or merged event costs nothing but the next one.
+//! Watching the plugins directory: file events become one "look again" signal once the directory has been quiet
+//! for [`DEBOUNCE`] (a copy lands as several writes, and a plugin is two or three files). What changed is worked
+//! out by [`super::Registry::reconcile`] from the files themselves, so a lost or merged event costs nothing but
+//! the next one.
+//!
+//! Only events that change a plugin's files count. Reading them does not: inotify reports opens and closes too,
+//! and a reload reads every file, so counting those would make each reload trigger the next.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
 /// The file `fastintercom plugins reload` touches to ask every server watching the directory to reload, even
@@ -19,7 +22,7 @@ pub const DEBOUNCE: Duration = Duration::from_millis(100);
 /// Which changes count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WatchMode {
-    /// Any change in the directory.
+    /// Any change to a plugin's files (`.wasm`, `.toml`, `.sig`) or to [`RELOAD_TRIGGER`].
     Everything,
     /// Only [`RELOAD_TRIGGER`].
     TriggerOnly,
@@ -27,7 +30,7 @@ pub enum WatchMode {
 
 /// A running watch; dropping it stops watching.
 pub struct DirectoryWatch {
-    _debouncer: Debouncer<RecommendedWatcher>,
+    _watcher: RecommendedWatcher,
 }
 
 impl std::fmt::Debug for DirectoryWatch {
@@ -36,29 +39,54 @@ impl std::fmt::Debug for DirectoryWatch {
     }
 }
 
-/// Watches `dir` (which must exist); each debounced batch of relevant changes sends one `()` on the returned
-/// channel. Batches that arrive while the previous signal is unread merge into it.
-pub fn watch(
-    dir: &Path,
-    mode: WatchMode,
-) -> notify_debouncer_mini::notify::Result<(DirectoryWatch, mpsc::Receiver<()>)> {
-    let (signal, signals) = mpsc::channel(1);
-    let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| match result {
-        Ok(events) => {
-            let relevant = events.iter().any(|event| mode == WatchMode::Everything || is_trigger(&event.path));
-            if relevant {
-                // Full means a reload is already pending, which will see this change too.
-                let _ = signal.try_send(());
-            }
+/// Watches `dir` (which must exist; call from inside the async runtime). Each burst of relevant changes, once
+/// quiet, sends one `()` on the returned channel; bursts that end while the previous signal is unread merge
+/// into it.
+pub fn watch(dir: &Path, mode: WatchMode) -> notify::Result<(DirectoryWatch, mpsc::Receiver<()>)> {
+    let (events, mut raw) = mpsc::unbounded_channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |result: notify::Result<Event>| match result {
+        Ok(event) if relevant(&event, mode) => {
+            let _ = events.send(());
         }
+        Ok(_) => {}
         Err(error) => tracing::warn!(%error, "watching the plugins directory failed for a moment"),
     })?;
-    debouncer.watcher().watch(dir, RecursiveMode::NonRecursive)?;
-    Ok((DirectoryWatch { _debouncer: debouncer }, signals))
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    let (signal, signals) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while raw.recv().await.is_some() {
+            loop {
+                match tokio::time::timeout(DEBOUNCE, raw.recv()).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_quiet) => break,
+                }
+            }
+            // Full means a reload is already pending, which will see this change too.
+            let _ = signal.try_send(());
+        }
+    });
+    Ok((DirectoryWatch { _watcher: watcher }, signals))
+}
+
+fn relevant(event: &Event, mode: WatchMode) -> bool {
+    if matches!(event.kind, EventKind::Access(_)) {
+        return false;
+    }
+    event.paths.iter().any(|path| match mode {
+        WatchMode::Everything => is_trigger(path) || is_plugin_file(path),
+        WatchMode::TriggerOnly => is_trigger(path),
+    })
 }
 
 fn is_trigger(path: &Path) -> bool {
     path.file_name().is_some_and(|name| name == RELOAD_TRIGGER)
+}
+
+/// A component, manifest or signature (not a temporary file being staged next to them).
+fn is_plugin_file(path: &Path) -> bool {
+    let hidden = path.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.'));
+    !hidden && path.extension().is_some_and(|ext| ext == "wasm" || ext == "toml" || ext == "sig")
 }
 
 /// Asks servers watching `dir` to reload (what `fastintercom plugins reload` does).
@@ -68,4 +96,28 @@ pub fn request_reload(dir: &Path) -> std::io::Result<PathBuf> {
     let stamp = format!("{}\n", crate::sync::unix_now());
     std::fs::write(&trigger, stamp)?;
     Ok(trigger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: EventKind, file: &str) -> Event {
+        Event::new(kind).add_path(PathBuf::from("/plugins").join(file))
+    }
+
+    #[test]
+    fn reading_files_and_staging_temporaries_do_not_count_as_changes() {
+        use notify::event::{AccessKind, CreateKind, ModifyKind, RenameMode};
+        let everything = WatchMode::Everything;
+        assert!(!relevant(&event(EventKind::Access(AccessKind::Any), "swap.wasm"), everything));
+        assert!(!relevant(&event(EventKind::Create(CreateKind::File), ".swap.wasm.tmp"), everything));
+        assert!(!relevant(&event(EventKind::Create(CreateKind::File), "notes.txt"), everything));
+        assert!(relevant(&event(EventKind::Modify(ModifyKind::Name(RenameMode::To)), "swap.wasm"), everything));
+        assert!(relevant(&event(EventKind::Remove(notify::event::RemoveKind::File), "swap.toml"), everything));
+        assert!(relevant(&event(EventKind::Create(CreateKind::File), ".reload"), everything));
+        let trigger_only = WatchMode::TriggerOnly;
+        assert!(!relevant(&event(EventKind::Create(CreateKind::File), "swap.wasm"), trigger_only));
+        assert!(relevant(&event(EventKind::Modify(ModifyKind::Any), ".reload"), trigger_only));
+    }
 }

@@ -77,19 +77,21 @@ impl PluginLimits {
     pub fn resolve(manifest: &Manifest, defaults: &RuntimeLimits) -> (Self, Vec<String>) {
         let caps = &defaults.policy.caps;
         let mut notes = Vec::new();
+        // Notes only for what the manifest asked: a default above a cap is the operator's own doing.
+        let mut unasked = Vec::new();
         let requested_deadline = manifest.deadline().unwrap_or(defaults.deadline);
         let deadline = capped(
             requested_deadline,
             caps.max_deadline,
             || format!("deadline_ms {} lowered to the operator's cap", requested_deadline.as_millis()),
-            &mut notes,
+            if manifest.deadline().is_some() { &mut notes } else { &mut unasked },
         );
         let requested_mib = manifest.limits.memory_mib.map_or(defaults.memory_bytes / MIB, |mib| mib as usize);
         let memory_mib = capped(
             requested_mib,
             caps.max_memory_mib.map(|mib| mib as usize),
             || format!("memory_mib {requested_mib} lowered to the operator's cap"),
-            &mut notes,
+            if manifest.limits.memory_mib.is_some() { &mut notes } else { &mut unasked },
         );
         let max_concurrent_calls = capped_optional(
             manifest.limits.max_concurrent_calls,

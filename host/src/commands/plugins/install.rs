@@ -46,7 +46,10 @@ pub(super) async fn install(config: &Config, file: &Path) -> anyhow::Result<()> 
     for (temporary, to) in &staged {
         std::fs::rename(temporary, to).with_context(|| format!("cannot move {} into place", to.display()))?;
     }
-    eprintln!("installed {name} into {}; running servers load it within a second", dir.display());
+    eprintln!(
+        "installed {name} into {}; servers watching it serve it within a second (others on `fastintercom plugins reload`)",
+        dir.display()
+    );
     Ok(())
 }
 

@@ -43,8 +43,8 @@ pub enum PluginsCommand {
         /// The component, e.g. dist/my_tool.wasm
         file: PathBuf,
     },
-    /// Check a plugin, then copy it (component, manifest and signature) into the plugins directory; running
-    /// servers pick it up within a second
+    /// Check a plugin, then copy it (component, manifest and signature) into the plugins directory; servers
+    /// watching it pick it up within a second
     Install { file: PathBuf },
     /// Show every plugin of the plugins directory as a server would serve it now, and why any is refused
     List {

@@ -1,8 +1,9 @@
 //! `plugins new` and `plugins build`.
 //!
 //! A new plugin gets a copy of the guest SDK and the contract (WIT) of this very binary under
-//! `vendor/fastintercom/`, laid out as in this repository so the SDK's paths hold. So it builds offline, against
-//! the contract the host it was made by speaks, and without knowing where fastintercom's sources are.
+//! `vendor/fastintercom/`, laid out as in this repository so the SDK's paths hold. So it builds against the
+//! contract the host it was made by speaks, without knowing where fastintercom's sources are (its other
+//! dependencies, serde, schemars and wit-bindgen, come from crates.io or cargo's cache).
 
 use std::path::{Path, PathBuf};
 
@@ -80,15 +81,20 @@ pub(super) async fn build(dir: &Path) -> anyhow::Result<()> {
     let manifest = Manifest::parse(&manifest_text).with_context(|| format!("in {}", manifest_path.display()))?;
     let package = package_name(&dir.join("Cargo.toml"))?;
     let status = tokio::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        // In the crate's directory, so rustup sees its rust-toolchain.toml (which brings the wasm target).
+        .current_dir(dir)
         .status()
         .await
         .context("cannot run cargo (is the Rust toolchain installed?)")?;
     if !status.success() {
         anyhow::bail!("cargo build failed ({status})");
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from);
+    let target_dir = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(target) if target.is_relative() => dir.join(target),
+        Some(target) => target,
+        None => dir.join("target"),
+    };
     let built = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")));
     let dist = dir.join(DIST);
     std::fs::create_dir_all(&dist).with_context(|| format!("cannot create {}", dist.display()))?;
