@@ -69,7 +69,9 @@ async fn instance_policies(config: &Config, store: &Store) -> anyhow::Result<()>
     let found = registry.call("search_conversations", object(json!({"limit": 1}))).await?;
     let id = found.structured.as_ref().and_then(|s| s["results"][0]["id"].as_str()).unwrap_or_default().to_owned();
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/python-guest/py_thread_stats.wasm");
-    let mut guests: Vec<(&str, Vec<u8>, String, &str, String, usize)> = vec![(
+    // (label, component, manifest, tool, arguments, calls)
+    type Guest<'a> = (&'a str, Vec<u8>, String, &'a str, String, usize);
+    let mut guests: Vec<Guest> = vec![(
         "Rust (swap probe)",
         swap_version("aaaa"),
         SWAP_MANIFEST.to_owned(),
@@ -184,7 +186,7 @@ async fn hot_swap(config: &Config, store: &Store) -> anyhow::Result<()> {
     let registry = config.open_registry(store.clone()).await?;
     let _watch = reload_on_changes(&config, registry.clone())?;
 
-    let mut swap_to = |version: &str, dir: &PathBuf| {
+    let swap_to = |version: &str, dir: &PathBuf| {
         land(dir, "swap", &swap_version(version), SWAP_MANIFEST, None);
         Instant::now()
     };
@@ -210,7 +212,8 @@ async fn hot_swap(config: &Config, store: &Store) -> anyhow::Result<()> {
         let mut samples = Vec::new();
         let mut i = 0usize;
         while !stop.load(Ordering::Relaxed) {
-            let arguments = object(json!({"state": ["open", "closed", "snoozed"][i % 3], "limit": 20}));
+            let state = ["open", "closed", "snoozed"][i % 3];
+            let arguments = object(json!({"state": state, "limit": 20}));
             i += 1;
             let started = Instant::now();
             registry.call("search_conversations", arguments).await.expect("the other tool answers");

@@ -283,6 +283,17 @@ async fn metrics_count_calls_errors_latency_traps_and_timeouts() {
     assert_eq!(metric(&text, "fastintercom_plugin_timeouts_total", &["plugin=\"probe\""]), Some(1.0));
     assert_eq!(metric(&text, "fastintercom_plugin_traps_total", &["plugin=\"probe\""]), Some(1.0));
     assert_eq!(metric(&text, "fastintercom_unknown_tool_calls_total", &[]), Some(1.0));
+    let plugin_calls = |plugin: &str, outcome: &str| {
+        metric(
+            &text,
+            "fastintercom_plugin_calls_total",
+            &[&format!("plugin=\"{plugin}\""), &format!("outcome=\"{outcome}\"")],
+        )
+    };
+    assert_eq!(plugin_calls("conversations", "ok"), Some(3.0), "{text}");
+    assert_eq!(plugin_calls("probe", "timeout"), Some(1.0));
+    assert_eq!(plugin_calls("probe", "trap"), Some(1.0));
+    assert_eq!(metric(&text, "fastintercom_plugin_call_duration_seconds_count", &["plugin=\"probe\""]), Some(2.0));
     assert_eq!(
         metric(&text, "fastintercom_tool_call_duration_seconds_count", &["tool=\"search_conversations\""]),
         Some(4.0)

@@ -85,6 +85,11 @@ pub fn record_tool_call(tool: &str, plugin: &str, outcome: CallOutcome, elapsed:
             .increment(1);
     }
     metrics::histogram!("fastintercom_tool_call_duration_seconds", "tool" => tool).record(elapsed.as_secs_f64());
+    // The same per plugin, so an operator can watch a third-party plugin as a whole.
+    metrics::counter!("fastintercom_plugin_calls_total", "plugin" => plugin.to_owned(), "outcome" => outcome.as_str())
+        .increment(1);
+    metrics::histogram!("fastintercom_plugin_call_duration_seconds", "plugin" => plugin.to_owned())
+        .record(elapsed.as_secs_f64());
     match outcome {
         CallOutcome::Trap => metrics::counter!("fastintercom_plugin_traps_total", "plugin" => plugin.to_owned()),
         CallOutcome::Timeout => metrics::counter!("fastintercom_plugin_timeouts_total", "plugin" => plugin.to_owned()),

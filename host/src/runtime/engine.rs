@@ -40,6 +40,10 @@ pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .max_wasm_stack(1024 * 1024)
+        // Compile each component on one thread: plugins are compiled while the server serves (a hot swap), and
+        // on a small machine a compile spread over every core starves the calls in flight (p99 of other calls
+        // during swaps: 3.0x with parallel compilation on 2 cores).
+        .parallel_compilation(false)
         .async_stack_size(2 * 1024 * 1024);
     Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot build the WebAssembly engine: {e}"))
 }
