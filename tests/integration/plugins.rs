@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use fastintercom::registry::ToolCallError;
 use fastintercom::registry::trust::{self, TrustPolicy};
-use fastintercom::runtime::{CallError, InstancePolicy, RuntimeLimits};
+use fastintercom::runtime::{CallError, InstancePolicy, PluginOrigin, RuntimeLimits};
 use fastintercom_tests::SWAP_MANIFEST;
 use serde_json::json;
 
@@ -158,6 +158,15 @@ async fn signatures_are_enforced_only_when_required() {
     assert!(status.served.is_none(), "a revoked key withdraws what it signed");
     assert!(status.problem.unwrap_or_default().contains("does not trust"));
     assert!(matches!(strict.call(SWAP_TOOL, json!({})).await, Err(ToolCallError::UnknownTool(_))));
+
+    // Trusted again, then revoked while the manifest cannot be read: unreadable files do not keep it serving.
+    strict.trust = TrustPolicy::new(true, &pinned).unwrap();
+    strict.reload().await;
+    assert!(strict.status("swap").served.is_some());
+    strict.trust = TrustPolicy::new(true, &[trust::encode_public_key(&stranger.verifying_key())]).unwrap();
+    std::fs::remove_file(strict.plugins.path().join("swap.toml")).unwrap();
+    strict.reload().await;
+    assert!(strict.status("swap").served.is_none(), "a version its policy no longer trusts is withdrawn");
 }
 
 #[tokio::test]
@@ -244,4 +253,43 @@ async fn list_plugins_a_contract_0_2_0_tool_reports_every_plugin_and_why_a_versi
     assert_eq!((swap["calls"].as_u64(), swap["errors"].as_u64()), (Some(1), Some(0)));
     assert!(swap["problem"].as_str().unwrap().contains("not a valid JSON Schema"), "{swap}");
     assert_eq!(swap["digest"].as_str().unwrap().len(), 64);
+}
+
+#[tokio::test]
+async fn hostile_files_in_the_plugins_directory_are_refused_without_hanging_the_reload() {
+    let harness = Harness::new().await;
+    let dir = harness.plugins.path();
+    std::fs::write(dir.join("fifo.wasm"), swap_version("aaaa")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(dir.join("fifo.toml")).status().unwrap().success());
+    std::fs::create_dir(dir.join("folder.wasm")).unwrap();
+    std::fs::write(dir.join("folder.toml"), SWAP_MANIFEST.replace("name = \"swap\"", "name = \"folder\"")).unwrap();
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(30), harness.reload()).await;
+    let outcome = outcome.expect("a FIFO must not block the reload");
+    assert_eq!(outcome.rejected.len(), 2, "{:?}", outcome.rejected);
+    for name in ["fifo", "folder"] {
+        let problem = harness.status(name).problem.unwrap_or_default();
+        assert!(problem.contains("not a regular file"), "{name}: {problem}");
+    }
+}
+
+#[tokio::test]
+async fn a_directory_plugin_cannot_take_a_built_in_name_and_an_update_beats_a_newcomer() {
+    let harness = Harness::new().await;
+    harness.land("status", &swap_version("aaaa"), &SWAP_MANIFEST.replace("name = \"swap\"", "name = \"status\""));
+    harness.reload().await;
+    let board = harness.registry.runtime().board().snapshot();
+    let impostor = board.iter().find(|s| s.name == "status" && s.origin == PluginOrigin::Directory).unwrap();
+    assert!(impostor.served.is_none());
+    assert!(impostor.problem.as_deref().unwrap_or_default().contains("belongs to a built-in"), "{impostor:?}");
+    assert!(harness.registry.tools().get(SWAP_TOOL).is_none());
+    std::fs::remove_file(harness.plugins.path().join("status.wasm")).unwrap();
+
+    harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
+    harness.reload().await;
+    // In one reload: a new version of the plugin serving the name, and a newcomer ("aswap" sorts first) wanting it.
+    harness.land("aswap", &swap_version("cccc"), &SWAP_MANIFEST.replace("name = \"swap\"", "name = \"aswap\""));
+    harness.land("swap", &swap_version("bbbb"), &swap_manifest("2.0.0"));
+    harness.reload().await;
+    assert_eq!(harness.answered_version().await, "bbbb", "the update keeps the name");
+    assert!(harness.status("aswap").served.is_none());
 }

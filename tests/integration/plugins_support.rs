@@ -48,7 +48,7 @@ impl Harness {
     /// What a server does when the directory changed.
     pub async fn reload(&self) -> LoadOutcome {
         let entries = registry::directory_sources(self.plugins.path(), &self.trust).expect("plugins directory");
-        self.registry.reconcile(registry::builtin_sources, entries).await.expect("the built-ins load")
+        self.registry.reconcile(registry::builtin_sources, entries, &self.trust).await.expect("the built-ins load")
     }
 
     pub fn status(&self, name: &str) -> PluginStatus {

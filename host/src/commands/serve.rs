@@ -117,6 +117,11 @@ pub fn reload_on_changes(config: &Config, registry: Arc<Registry>) -> anyhow::Re
     let config = config.clone();
     tokio::spawn(async move {
         let mut hangups = hangups();
+        // Files that landed while the server was loading, before the watch began, would otherwise wait for the
+        // next change. Unchanged plugins are not loaded again, so this costs a read of the directory.
+        if let Err(error) = config.reload_plugins(&registry).await {
+            tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
+        }
         loop {
             let cause = tokio::select! {
                 Some(()) = changes.recv() => "the plugins directory changed",

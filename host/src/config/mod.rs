@@ -98,11 +98,14 @@ impl Config {
     pub async fn reload_plugins(&self, registry: &Registry) -> anyhow::Result<registry::LoadOutcome> {
         let trust = self.plugin_settings()?.trust;
         let plugins_dir = self.plugins_dir.clone();
-        let entries = tokio::task::spawn_blocking(move || registry::directory_sources(&plugins_dir, &trust))
+        let reading_trust = trust.clone();
+        let entries = tokio::task::spawn_blocking(move || registry::directory_sources(&plugins_dir, &reading_trust))
             .await
             .context("reading the plugins directory panicked")??;
-        let outcome =
-            registry.reconcile(registry::builtin_sources, entries).await.context("cannot load the built-in tools")?;
+        let outcome = registry
+            .reconcile(registry::builtin_sources, entries, &trust)
+            .await
+            .context("cannot load the built-in tools")?;
         tracing::info!(
             tools = outcome.tools.len(),
             refused = outcome.rejected.len(),

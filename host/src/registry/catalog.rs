@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::trust::TrustPolicy;
 use super::{DirectoryEntry, RegistryError};
 use crate::runtime::{LoadedPlugin, PluginOrigin, PluginStatus, Runtime};
 
@@ -38,7 +39,7 @@ impl DirectoryPlugin {
 impl Catalog {
     /// Brings the directory part up to date with `entries`: loads what is new or changed (in `entries` order),
     /// keeps the rest, and forgets plugins whose files are gone.
-    pub(super) async fn update(&mut self, runtime: &Runtime, entries: Vec<DirectoryEntry>) {
+    pub(super) async fn update(&mut self, runtime: &Runtime, entries: Vec<DirectoryEntry>, trust: &TrustPolicy) {
         let mut next = BTreeMap::new();
         for entry in entries {
             let known = self.directory.remove(&entry.name);
@@ -49,7 +50,8 @@ impl Catalog {
                     let identity = Some(source.identity.clone());
                     let newest = match runtime.load(source.wasm, source.manifest).await {
                         Ok(mut loaded) => {
-                            loaded.signed = source.signed;
+                            loaded.signed = source.signer.is_some();
+                            loaded.signer = source.signer;
                             for note in &loaded.notes {
                                 tracing::warn!(plugin = %entry.name, "{note}");
                             }
@@ -59,13 +61,16 @@ impl Catalog {
                     };
                     DirectoryPlugin { identity, newest, previous }
                 }
-                // Files that cannot be read (half written, say) leave the served version in place; files the trust
-                // policy refuses withdraw it, so a revoked key or a newly required signature takes effect now.
+                // Files that cannot be read (half written, say) leave the served version in place if the trust
+                // policy still accepts its signer; files the policy refuses withdraw it, so a revoked key or a newly
+                // required signature takes effect now.
                 (Err(error), known) => DirectoryPlugin {
                     identity: None,
                     previous: match error {
                         RegistryError::Untrusted { .. } => None,
-                        _ => known.and_then(|known| known.served()),
+                        _ => known
+                            .and_then(|known| known.served())
+                            .filter(|served| trust.still_trusts(served.signer.as_deref())),
                     },
                     newest: Err(error.to_string()),
                 },
@@ -97,11 +102,29 @@ impl Catalog {
                 problem: None,
             })
             .collect();
+        let builtin_names: Vec<String> = self.builtins.iter().map(|plugin| plugin.manifest.name.clone()).collect();
         let mut rejected = Vec::new();
+        let mut retired = Vec::new();
+        // Who keeps a tool name when two plugins want it: plugins serving unchanged first, then new versions of
+        // plugins already served, then newcomers.
         let (unchanged, changed): (Vec<_>, Vec<_>) =
             self.directory.iter_mut().partition(|(_, plugin)| !plugin.is_new());
+        let (updates, newcomers): (Vec<_>, Vec<_>) =
+            changed.into_iter().partition(|(_, plugin)| plugin.previous.is_some());
         let mut directory_statuses = Vec::new();
-        for (name, plugin) in unchanged.into_iter().chain(changed) {
+        for (name, plugin) in unchanged.into_iter().chain(updates).chain(newcomers) {
+            if builtin_names.contains(name) {
+                // A built-in's name would also share its warm instance policy and its metrics.
+                let problem = format!("the name {name:?} belongs to a built-in plugin; choose another");
+                rejected.push(format!("{name}: {problem}"));
+                directory_statuses.push(PluginStatus {
+                    name: name.clone(),
+                    origin: PluginOrigin::Directory,
+                    served: None,
+                    problem: Some(problem),
+                });
+                continue;
+            }
             let mut problem = plugin.newest.as_ref().err().cloned();
             let mut choice = None;
             let candidates = [plugin.newest.as_ref().ok(), plugin.previous.as_ref()];
@@ -127,6 +150,11 @@ impl Catalog {
                 tracing::error!(plugin = %name, "plugin not updated: {problem}{keeps}");
                 rejected.push(format!("{name}: {problem}{keeps}"));
             }
+            if let Some(previous) = &plugin.previous
+                && !choice.as_ref().is_some_and(|chosen| Arc::ptr_eq(chosen, previous))
+            {
+                retired.push(previous.clone());
+            }
             plugin.previous = choice.clone();
             directory_statuses.push(PluginStatus {
                 name: name.clone(),
@@ -137,6 +165,11 @@ impl Catalog {
         }
         directory_statuses.sort_by(|a, b| a.name.cmp(&b.name));
         statuses.extend(directory_statuses);
+        // A version no longer served keeps no warm instances: they would hold allocator slots reserved for the
+        // version that replaced it.
+        for plugin in retired {
+            plugin.retire();
+        }
         (served, statuses, rejected)
     }
 }

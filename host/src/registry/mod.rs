@@ -199,6 +199,7 @@ impl Registry {
         &self,
         builtins: impl FnOnce() -> Vec<PluginSource>,
         entries: Vec<DirectoryEntry>,
+        trust: &trust::TrustPolicy,
     ) -> Result<LoadOutcome, RegistryError> {
         let mut catalog = self.catalog.lock().await;
         if catalog.builtins.is_empty() {
@@ -206,7 +207,7 @@ impl Registry {
                 catalog.builtins.push(Arc::new(self.runtime.load(source.wasm, source.manifest).await?));
             }
         }
-        catalog.update(&self.runtime, entries).await;
+        catalog.update(&self.runtime, entries, trust).await;
         let (served, statuses, rejected) = catalog.assemble();
         self.runtime.board().publish(statuses);
         let tools = Arc::new(ToolSet::build(&served));

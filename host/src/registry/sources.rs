@@ -15,8 +15,8 @@ use crate::runtime::Manifest;
 pub struct PluginSource {
     pub wasm: Arc<[u8]>,
     pub manifest: Manifest,
-    /// Whether its signature was verified against a trusted key.
-    pub signed: bool,
+    /// The trusted key (base64) its signature was verified with, if it was.
+    pub signer: Option<String>,
     /// sha256 over the component, manifest and signature files: a plugin whose files have the same identity as
     /// the loaded version is not loaded again.
     pub identity: String,
@@ -61,7 +61,7 @@ pub fn builtin_sources() -> Vec<PluginSource> {
             wasm: Arc::from(*wasm),
             manifest: Manifest::parse(manifest)
                 .unwrap_or_else(|e| panic!("built-in plugin {name} has a bad manifest: {e}")),
-            signed: false,
+            signer: None,
             identity: identity(wasm, manifest, None),
         })
         .collect()
@@ -91,29 +91,60 @@ pub fn source_from_files(wasm_path: &Path, trust: &TrustPolicy) -> DirectoryEntr
     DirectoryEntry { source: read_source(wasm_path, &name, trust), name }
 }
 
+/// Largest component the host reads (a componentize-py guest is about 18 MB).
+const MAX_COMPONENT_BYTES: u64 = 256 * 1024 * 1024;
+/// Largest manifest or signature file the host reads.
+const MAX_TEXT_BYTES: u64 = 64 * 1024;
+
+/// Reads a plugin file if it is a regular file of at most `limit` bytes: a FIFO would block the reload forever,
+/// and a link to `/dev/zero` or a huge file would exhaust memory. `Ok(None)` when it does not exist.
+fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, RegistryError> {
+    use std::io::Read as _;
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(source_error(path, error)),
+    };
+    if !metadata.is_file() {
+        return Err(source_error(path, "not a regular file"));
+    }
+    if metadata.len() > limit {
+        return Err(source_error(path, format!("larger than the {limit} bytes the host reads")));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    let file = std::fs::File::open(path).map_err(|e| source_error(path, e))?;
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| source_error(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(source_error(path, format!("larger than the {limit} bytes the host reads")));
+    }
+    Ok(Some(bytes))
+}
+
+fn read_text(path: &Path) -> Result<Option<String>, RegistryError> {
+    read_bounded(path, MAX_TEXT_BYTES)?
+        .map(|bytes| String::from_utf8(bytes).map_err(|_| source_error(path, "not UTF-8 text")))
+        .transpose()
+}
+
 fn read_source(wasm_path: &Path, name: &str, trust: &TrustPolicy) -> Result<PluginSource, RegistryError> {
     let manifest_path = wasm_path.with_extension("toml");
-    let manifest_text = std::fs::read_to_string(&manifest_path).map_err(|e| source_error(&manifest_path, e))?;
+    let manifest_text = read_text(&manifest_path)?
+        .ok_or_else(|| source_error(&manifest_path, "missing (every NAME.wasm needs a NAME.toml)"))?;
     let manifest = Manifest::parse(&manifest_text).map_err(|e| source_error(&manifest_path, e))?;
     if manifest.name != name {
         let reason =
             format!("the manifest names the plugin {:?}; its files must be named {0}.wasm and {0}.toml", manifest.name);
         return Err(source_error(&manifest_path, reason));
     }
-    let wasm = std::fs::read(wasm_path).map_err(|e| source_error(wasm_path, e))?;
-    let signature_path = wasm_path.with_extension("sig");
-    let signature = match std::fs::read_to_string(&signature_path) {
-        Ok(text) => Some(text),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => return Err(source_error(&signature_path, error)),
-    };
-    let signed = trust
+    let wasm = read_bounded(wasm_path, MAX_COMPONENT_BYTES)?.ok_or_else(|| source_error(wasm_path, "vanished"))?;
+    let signature = read_text(&wasm_path.with_extension("sig"))?;
+    let signer = trust
         .check(&wasm, &manifest_text, signature.as_deref())
         .map_err(|e| RegistryError::Untrusted { plugin: name.to_owned(), reason: e.to_string() })?;
     // The verdict is part of the identity: a key becoming trusted (or not) reloads the plugin.
     let identity =
-        format!("{}{}", identity(&wasm, &manifest_text, signature.as_deref()), if signed { "+signed" } else { "" });
-    Ok(PluginSource { wasm: Arc::from(wasm), manifest, signed, identity })
+        format!("{}{}", identity(&wasm, &manifest_text, signature.as_deref()), signer.as_deref().unwrap_or_default());
+    Ok(PluginSource { wasm: Arc::from(wasm), manifest, signer, identity })
 }
 
 fn identity(wasm: &[u8], manifest: &str, signature: Option<&str>) -> String {

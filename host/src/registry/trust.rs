@@ -43,31 +43,39 @@ impl TrustPolicy {
         Ok(Self { require_signatures, trusted_keys })
     }
 
-    /// Checks a plugin's signature (`signature` is the `.sig` file's text, if there is one). `Ok(true)`: signed by
-    /// a trusted key. `Ok(false)`: not verified, which is allowed only while signatures are not required.
-    pub fn check(&self, wasm: &[u8], manifest: &str, signature: Option<&str>) -> Result<bool, TrustError> {
+    /// Checks a plugin's signature (`signature` is the `.sig` file's text, if there is one). `Ok(Some(key))`:
+    /// signed by `key`, which is trusted. `Ok(None)`: not verified, which is allowed only while signatures are not
+    /// required.
+    pub fn check(&self, wasm: &[u8], manifest: &str, signature: Option<&str>) -> Result<Option<String>, TrustError> {
         let verdict = match signature {
             None => Err(TrustError::Unsigned),
             Some(text) => self.verify(wasm, manifest, text),
         };
         match verdict {
-            Ok(()) => Ok(true),
+            Ok(key) => Ok(Some(encode_public_key(&key))),
             Err(error) if self.require_signatures => Err(error),
-            Err(TrustError::Unsigned) => Ok(false),
+            Err(TrustError::Unsigned) => Ok(None),
             Err(error) => {
                 tracing::warn!(%error, "plugin signature not verified; loading it because signatures are not required");
-                Ok(false)
+                Ok(None)
             }
         }
     }
 
-    fn verify(&self, wasm: &[u8], manifest: &str, text: &str) -> Result<(), TrustError> {
+    /// Whether a version signed by `signer` (base64 public key; `None`: unsigned) may still be served under this
+    /// policy: the test a served version must pass when its files can no longer be read.
+    pub fn still_trusts(&self, signer: Option<&str>) -> bool {
+        !self.require_signatures
+            || signer.and_then(|key| parse_public_key(key).ok()).is_some_and(|key| self.trusted_keys.contains(&key))
+    }
+
+    fn verify(&self, wasm: &[u8], manifest: &str, text: &str) -> Result<VerifyingKey, TrustError> {
         let (key, signature) = parse_signature_file(text)?;
-        let key_text = BASE64.encode(key.as_bytes());
         if !self.trusted_keys.contains(&key) {
-            return Err(TrustError::UnknownKey(key_text));
+            return Err(TrustError::UnknownKey(BASE64.encode(key.as_bytes())));
         }
-        key.verify(&signed_message(wasm, manifest), &signature).map_err(|_| TrustError::Mismatch)
+        key.verify(&signed_message(wasm, manifest), &signature).map_err(|_| TrustError::Mismatch)?;
+        Ok(key)
     }
 }
 
@@ -154,7 +162,9 @@ mod tests {
         let stranger = generate_key();
         let signature = sign(&author, WASM, MANIFEST);
         let required = policy(true, &[&author]);
-        assert_eq!(required.check(WASM, MANIFEST, Some(&signature)), Ok(true));
+        let author_key = encode_public_key(&author.verifying_key());
+        assert_eq!(required.check(WASM, MANIFEST, Some(&signature)), Ok(Some(author_key.clone())));
+        assert!(required.still_trusts(Some(&author_key)) && !required.still_trusts(None));
         assert_eq!(required.check(WASM, MANIFEST, None), Err(TrustError::Unsigned));
         assert_eq!(required.check(b"\0asm other bytes", MANIFEST, Some(&signature)), Err(TrustError::Mismatch));
         let widened = format!("{MANIFEST}grants = [\"contacts\"]\n");
@@ -168,9 +178,10 @@ mod tests {
     fn without_the_requirement_nothing_is_refused_but_only_trusted_signatures_count() {
         let author = generate_key();
         let relaxed = policy(false, &[&author]);
-        assert_eq!(relaxed.check(WASM, MANIFEST, None), Ok(false));
-        assert_eq!(relaxed.check(WASM, MANIFEST, Some(&sign(&author, WASM, MANIFEST))), Ok(true));
-        assert_eq!(relaxed.check(WASM, MANIFEST, Some(&sign(&generate_key(), WASM, MANIFEST))), Ok(false));
+        assert_eq!(relaxed.check(WASM, MANIFEST, None), Ok(None));
+        assert!(relaxed.check(WASM, MANIFEST, Some(&sign(&author, WASM, MANIFEST))).unwrap().is_some());
+        assert_eq!(relaxed.check(WASM, MANIFEST, Some(&sign(&generate_key(), WASM, MANIFEST))), Ok(None));
+        assert!(relaxed.still_trusts(None), "nothing is required");
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub fn watch(dir: &Path, mode: WatchMode) -> notify::Result<(DirectoryWatch, mps
 }
 
 fn relevant(event: &Event, mode: WatchMode) -> bool {
+    // The kernel dropped events (an inotify queue overflow): anything may have changed.
+    if event.need_rescan() {
+        return true;
+    }
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
     }

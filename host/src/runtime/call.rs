@@ -62,17 +62,19 @@ pub enum CallError {
 /// Checks a plugin's own limits before it takes a sandbox slot: its calls per second, then its concurrency
 /// (neither waits: a plugin over its limit must not hold up, or take slots from, the others).
 fn admit(plugin: &LoadedPlugin) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, CallError> {
+    // Concurrency first: a call refused for it must not use up a token of the rate.
+    let permit = match (&plugin.concurrency, plugin.limits.max_concurrent_calls) {
+        (Some(permits), Some(limit)) => {
+            Some(permits.try_acquire().map_err(|_| CallError::Busy { plugin: plugin.name.to_string(), limit })?)
+        }
+        _ => None,
+    };
     if let (Some(rate), Some(limit)) = (&plugin.rate, plugin.limits.calls_per_second)
         && rate.check().is_err()
     {
         return Err(CallError::RateLimited { plugin: plugin.name.to_string(), limit });
     }
-    match (&plugin.concurrency, plugin.limits.max_concurrent_calls) {
-        (Some(permits), Some(limit)) => {
-            permits.try_acquire().map(Some).map_err(|_| CallError::Busy { plugin: plugin.name.to_string(), limit })
-        }
-        _ => Ok(None),
-    }
+    Ok(permit)
 }
 
 impl Sandbox {
@@ -90,6 +92,8 @@ impl Sandbox {
 /// reported as "memory limit" rather than as a crash.
 pub struct CallLimiter {
     memory_bytes: usize,
+    /// Bytes of all the instance's linear memories together (a component may have several).
+    used_bytes: usize,
     refused_growth: bool,
 }
 
@@ -97,8 +101,12 @@ pub struct CallLimiter {
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.memory_bytes;
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.used_bytes.saturating_sub(current).saturating_add(desired);
+        let allowed = total <= self.memory_bytes;
+        if allowed {
+            self.used_bytes = total;
+        }
         self.refused_growth |= !allowed;
         Ok(allowed)
     }
@@ -107,6 +115,9 @@ impl ResourceLimiter for CallLimiter {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
+
+/// Longest a plugin's `describe` may take, whatever its call deadline.
+const MAX_DESCRIBE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The limits of one call.
 struct CallBudget {
@@ -150,7 +161,9 @@ impl Runtime {
     /// Asks a plugin for its tools, in a fresh instance under the same limits as a call.
     pub(super) async fn describe(&self, plugin: &LoadedPlugin) -> Result<Vec<tool::ToolDescriptor>, CallError> {
         let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");
-        let budget = self.budget(plugin);
+        // Loading happens during reloads and at startup: a plugin's own deadline (up to 600 s) must not hold those.
+        let mut budget = self.budget(plugin);
+        budget.deadline = budget.deadline.min(MAX_DESCRIBE_DEADLINE);
         let mut sandbox = self.new_sandbox(plugin, &budget);
         let result = tokio::time::timeout(budget.deadline + EPOCH_TICK * 4, async {
             let instance = plugin.pre.instantiate_async(&mut sandbox.store).await?;
@@ -162,7 +175,13 @@ impl Runtime {
         let descriptors = self.classify(result, &sandbox.store, &budget, &plugin.name)?;
         let size: usize = descriptors
             .iter()
-            .map(|d| d.input_schema.len() + d.description.len() + d.output_schema.as_ref().map_or(0, String::len))
+            .map(|d| {
+                d.name.len()
+                    + d.title.as_ref().map_or(0, String::len)
+                    + d.input_schema.len()
+                    + d.description.len()
+                    + d.output_schema.as_ref().map_or(0, String::len)
+            })
             .sum();
         let limit = self.inner.limits.max_output_bytes;
         if size > limit {
@@ -190,7 +209,7 @@ impl Runtime {
             api: HostApi::new(self.inner.store.clone(), plugin.name.clone(), self.inner.board.clone()),
             wasi,
             table: ResourceTable::new(),
-            limits: CallLimiter { memory_bytes: budget.memory_bytes, refused_growth: false },
+            limits: CallLimiter { memory_bytes: budget.memory_bytes, used_bytes: 0, refused_growth: false },
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.limits);

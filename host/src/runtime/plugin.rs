@@ -55,6 +55,8 @@ pub struct LoadedPlugin {
     pub notes: Vec<String>,
     /// Whether its signature was verified against a trusted key (set by whoever checked it).
     pub signed: bool,
+    /// That key, base64.
+    pub signer: Option<String>,
     /// Unix seconds of the load.
     pub loaded_at: i64,
     pub counters: PluginCounters,
@@ -76,6 +78,13 @@ pub struct PluginCounters {
     pub traps: AtomicU64,
     pub timeouts: AtomicU64,
     pub throttled: AtomicU64,
+}
+
+impl LoadedPlugin {
+    /// Marks this version as no longer served: it keeps no warm instances (calls still running finish normally).
+    pub fn retire(&self) {
+        self.warm.retire();
+    }
 }
 
 impl PluginCounters {
@@ -152,6 +161,7 @@ impl Runtime {
             limits,
             notes,
             signed: false,
+            signer: None,
             loaded_at: crate::sync::unix_now(),
             counters: PluginCounters::default(),
             pre,

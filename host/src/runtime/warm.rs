@@ -6,6 +6,7 @@
 //! instance that trapped, overran a limit or was cut off at its deadline is never reused.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasmtime::Store;
 
@@ -28,11 +29,13 @@ pub(super) struct Sandbox {
 pub(super) struct WarmPool {
     policy: InstancePolicy,
     idle: Mutex<Vec<Sandbox>>,
+    /// Set when the version is no longer served: its instances are dropped instead of kept.
+    retired: AtomicBool,
 }
 
 impl WarmPool {
     pub(super) fn new(policy: InstancePolicy) -> Self {
-        Self { policy, idle: Mutex::new(Vec::new()) }
+        Self { policy, idle: Mutex::new(Vec::new()), retired: AtomicBool::new(false) }
     }
 
     /// An idle instance, if the policy keeps any and one is free.
@@ -47,12 +50,18 @@ impl WarmPool {
     /// returns its slot to the allocator).
     pub(super) fn give_back(&self, sandbox: Sandbox) {
         let InstancePolicy::Warm { pool, max_reuse } = self.policy else { return };
-        if sandbox.instance.is_none() || sandbox.uses >= max_reuse {
+        if sandbox.instance.is_none() || sandbox.uses >= max_reuse || self.retired.load(Ordering::SeqCst) {
             return;
         }
         let mut idle = self.idle.lock().expect("warm pool lock");
         if idle.len() < pool as usize {
             idle.push(sandbox);
         }
+    }
+
+    /// Drops the idle instances and keeps none from now on.
+    pub(super) fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+        self.idle.lock().expect("warm pool lock").clear();
     }
 }

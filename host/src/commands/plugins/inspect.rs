@@ -38,7 +38,7 @@ impl Judge {
         entries.retain(|entry| entry.name != candidate.name);
         let name = candidate.name.clone();
         entries.push(candidate);
-        self.registry.reconcile(registry::builtin_sources, entries).await?;
+        self.registry.reconcile(registry::builtin_sources, entries, &trust).await?;
         let board = self.registry.runtime().board().snapshot();
         let status = board.iter().find(|status| status.name == name && status.origin == PluginOrigin::Directory);
         status.cloned().context("the plugin was not considered (is its file name NAME.wasm?)")

@@ -36,8 +36,11 @@ const TOOLCHAIN: &str = include_str!("../../../../rust-toolchain.toml");
 const DIST: &str = "dist";
 
 pub(super) fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
-    // The manifest parser owns the naming rule.
-    Manifest::parse(&PLUGIN_TOML.replace("{name}", name)).context("not a valid plugin name")?;
+    // The manifest parser owns the naming rule; cargo adds that a package name starts with a letter.
+    let parsed = Manifest::parse(&PLUGIN_TOML.replace("{name}", name)).ok().map(|manifest| manifest.name);
+    if parsed.as_deref() != Some(name) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        anyhow::bail!("{name:?} is not a valid plugin name: use a-z first, then up to 63 of a-z, 0-9, '_' and '-'");
+    }
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
     if dir.exists() && std::fs::read_dir(&dir).map(|mut entries| entries.next().is_some()).unwrap_or(true) {
         anyhow::bail!("{} exists and is not empty", dir.display());
