@@ -7,7 +7,8 @@
 //! - p99 of another tool's calls while a plugin is swapped every half second, against p99 with no swap.
 //!
 //! Run: `cargo bench -p fastintercom --bench plugins`. The Python rows need `tests/guests/python/build.sh` to
-//! have run (the integration tests run it); without it they are skipped.
+//! have run (the integration tests run it); without it they are skipped. Under `cargo test` (no `--bench`
+//! argument) it runs a few iterations of each, as a smoke test.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +25,16 @@ use fastintercom_tests::{SWAP_MANIFEST, SWAP_TOOL, land, swap_version};
 use serde_json::{Map, Value, json};
 
 const CONVERSATIONS: usize = 2_000;
-const SWAPS: usize = 20;
+
+/// A full run under `cargo bench`, a short one under `cargo test`.
+fn full_run() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
+/// `n` in a full run, a handful otherwise.
+fn scaled(n: usize) -> usize {
+    if full_run() { n } else { n.div_ceil(100).max(2) }
+}
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -128,18 +138,18 @@ async fn registry_overhead(config: &Config, store: &Store) -> anyhow::Result<()>
         .with_cache_dir(Some(config.cache_dir.clone()));
     land(plugins.path(), "swap", &swap_version("aaaa"), SWAP_MANIFEST, None);
     let registry = config.open_registry(store.clone()).await?;
-    const LOOKUPS: u32 = 1_000_000;
+    let lookups = scaled(1_000_000) as u32;
     let started = Instant::now();
-    for _ in 0..LOOKUPS {
+    for _ in 0..lookups {
         std::hint::black_box(registry.tools().get(std::hint::black_box("swap_counter")).cloned());
     }
-    let lookup = started.elapsed() / LOOKUPS;
+    let lookup = started.elapsed() / lookups;
 
     let tool = registry.tools().get("swap_counter").cloned().expect("served");
-    const CALLS: usize = 20_000;
-    let mut direct = Vec::with_capacity(CALLS);
-    let mut through = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
+    let calls = scaled(20_000);
+    let mut direct = Vec::with_capacity(calls);
+    let mut through = Vec::with_capacity(calls);
+    for _ in 0..calls {
         let started = Instant::now();
         registry.runtime().call_tool(&tool.plugin, "swap_counter", "{}").await?;
         direct.push(started.elapsed());
@@ -149,11 +159,11 @@ async fn registry_overhead(config: &Config, store: &Store) -> anyhow::Result<()>
     }
     let (direct_p50, _, _) = percentiles(&mut direct);
     let (through_p50, _, _) = percentiles(&mut through);
-    println!("Registry overhead per call (swap probe's trivial tool, {CALLS} calls each)");
+    println!("Registry overhead per call (swap probe's trivial tool, {calls} calls each)");
     println!();
     println!("| measure | time |");
     println!("|---|---|");
-    println!("| tool lookup (snapshot + name lookup), mean of {LOOKUPS} | {:.0} ns |", lookup.as_secs_f64() * 1e9);
+    println!("| tool lookup (snapshot + name lookup), mean of {lookups} | {:.0} ns |", lookup.as_secs_f64() * 1e9);
     println!("| sandbox call alone, p50 | {} |", us(direct_p50));
     println!("| through the registry (lookup, schema validation, counters), p50 | {} |", us(through_p50));
     println!("| registry overhead, p50 difference | {} |", us(through_p50.saturating_sub(direct_p50)));
@@ -191,15 +201,16 @@ async fn hot_swap(config: &Config, store: &Store) -> anyhow::Result<()> {
         Instant::now()
     };
     // New bytes each time: compiled on arrival.
+    let swaps_each = scaled(20);
     let mut fresh = Vec::new();
-    for swap in 0..SWAPS {
+    for swap in 0..swaps_each {
         let version = format!("n{swap:03}");
         let landed = swap_to(&version, &plugins.path().to_owned());
         fresh.push(served(&registry, &version, landed + Duration::from_secs(30)).await? - landed);
     }
     // Two versions seen before, alternating: loaded from the compiled-component cache.
     let mut cached = Vec::new();
-    for swap in 0..SWAPS {
+    for swap in 0..swaps_each {
         let version = ["n000", "n001"][swap % 2];
         let landed = swap_to(version, &plugins.path().to_owned());
         cached.push(served(&registry, version, landed + Duration::from_secs(30)).await? - landed);
@@ -221,7 +232,7 @@ async fn hot_swap(config: &Config, store: &Store) -> anyhow::Result<()> {
         }
         samples
     };
-    let phase = Duration::from_secs(10);
+    let phase = Duration::from_secs(if full_run() { 10 } else { 1 });
     let stop = Arc::new(AtomicBool::new(false));
     let caller = tokio::spawn(other(registry.clone(), stop.clone()));
     tokio::time::sleep(phase).await;
@@ -241,7 +252,7 @@ async fn hot_swap(config: &Config, store: &Store) -> anyhow::Result<()> {
     let (quiet_p50, quiet_p99, _) = percentiles(&mut quiet);
     let (swapping_p50, swapping_p99, _) = percentiles(&mut swapping);
 
-    println!("Hot swap: file landing in the watched directory to the new version answering, {SWAPS} swaps each");
+    println!("Hot swap: file landing in the watched directory to the new version answering, {swaps_each} swaps each");
     println!();
     println!("| swap | p50 | max |");
     println!("|---|---|---|");
