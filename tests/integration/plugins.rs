@@ -293,3 +293,32 @@ async fn a_directory_plugin_cannot_take_a_built_in_name_and_an_update_beats_a_ne
     assert_eq!(harness.answered_version().await, "bbbb", "the update keeps the name");
     assert!(harness.status("aswap").served.is_none());
 }
+
+#[tokio::test]
+async fn an_import_of_a_contract_version_this_host_does_not_speak_is_refused_naming_the_supported_ones() {
+    fn replace_all(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+        assert_eq!(from.len(), to.len());
+        let mut out = bytes.to_vec();
+        let mut at = 0;
+        let mut found = 0;
+        while let Some(offset) = out[at..].windows(from.len()).position(|w| w == from.as_bytes()) {
+            out[at + offset..at + offset + to.len()].copy_from_slice(to.as_bytes());
+            at += offset + to.len();
+            found += 1;
+        }
+        assert!(found > 0, "{from:?} is not in the component");
+        out
+    }
+    let harness = Harness::new().await;
+    let original = swap_version("aaaa");
+    for (version, expected) in
+        [("0.9.0", "which this host does not provide"), ("0.2.0", "which this host does not provide")]
+    {
+        let wasm =
+            replace_all(&original, "fastintercom:plugin/log@0.1.0", &format!("fastintercom:plugin/log@{version}"));
+        harness.land("swap", &wasm, SWAP_MANIFEST);
+        harness.reload().await;
+        let problem = harness.status("swap").problem.unwrap_or_default();
+        assert!(problem.contains(expected) && problem.contains("0.1.0, 0.2.0"), "log@{version}: {problem}");
+    }
+}
