@@ -108,12 +108,15 @@ async fn terminated() {
 /// Reloads the plugins directory when it changes (debounced; with `watch = false` only when `plugins reload`
 /// asks) and on SIGHUP. Clients are told when the tool list changed; a plugin that fails to load leaves its
 /// previous version serving. The returned watch must be kept alive.
-pub fn reload_on_changes(config: &Config, registry: Arc<Registry>) -> anyhow::Result<watch::DirectoryWatch> {
+pub fn reload_on_changes(config: &Config, registry: Arc<Registry>) -> anyhow::Result<Arc<watch::DirectoryWatch>> {
     let mode = if config.plugin_settings()?.watch { WatchMode::Everything } else { WatchMode::TriggerOnly };
     std::fs::create_dir_all(&config.plugins_dir)
         .with_context(|| format!("cannot create the plugins directory {}", config.plugins_dir.display()))?;
     let (directory_watch, mut changes) = watch::watch(&config.plugins_dir, mode)
         .with_context(|| format!("cannot watch the plugins directory {}", config.plugins_dir.display()))?;
+    let directory_watch = Arc::new(directory_watch);
+    // Weak: dropping the returned watch stops watching, which closes `changes` and ends this task.
+    let requests = Arc::downgrade(&directory_watch);
     let config = config.clone();
     tokio::spawn(async move {
         let mut hangups = hangups();
@@ -123,12 +126,18 @@ pub fn reload_on_changes(config: &Config, registry: Arc<Registry>) -> anyhow::Re
             tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
         }
         loop {
-            let cause = tokio::select! {
-                Some(()) = changes.recv() => "the plugins directory changed",
-                Some(()) = next_hangup(&mut hangups) => "SIGHUP",
+            let (cause, explicit) = tokio::select! {
+                Some(()) = changes.recv() => {
+                    ("the plugins directory changed", requests.upgrade().is_some_and(|watch| watch.take_request()))
+                }
+                Some(()) = next_hangup(&mut hangups) => ("SIGHUP", true),
                 else => return,
             };
             tracing::info!(cause, "reloading plugins");
+            if explicit {
+                // Asked for: also retry versions that failed to load (a describe that timed out on a busy host).
+                registry.forget_failures().await;
+            }
             if let Err(error) = config.reload_plugins(&registry).await {
                 tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
             }

@@ -83,6 +83,15 @@ impl Catalog {
         self.directory = next;
     }
 
+    /// Forgets the identity of files whose load failed, so the next update tries them again.
+    pub(super) fn forget_failures(&mut self) {
+        for plugin in self.directory.values_mut() {
+            if plugin.newest.is_err() {
+                plugin.identity = None;
+            }
+        }
+    }
+
     /// Decides what is served: the built-ins, then each directory plugin's newest version, or its previous one
     /// when the newest failed or would take a tool name already served. Plugins serving unchanged keep their
     /// names; newcomers cannot take them. Returns the served plugins, the board and one message per refusal.

@@ -219,6 +219,11 @@ impl Registry {
         Ok(LoadOutcome { tools, rejected, changed })
     }
 
+    /// Makes the next reconcile load again the plugins whose newest files failed to load, as if they had changed.
+    pub async fn forget_failures(&self) {
+        self.catalog.lock().await.forget_failures();
+    }
+
     /// A snapshot of the served tools.
     pub fn tools(&self) -> Arc<ToolSet> {
         self.current.load_full()

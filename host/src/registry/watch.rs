@@ -7,6 +7,8 @@
 //! and a reload reads every file, so counting those would make each reload trigger the next.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
@@ -31,6 +33,15 @@ pub enum WatchMode {
 /// A running watch; dropping it stops watching.
 pub struct DirectoryWatch {
     _watcher: RecommendedWatcher,
+    requested: Arc<AtomicBool>,
+}
+
+impl DirectoryWatch {
+    /// Whether [`RELOAD_TRIGGER`] was touched since the last time this was asked (an explicit request to reload,
+    /// which also retries plugins that failed to load).
+    pub fn take_request(&self) -> bool {
+        self.requested.swap(false, Ordering::SeqCst)
+    }
 }
 
 impl std::fmt::Debug for DirectoryWatch {
@@ -44,8 +55,13 @@ impl std::fmt::Debug for DirectoryWatch {
 /// into it.
 pub fn watch(dir: &Path, mode: WatchMode) -> notify::Result<(DirectoryWatch, mpsc::Receiver<()>)> {
     let (events, mut raw) = mpsc::unbounded_channel::<()>();
+    let requested = Arc::new(AtomicBool::new(false));
+    let noted = requested.clone();
     let mut watcher = notify::recommended_watcher(move |result: notify::Result<Event>| match result {
         Ok(event) if relevant(&event, mode) => {
+            if event.paths.iter().any(|path| is_trigger(path)) {
+                noted.store(true, Ordering::SeqCst);
+            }
             let _ = events.send(());
         }
         Ok(_) => {}
@@ -66,7 +82,7 @@ pub fn watch(dir: &Path, mode: WatchMode) -> notify::Result<(DirectoryWatch, mps
             let _ = signal.try_send(());
         }
     });
-    Ok((DirectoryWatch { _watcher: watcher }, signals))
+    Ok((DirectoryWatch { _watcher: watcher, requested }, signals))
 }
 
 fn relevant(event: &Event, mode: WatchMode) -> bool {

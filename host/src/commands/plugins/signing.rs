@@ -23,7 +23,10 @@ pub(super) fn sign(file: &Path, key_file: &Path) -> anyhow::Result<()> {
     let key = trust::parse_secret_key(&key_text).map_err(anyhow::Error::msg)?;
     let (wasm, manifest) = super::install::read_plugin_files(file)?;
     let signature_path = file.with_extension("sig");
-    std::fs::write(&signature_path, trust::sign(&key, &wasm, &manifest))
+    // Written beside and renamed, so a watching server never reads half a signature.
+    let temporary = signature_path.with_extension("sig.writing");
+    std::fs::write(&temporary, trust::sign(&key, &wasm, &manifest))
+        .and_then(|()| std::fs::rename(&temporary, &signature_path))
         .with_context(|| format!("cannot write {}", signature_path.display()))?;
     eprintln!(
         "signed {} and its manifest with key {}: {}",
