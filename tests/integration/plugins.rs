@@ -228,6 +228,21 @@ async fn warm_instances_are_reused_up_to_their_limit_and_fresh_ones_never() {
 }
 
 #[tokio::test]
+async fn a_warm_instance_that_trapped_never_serves_again() {
+    let mut limits = RuntimeLimits::default();
+    limits.policy.instances.insert("swap".to_owned(), InstancePolicy::Warm { pool: 1, max_reuse: 100 });
+    let harness = Harness::with(limits, TrustPolicy::default()).await;
+    harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
+    harness.reload().await;
+    let count =
+        || async { harness.call("swap_counter", json!({})).await.unwrap().structured.unwrap()["calls"].clone() };
+    assert_eq!((count().await, count().await), (json!(1), json!(2)), "the instance is reused");
+    let crashed = harness.call("swap_crash", json!({})).await.expect_err("it traps");
+    assert!(matches!(crashed, ToolCallError::Call(CallError::Crashed(_))), "{crashed}");
+    assert_eq!(count().await, json!(1), "the trapped instance (which had counted to 3) was dropped");
+}
+
+#[tokio::test]
 async fn list_plugins_a_contract_0_2_0_tool_reports_every_plugin_and_why_a_version_is_not_served() {
     let harness = Harness::new().await;
     harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
@@ -248,7 +263,7 @@ async fn list_plugins_a_contract_0_2_0_tool_reports_every_plugin_and_why_a_versi
     let swap = &rows[4];
     assert_eq!(swap["state"], "stale", "{swap}");
     assert_eq!(swap["version"], "1.0.0");
-    assert_eq!(swap["tools"], json!(["swap_counter", SWAP_TOOL]));
+    assert_eq!(swap["tools"], json!(["swap_counter", "swap_crash", SWAP_TOOL]));
     assert_eq!(swap["grants"], json!(["log"]));
     assert_eq!((swap["calls"].as_u64(), swap["errors"].as_u64()), (Some(1), Some(0)));
     assert!(swap["problem"].as_str().unwrap().contains("not a valid JSON Schema"), "{swap}");

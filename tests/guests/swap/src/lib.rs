@@ -9,7 +9,8 @@
 //!
 //! Tools: the patchable one answers `{"version", "payload"}` where the payload is the version repeated, so a test
 //! can tell an answer that mixes versions; `swap_counter` counts its calls in instance memory (1 on every call
-//! under a fresh-instance policy; 1, 2, 3... on a warm instance).
+//! under a fresh-instance policy; 1, 2, 3... on a warm instance); `swap_crash` counts too, then traps (a warm
+//! instance that trapped must never serve again).
 
 #![allow(unsafe_code)] // the generated export glue
 
@@ -28,6 +29,7 @@ static VERSION: &str = "swap-version:aaaa";
 static TOOL_NAME: &str = "swap_probe_hello";
 static INPUT_SCHEMA: &str = r#"{"type":"object","properties":{"text":{"type":"string"}}}"#;
 const COUNTER_TOOL: &str = "swap_counter";
+const CRASH_TOOL: &str = "swap_crash";
 
 static CALLS: AtomicU32 = AtomicU32::new(0);
 
@@ -62,10 +64,22 @@ impl Guest for Swap {
                 output_schema: None,
                 annotations,
             },
+            ToolDescriptor {
+                name: CRASH_TOOL.to_owned(),
+                title: None,
+                description: "Counts a call, then traps.".to_owned(),
+                input_schema: r#"{"type":"object"}"#.to_owned(),
+                output_schema: None,
+                annotations,
+            },
         ]
     }
 
     fn call(name: String, _arguments: String) -> Result<ToolOutput, ToolError> {
+        if name == CRASH_TOOL {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+            std::process::abort();
+        }
         if name == COUNTER_TOOL {
             let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
             return Ok(text(format!("{{\"calls\":{calls}}}")));
