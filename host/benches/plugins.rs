@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use fastintercom::commands::serve::reload_on_changes;
+use fastintercom::commands::serve::PluginWatch;
 use fastintercom::config::Config;
 use fastintercom::demo::{self, DemoOptions};
 use fastintercom::registry::Registry;
@@ -132,11 +132,17 @@ async fn instance_policies(config: &Config, store: &Store) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn registry_overhead(config: &Config, store: &Store) -> anyhow::Result<()> {
+/// `config` with a plugins directory of its own, holding the swap probe.
+fn with_swap_probe(config: &Config) -> anyhow::Result<(tempfile::TempDir, Config)> {
     let plugins = tempfile::TempDir::new()?;
     let config = Config::new(config.data_dir.clone(), Some(plugins.path().to_owned()))
         .with_cache_dir(Some(config.cache_dir.clone()));
     land(plugins.path(), "swap", &swap_version("aaaa"), SWAP_MANIFEST, None);
+    Ok((plugins, config))
+}
+
+async fn registry_overhead(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let (_plugins, config) = with_swap_probe(config)?;
     let registry = config.open_registry(store.clone()).await?;
     let lookups = scaled(1_000_000) as u32;
     let started = Instant::now();
@@ -189,12 +195,11 @@ async fn served(registry: &Registry, version: &str, deadline: Instant) -> anyhow
 }
 
 async fn hot_swap(config: &Config, store: &Store) -> anyhow::Result<()> {
-    let plugins = tempfile::TempDir::new()?;
-    let config = Config::new(config.data_dir.clone(), Some(plugins.path().to_owned()))
-        .with_cache_dir(Some(config.cache_dir.clone()));
-    land(plugins.path(), "swap", &swap_version("aaaa"), SWAP_MANIFEST, None);
+    let (plugins, config) = with_swap_probe(config)?;
+    // As `serve` does: watching starts before the first load.
+    let plugin_watch = PluginWatch::start(&config)?;
     let registry = config.open_registry(store.clone()).await?;
-    let _watch = reload_on_changes(&config, registry.clone())?;
+    let _watch = plugin_watch.serve(&config, registry.clone());
 
     let swap_to = |version: &str, dir: &PathBuf| {
         land(dir, "swap", &swap_version(version), SWAP_MANIFEST, None);

@@ -268,13 +268,13 @@ async fn metrics_count_calls_errors_latency_traps_and_timeouts() {
     assert!(client.call_tool("no_such_tool", json!({})).await.is_err());
 
     let text = server.get("/metrics").await.text().await.unwrap();
-    let calls = |tool: &str, outcome: &str| {
-        metric(
-            &text,
-            "fastintercom_tool_calls_total",
-            &[&format!("tool=\"{tool}\""), &format!("outcome=\"{outcome}\"")],
-        )
+    // A counter by (tool or plugin, outcome).
+    let counted = |name: &str, label: &str, value: &str, outcome: &str| {
+        metric(&text, name, &[&format!("{label}=\"{value}\""), &format!("outcome=\"{outcome}\"")])
     };
+    let calls = |tool: &str, outcome: &str| counted("fastintercom_tool_calls_total", "tool", tool, outcome);
+    let plugin_calls =
+        |plugin: &str, outcome: &str| counted("fastintercom_plugin_calls_total", "plugin", plugin, outcome);
     assert_eq!(calls("search_conversations", "ok"), Some(3.0), "{text}");
     assert_eq!(calls("search_conversations", "invalid_arguments"), Some(1.0));
     assert_eq!(calls("spin", "timeout"), Some(1.0));
@@ -283,13 +283,6 @@ async fn metrics_count_calls_errors_latency_traps_and_timeouts() {
     assert_eq!(metric(&text, "fastintercom_plugin_timeouts_total", &["plugin=\"probe\""]), Some(1.0));
     assert_eq!(metric(&text, "fastintercom_plugin_traps_total", &["plugin=\"probe\""]), Some(1.0));
     assert_eq!(metric(&text, "fastintercom_unknown_tool_calls_total", &[]), Some(1.0));
-    let plugin_calls = |plugin: &str, outcome: &str| {
-        metric(
-            &text,
-            "fastintercom_plugin_calls_total",
-            &[&format!("plugin=\"{plugin}\""), &format!("outcome=\"{outcome}\"")],
-        )
-    };
     assert_eq!(plugin_calls("conversations", "ok"), Some(3.0), "{text}");
     assert_eq!(plugin_calls("probe", "timeout"), Some(1.0));
     assert_eq!(plugin_calls("probe", "trap"), Some(1.0));

@@ -65,8 +65,9 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         let report = demo::seed(&store, &options).await?;
         tracing::info!(?report, "demo workspace ready");
     }
+    let plugin_watch = PluginWatch::start(config)?;
     let registry = config.open_registry(store.clone()).await?;
-    let _watch = reload_on_changes(config, Arc::clone(&registry))?;
+    let _watch = plugin_watch.serve(config, Arc::clone(&registry));
     let server = McpServer::new(registry);
     match args.http {
         Some(address) => {
@@ -105,45 +106,52 @@ async fn terminated() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Reloads the plugins directory when it changes (debounced; with `watch = false` only when `plugins reload`
-/// asks) and on SIGHUP. Clients are told when the tool list changed; a plugin that fails to load leaves its
-/// previous version serving. The returned watch must be kept alive.
-pub fn reload_on_changes(config: &Config, registry: Arc<Registry>) -> anyhow::Result<Arc<watch::DirectoryWatch>> {
-    let mode = if config.plugin_settings()?.watch { WatchMode::Everything } else { WatchMode::TriggerOnly };
-    std::fs::create_dir_all(&config.plugins_dir)
-        .with_context(|| format!("cannot create the plugins directory {}", config.plugins_dir.display()))?;
-    let (directory_watch, mut changes) = watch::watch(&config.plugins_dir, mode)
-        .with_context(|| format!("cannot watch the plugins directory {}", config.plugins_dir.display()))?;
-    let directory_watch = Arc::new(directory_watch);
-    // Weak: dropping the returned watch stops watching, which closes `changes` and ends this task.
-    let requests = Arc::downgrade(&directory_watch);
-    let config = config.clone();
-    tokio::spawn(async move {
-        let mut hangups = hangups();
-        // Files that landed while the server was loading, before the watch began, would otherwise wait for the
-        // next change. Unchanged plugins are not loaded again, so this costs a read of the directory.
-        if let Err(error) = config.reload_plugins(&registry).await {
-            tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
-        }
-        loop {
-            let (cause, explicit) = tokio::select! {
-                Some(()) = changes.recv() => {
-                    ("the plugins directory changed", requests.upgrade().is_some_and(|watch| watch.take_request()))
+/// The plugins directory, watched (debounced; with `watch = false` only for `plugins reload`). Start it before
+/// the first load, so files that land while the server loads are seen: the change waits in the channel.
+pub struct PluginWatch {
+    watch: Arc<watch::DirectoryWatch>,
+    changes: tokio::sync::mpsc::Receiver<()>,
+}
+
+impl PluginWatch {
+    pub fn start(config: &Config) -> anyhow::Result<Self> {
+        let mode = if config.plugin_settings()?.watch { WatchMode::Everything } else { WatchMode::TriggerOnly };
+        std::fs::create_dir_all(&config.plugins_dir)
+            .with_context(|| format!("cannot create the plugins directory {}", config.plugins_dir.display()))?;
+        let (watch, changes) = watch::watch(&config.plugins_dir, mode)
+            .with_context(|| format!("cannot watch the plugins directory {}", config.plugins_dir.display()))?;
+        Ok(Self { watch: Arc::new(watch), changes })
+    }
+
+    /// Reloads `registry` on each change and on SIGHUP. Clients are told when the tool list changed; a plugin that
+    /// fails to load leaves its previous version serving. The returned watch must be kept alive.
+    pub fn serve(self, config: &Config, registry: Arc<Registry>) -> Arc<watch::DirectoryWatch> {
+        let Self { watch, mut changes } = self;
+        // Weak: dropping the returned watch stops watching, which closes `changes` and ends this task.
+        let requests = Arc::downgrade(&watch);
+        let config = config.clone();
+        tokio::spawn(async move {
+            let mut hangups = hangups();
+            loop {
+                let (cause, explicit) = tokio::select! {
+                    Some(()) = changes.recv() => {
+                        ("the plugins directory changed", requests.upgrade().is_some_and(|watch| watch.take_request()))
+                    }
+                    Some(()) = next_hangup(&mut hangups) => ("SIGHUP", true),
+                    else => return,
+                };
+                tracing::info!(cause, "reloading plugins");
+                if explicit {
+                    // Asked for: also retry versions that failed to load (a describe that timed out on a busy host).
+                    registry.forget_failures().await;
                 }
-                Some(()) = next_hangup(&mut hangups) => ("SIGHUP", true),
-                else => return,
-            };
-            tracing::info!(cause, "reloading plugins");
-            if explicit {
-                // Asked for: also retry versions that failed to load (a describe that timed out on a busy host).
-                registry.forget_failures().await;
+                if let Err(error) = config.reload_plugins(&registry).await {
+                    tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
+                }
             }
-            if let Err(error) = config.reload_plugins(&registry).await {
-                tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
-            }
-        }
-    });
-    Ok(directory_watch)
+        });
+        watch
+    }
 }
 
 #[cfg(unix)]

@@ -88,11 +88,7 @@ impl Default for HttpSettings {
 impl HttpSettings {
     /// Reads the `[http]` table of `config_file`, if the file exists.
     pub fn resolve(config_file: &Path) -> anyhow::Result<Self> {
-        let text = match std::fs::read_to_string(config_file) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(error) => return Err(error).with_context(|| format!("cannot read {}", config_file.display())),
-        };
+        let Some(text) = super::read_settings_file(config_file)? else { return Ok(Self::default()) };
         parse(&text).with_context(|| format!("invalid [http] table in {}", config_file.display()))
     }
 }

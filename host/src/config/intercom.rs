@@ -40,10 +40,9 @@ pub struct IntercomSettings {
 impl IntercomSettings {
     /// Reads `config_file` (if it exists), then lets the environment and the given flags override it.
     pub fn resolve(config_file: &Path, region: Option<Region>, base_url: Option<String>) -> anyhow::Result<Self> {
-        let file = match std::fs::read_to_string(config_file) {
-            Ok(text) => parse(&text).with_context(|| format!("cannot read {}", config_file.display()))?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => FileSettings::default(),
-            Err(error) => return Err(error).with_context(|| format!("cannot read {}", config_file.display())),
+        let file = match super::read_settings_file(config_file)? {
+            Some(text) => parse(&text).with_context(|| format!("cannot read {}", config_file.display()))?,
+            None => FileSettings::default(),
         };
         let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
         let nonempty = |value: Option<String>| value.filter(|value| !value.trim().is_empty());

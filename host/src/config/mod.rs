@@ -117,6 +117,15 @@ impl Config {
     }
 }
 
+/// The text of the settings file, or `None` when there is none (each table's reader parses its own part).
+fn read_settings_file(config_file: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(config_file) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", config_file.display())),
+    }
+}
+
 fn create_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))
 }

@@ -2,8 +2,6 @@
 //! registry publishes. Nothing here reveals file paths or host internals: names, versions, digests, tool names,
 //! grants and the reasons a version was refused (which name the plugin's own problem, never a path).
 
-use std::sync::atomic::Ordering;
-
 use super::HostApi;
 use crate::bindings::plugins::{Host, PluginCounters, PluginOrigin, PluginStatus};
 use crate::runtime;
@@ -16,10 +14,7 @@ impl Host for HostApi {
 
 fn status(entry: &runtime::PluginStatus) -> PluginStatus {
     let served = entry.served.as_deref();
-    let counters = served.map(|plugin| &plugin.counters);
-    let read = |pick: fn(&runtime::PluginCounters) -> &std::sync::atomic::AtomicU64| {
-        counters.map_or(0, |counters| pick(counters).load(Ordering::Relaxed))
-    };
+    let [calls, errors, traps, timeouts, throttled] = served.map_or([0; 5], |plugin| plugin.counters.read());
     let mut tools: Vec<String> = served.map(|p| p.tools.iter().map(|t| t.name.clone()).collect()).unwrap_or_default();
     tools.sort_unstable();
     PluginStatus {
@@ -35,12 +30,6 @@ fn status(entry: &runtime::PluginStatus) -> PluginStatus {
         problem: entry.problem.clone(),
         signed: served.is_some_and(|p| p.signed),
         loaded_at: served.map(|p| p.loaded_at),
-        counters: PluginCounters {
-            calls: read(|c| &c.calls),
-            errors: read(|c| &c.errors),
-            traps: read(|c| &c.traps),
-            timeouts: read(|c| &c.timeouts),
-            throttled: read(|c| &c.throttled),
-        },
+        counters: PluginCounters { calls, errors, traps, timeouts, throttled },
     }
 }
