@@ -85,13 +85,15 @@ async fn swapping_a_plugin_twenty_times_under_load_fails_no_call() {
 
     let started = Instant::now();
     let mut answers: Vec<Answer> = Vec::new();
-    let mut list_changed = 0;
+    // When each notifications/tools/list_changed reached the client.
+    let mut list_changed: Vec<Instant> = Vec::new();
     let mut writer_done_at = None;
     loop {
         let (response, notifications) =
             client.request_noting("tools/call", json!({"name": SWAP_TOOL, "arguments": {}})).await.unwrap();
         answers.push((Instant::now(), version_of(&response)));
-        list_changed += notifications.iter().filter(|n| n["method"] == "notifications/tools/list_changed").count();
+        let told = notifications.iter().filter(|n| n["method"] == "notifications/tools/list_changed").count();
+        list_changed.extend(std::iter::repeat_n(Instant::now(), told));
         if writer.is_finished() {
             let done = *writer_done_at.get_or_insert_with(Instant::now);
             if done.elapsed() > Duration::from_millis(1500) {
@@ -116,7 +118,12 @@ async fn swapping_a_plugin_twenty_times_under_load_fails_no_call() {
         let latency = first.0 - *landed;
         assert!(latency <= Duration::from_secs(1), "swap {index}: {version} answered {latency:?} after landing");
     }
-    assert!(list_changed >= SWAPS, "the client was told of {list_changed} tool-list changes for {SWAPS} swaps");
+    // Each swap is announced before the next file lands (notifications of the warm-up swaps come earlier).
+    let ends = landings.iter().skip(1).map(|(at, _)| *at).chain([Instant::now()]);
+    for (index, ((landed, _), end)) in landings.iter().zip(ends).enumerate() {
+        let told = list_changed.iter().filter(|at| (*landed..end).contains(at)).count();
+        assert!(told >= 1, "swap {index}: no tools/list_changed between its landing and the next");
+    }
     assert!(client.shutdown().await.unwrap());
 }
 

@@ -37,7 +37,7 @@ async fn a_broken_new_version_leaves_the_old_one_serving_and_says_why() {
     harness.land("swap", &swap_version("aaaa"), SWAP_MANIFEST);
     harness.reload().await;
     let ungranted = SWAP_MANIFEST.replace("grants = [\"log\"]", "grants = []");
-    let cases: [(&str, Vec<u8>, String, &str); 5] = [
+    let cases: [(&str, Vec<u8>, String, &str); 7] = [
         (
             "not a component",
             b"\0asm\x0d\0\x01\0 garbage".to_vec(),
@@ -52,6 +52,18 @@ async fn a_broken_new_version_leaves_the_old_one_serving_and_says_why() {
             "declared by both",
         ),
         ("an ungranted import", swap_version("bbbb"), ungranted, "does not grant \"log\""),
+        (
+            "a malformed tool name",
+            swap_named("bbbb", "swap probe hello"),
+            swap_manifest("2"),
+            "tool name \"swap probe hello\" must be 1-64 characters",
+        ),
+        (
+            "a describe that traps",
+            swap_named("bbbb", "swap_describe_ko"),
+            swap_manifest("2"),
+            "failed while describing its tools: the tool crashed",
+        ),
         ("an invalid manifest", swap_version("bbbb"), "name = \"swap\"\n".to_owned(), "swap.toml"),
     ];
     for (case, wasm, manifest, expected) in cases {
@@ -263,7 +275,7 @@ async fn list_plugins_a_contract_0_2_0_tool_reports_every_plugin_and_why_a_versi
     let swap = &rows[4];
     assert_eq!(swap["state"], "stale", "{swap}");
     assert_eq!(swap["version"], "1.0.0");
-    assert_eq!(swap["tools"], json!(["swap_counter", "swap_crash", SWAP_TOOL]));
+    assert_eq!(swap["tools"], json!(["swap_counter", "swap_crash", SWAP_TOOL, "swap_slow"]));
     assert_eq!(swap["grants"], json!(["log"]));
     assert_eq!((swap["calls"].as_u64(), swap["errors"].as_u64()), (Some(1), Some(0)));
     assert!(swap["problem"].as_str().unwrap().contains("not a valid JSON Schema"), "{swap}");
@@ -336,4 +348,46 @@ async fn an_import_of_a_contract_version_this_host_does_not_speak_is_refused_nam
         let problem = harness.status("swap").problem.unwrap_or_default();
         assert!(problem.contains(expected) && problem.contains("0.1.0, 0.2.0"), "log@{version}: {problem}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_in_flight_finishes_on_the_version_it_started_on() {
+    let harness = Arc::new(Harness::new().await);
+    let patient = |version: &str| format!("{}\n[limits]\ndeadline_ms = 20000\n", swap_manifest(version));
+    harness.land("swap", &swap_version("aaaa"), &patient("1"));
+    harness.reload().await;
+    let slow = {
+        let harness = Arc::clone(&harness);
+        tokio::spawn(async move { harness.call("swap_slow", json!({"ms": 4000})).await })
+    };
+    while harness.registry.calls_in_flight() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    harness.land("swap", &swap_version("bbbb"), &patient("2"));
+    assert!(harness.reload().await.changed);
+    assert_eq!(harness.answered_version().await, "bbbb", "new calls get the new version at once");
+    assert!(!slow.is_finished(), "the slow call was still running when the new version took over");
+    let old = slow.await.unwrap().expect("a swap does not cut a call in flight");
+    assert_eq!(old.structured.unwrap()["version"], "aaaa", "it finished on the version it started on");
+    assert_eq!(harness.answered_version().await, "bbbb");
+}
+
+#[tokio::test]
+async fn a_manifest_deadline_stops_a_call_that_runs_past_it() {
+    let harness = Harness::new().await;
+    harness.land("swap", &swap_version("aaaa"), &format!("{SWAP_MANIFEST}\n[limits]\ndeadline_ms = 300\n"));
+    harness.reload().await;
+    let started = std::time::Instant::now();
+    let stopped = harness.call("swap_slow", json!({"ms": 10000})).await.expect_err("stopped at its deadline");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "stopped long before the guest's 10 s sleep");
+    assert!(
+        matches!(stopped, ToolCallError::Call(CallError::DeadlineExceeded(d)) if d.as_millis() == 300),
+        "{stopped}"
+    );
+    assert!(stopped.to_string().contains("deadline of 300 ms"), "{stopped}");
+    let answered = harness.call("swap_slow", json!({"ms": 10})).await.expect("a call within the deadline answers");
+    assert_eq!(answered.structured.unwrap()["version"], "aaaa");
+    let counters = harness.status("swap").served.unwrap().counters.read();
+    assert_eq!(counters, [2, 1, 0, 1, 0], "calls, errors, traps, timeouts, throttled");
 }

@@ -92,6 +92,21 @@ fn check_and_install_refuse_a_broken_plugin_and_say_why() {
         assert!(stderr.contains("would be refused") && stderr.contains("not a valid JSON Schema"), "{stderr}");
     }
     assert!(!plugins_dir.path().join("swap.wasm").exists(), "nothing was installed");
+
+    // Put there by hand anyway, `plugins list` shows it refused and why, in both formats.
+    land(plugins_dir.path(), "swap", &swap_with_bad_schema("aaaa"), SWAP_MANIFEST, None);
+    let listed = ok(plugins(data.path(), plugins_dir.path(), &["list".as_ref()]), "plugins list");
+    let row = listed.lines().skip_while(|line| !line.starts_with("swap ")).take(2).collect::<Vec<_>>();
+    assert!(row.len() == 2 && row[0].contains("refused"), "{listed}");
+    assert!(row[1].trim_start().starts_with("refused:") && row[1].contains("not a valid JSON Schema"), "{listed}");
+    let listed: Value = serde_json::from_str(&ok(
+        plugins(data.path(), plugins_dir.path(), &["list".as_ref(), "--json".as_ref()]),
+        "list",
+    ))
+    .unwrap();
+    let row = listed.as_array().unwrap().iter().find(|row| row["name"] == "swap").expect("listed");
+    assert_eq!(row["state"], "refused", "{row}");
+    assert!(row["problem"].as_str().unwrap().contains("not a valid JSON Schema"), "{row}");
 }
 
 #[test]

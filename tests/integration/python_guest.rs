@@ -74,6 +74,7 @@ async fn a_python_plugin_is_served_like_any_other_fresh_or_warm() {
         assert_eq!(tool["inputSchema"]["required"], json!(["id"]), "{tool}");
 
         let (id, parts, thread) = oracle(&mut client).await;
+        let mut instance_calls = Vec::new();
         for _ in 0..3 {
             let answer = client.call_tool("py_thread_stats", json!({"id": id})).await.unwrap();
             assert_ne!(answer["isError"], true, "{policy}: {answer}");
@@ -85,7 +86,12 @@ async fn a_python_plugin_is_served_like_any_other_fresh_or_warm() {
             // The Python tool leaves out the opening message, as Intercom's part count does.
             assert!(stats["parts"].as_u64().unwrap() as usize <= parts, "{policy}: {stats} vs {thread}");
             assert!(stats["words"].as_u64().unwrap() > 0, "{policy}: {stats}");
+            instance_calls.push(stats["instance_calls"].as_u64().unwrap());
         }
+        // The guest counts its calls in module state: a fresh instance has answered only this call, a warm one
+        // (called one call at a time, so the pool's first instance serves each) all of them.
+        let expected: &[u64] = if policy == "fresh" { &[1, 1, 1] } else { &[1, 2, 3] };
+        assert_eq!(instance_calls, expected, "{policy}");
         let missing = client.call_tool("py_thread_stats", json!({"id": "does-not-exist"})).await.unwrap();
         assert_eq!(missing["isError"], true, "{missing}");
         assert!(missing["content"][0]["text"].as_str().unwrap().starts_with("not found"), "{missing}");

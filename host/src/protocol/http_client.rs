@@ -159,8 +159,15 @@ impl HttpClient {
     }
 
     /// Sends a request and returns the request id and the whole reply, whatever its status.
-    pub async fn send_request(&self, method: &str, mut params: Value) -> anyhow::Result<(u64, HttpReply)> {
+    pub async fn send_request(&self, method: &str, params: Value) -> anyhow::Result<(u64, HttpReply)> {
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = params.get("name").and_then(Value::as_str).map(str::to_owned);
+        let message = self.request_message(id, method, params);
+        Ok((id, self.post(&message, method, name.as_deref()).await?))
+    }
+
+    /// The JSON-RPC request `id` of `method` as this client's era sends it (2026-07-28: with per-request `_meta`).
+    pub fn request_message(&self, id: u64, method: &str, mut params: Value) -> Value {
         if self.era == Era::Modern {
             params["_meta"] = json!({
                 "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
@@ -168,23 +175,35 @@ impl HttpClient {
                 "io.modelcontextprotocol/clientCapabilities": {},
             });
         }
-        let name = params.get("name").and_then(Value::as_str).map(str::to_owned);
-        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        Ok((id, self.post(&message, method, name.as_deref()).await?))
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
     }
 
     /// POSTs one JSON-RPC message with the headers of this client's era.
     pub async fn post(&self, message: &Value, method: &str, name: Option<&str>) -> anyhow::Result<HttpReply> {
-        let request = self.http.post(&self.url).body(message.to_string());
-        let mut request = self.with_headers(request).header("content-type", "application/json");
-        if self.era == Era::Modern {
-            request = request.header("mcp-method", method);
-            if let Some(name) = name {
-                request = request.header("mcp-name", name);
-            }
+        let mut request = self.http.post(&self.url).body(message.to_string());
+        for (header, value) in self.post_headers(method, name) {
+            request = request.header(header, value);
         }
         let response = request.send().await.with_context(|| format!("POST {} failed", self.url))?;
         read_reply(response).await
+    }
+
+    /// The headers of a POST of one JSON-RPC message of `method` (about tool `name`) in this client's era.
+    pub fn post_headers(&self, method: &str, name: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut headers = self.common_headers();
+        headers.push(("content-type", "application/json".to_owned()));
+        if self.era == Era::Modern {
+            headers.push(("mcp-method", method.to_owned()));
+            if let Some(name) = name {
+                headers.push(("mcp-name", name.to_owned()));
+            }
+        }
+        headers
+    }
+
+    /// The URL this client talks to.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Opens a 2026-07-28 `subscriptions/listen` stream for list_changed, or (legacy) the session's GET stream.
@@ -219,20 +238,30 @@ impl HttpClient {
         Ok(NotificationStream { response, buffer: String::new() })
     }
 
-    fn with_headers(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    fn with_headers(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        for (header, value) in self.common_headers() {
+            request = request.header(header, value);
+        }
+        request
+    }
+
+    /// The headers of every request: what the client accepts, its protocol version, its key and its session.
+    fn common_headers(&self) -> Vec<(&'static str, String)> {
         let version = match self.era {
             Era::Legacy => LEGACY_VERSION,
             Era::Modern => MODERN_VERSION,
         };
-        let mut request =
-            request.header("accept", "application/json, text/event-stream").header("mcp-protocol-version", version);
+        let mut headers = vec![
+            ("accept", "application/json, text/event-stream".to_owned()),
+            ("mcp-protocol-version", version.to_owned()),
+        ];
         if let Some(key) = &self.key {
-            request = request.bearer_auth(key);
+            headers.push(("authorization", format!("Bearer {key}")));
         }
         if let Some(session) = &self.session {
-            request = request.header("mcp-session-id", session);
+            headers.push(("mcp-session-id", session.clone()));
         }
-        request
+        headers
     }
 }
 

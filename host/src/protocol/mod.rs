@@ -226,9 +226,9 @@ fn success(output: ToolOutput) -> CallToolResult {
 /// A registered tool as MCP describes it.
 fn mcp_tool(tool: &RegisteredTool) -> Tool {
     let spec = &tool.spec;
-    let mut mcp = Tool::new(spec.name.clone(), spec.description.clone(), Arc::new(spec.input_schema.clone()));
+    let mut mcp = Tool::new(spec.name.clone(), spec.description.clone(), Arc::clone(&spec.input_schema));
     mcp.title = spec.title.clone();
-    mcp.output_schema = spec.output_schema.clone().map(Arc::new);
+    mcp.output_schema = spec.output_schema.clone();
     let hints = spec.annotations;
     let mut annotations = ToolAnnotations::new()
         .read_only(hints.read_only)

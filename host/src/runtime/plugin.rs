@@ -34,9 +34,10 @@ pub struct ToolSpec {
     pub name: String,
     pub title: Option<String>,
     pub description: String,
-    /// A JSON Schema object.
-    pub input_schema: Map<String, Value>,
-    pub output_schema: Option<Map<String, Value>>,
+    /// A JSON Schema object. Shared: MCP's description of the tool is rebuilt from it on every call (rmcp checks
+    /// request headers against the schema), and a copy of a large schema per call is measurable.
+    pub input_schema: Arc<Map<String, Value>>,
+    pub output_schema: Option<Arc<Map<String, Value>>>,
     pub annotations: ToolAnnotations,
 }
 
@@ -240,13 +241,17 @@ fn tool_spec(descriptor: crate::bindings::tool::ToolDescriptor) -> Result<(ToolS
         Ok((schema, validator))
     };
     let (input_schema, validator) = parse_schema(&descriptor.input_schema, "input")?;
-    let output_schema =
-        descriptor.output_schema.as_deref().map(|text| parse_schema(text, "output")).transpose()?.map(|(s, _)| s);
+    let output_schema = descriptor
+        .output_schema
+        .as_deref()
+        .map(|text| parse_schema(text, "output"))
+        .transpose()?
+        .map(|(schema, _)| Arc::new(schema));
     let annotations = descriptor.annotations;
     let spec = ToolSpec {
         title: descriptor.title,
         description: descriptor.description,
-        input_schema,
+        input_schema: Arc::new(input_schema),
         output_schema,
         annotations: ToolAnnotations {
             read_only: annotations.read_only,

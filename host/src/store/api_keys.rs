@@ -45,7 +45,7 @@ impl Store {
     /// Every key, working and revoked, by name.
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
         let rows = sqlx::query("SELECT name, key_hash, tools, created_at, revoked_at FROM api_keys ORDER BY name")
-            .fetch_all(self.reader())
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter()
             .map(|row| {

@@ -1,18 +1,21 @@
 //! Contact search and retrieval. The one place where a [`ContactFilter`] becomes SQL.
 
-use std::collections::HashMap;
-
 use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
 
 use super::cursor::{self, Position};
 use super::filter::{ContactFilter, PageRequest};
 use super::model::{CompanyRef, ContactView, Page};
-use super::push_id_list;
 use super::text::fts_all_prefixes;
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, json_column};
 
+/// Columns of `contacts c` that make a [`ContactView`], with its companies (`[[id, name], ...]`) and tag names as
+/// JSON arrays, so that a read is one statement (see `conversations.rs` for why).
 const CONTACT_COLUMNS: &str = "c.rowid, c.id, c.role, c.external_id, c.email, c.name, c.phone, c.created_at, \
-    c.updated_at, c.last_seen_at, c.country, c.city";
+    c.updated_at, c.last_seen_at, c.country, c.city, \
+    (SELECT json_group_array(json_array(co.id, co.name) ORDER BY co.name) FROM contact_companies cc \
+     JOIN companies co ON co.id = cc.company_id WHERE cc.contact_rowid = c.rowid) AS companies_json, \
+    (SELECT json_group_array(t.name ORDER BY t.name) FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id \
+     WHERE ct.contact_rowid = c.rowid) AS tags_json";
 
 impl Store {
     /// Finds contacts matching `filter`, most recently updated first, one page at a time.
@@ -29,6 +32,9 @@ impl Store {
 
         let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
         select.push(CONTACT_COLUMNS);
+        select.push(", (SELECT count(*)");
+        push_from_and_conditions(&mut select, filter, fts_query.as_deref());
+        select.push(") AS total");
         push_from_and_conditions(&mut select, filter, fts_query.as_deref());
         match position {
             None => {}
@@ -41,12 +47,15 @@ impl Store {
         }
         select.push(" ORDER BY c.updated_at DESC, c.rowid DESC LIMIT ").push_bind(i64::from(limit) + 1);
 
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-        push_from_and_conditions(&mut count, filter, fts_query.as_deref());
-
-        let mut reader = self.reader().acquire().await?;
-        let mut rows = select.build().fetch_all(&mut *reader).await?;
-        let total: i64 = count.build_query_scalar().fetch_one(&mut *reader).await?;
+        let mut rows = select.build().fetch_all(&mut *self.reader().await?).await?;
+        let total: i64 = match rows.first() {
+            Some(row) => row.try_get("total")?,
+            None => {
+                let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+                push_from_and_conditions(&mut count, filter, fts_query.as_deref());
+                count.build_query_scalar().fetch_one(&mut *self.reader().await?).await?
+            }
+        };
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor = match rows.last() {
@@ -56,23 +65,15 @@ impl Store {
             )),
             _ => None,
         };
-        let mut items = rows.iter().map(contact_from_row).collect::<Result<Vec<_>, _>>()?;
-        let rowids: Vec<i64> = rows.iter().map(|row| row.try_get("rowid")).collect::<Result<_, _>>()?;
-        attach_companies_and_tags(&mut reader, &rowids, &mut items).await?;
+        let items = rows.iter().map(contact_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page { items, total: total as u64, next_cursor })
     }
 
     /// Returns one contact, or `None` when no contact has this id.
     pub async fn get_contact(&self, id: &str) -> Result<Option<ContactView>> {
-        let mut reader = self.reader().acquire().await?;
         let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?");
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *reader).await? else {
-            return Ok(None);
-        };
-        let mut contact = [contact_from_row(&row)?];
-        attach_companies_and_tags(&mut reader, &[row.try_get("rowid")?], &mut contact).await?;
-        let [contact] = contact;
-        Ok(Some(contact))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *self.reader().await?).await?;
+        row.as_ref().map(contact_from_row).transpose()
     }
 }
 
@@ -109,7 +110,8 @@ fn like_contains(text: &str) -> String {
     pattern
 }
 
-fn contact_from_row(row: &SqliteRow) -> Result<ContactView, sqlx::Error> {
+fn contact_from_row(row: &SqliteRow) -> Result<ContactView> {
+    let companies: Vec<(String, String)> = json_column(row, "companies_json")?;
     Ok(ContactView {
         id: row.try_get("id")?,
         role: row.try_get("role")?,
@@ -122,38 +124,7 @@ fn contact_from_row(row: &SqliteRow) -> Result<ContactView, sqlx::Error> {
         last_seen_at: row.try_get("last_seen_at")?,
         country: row.try_get("country")?,
         city: row.try_get("city")?,
-        companies: Vec::new(),
-        tags: Vec::new(),
+        companies: companies.into_iter().map(|(id, name)| CompanyRef { id, name }).collect(),
+        tags: json_column(row, "tags_json")?,
     })
-}
-
-async fn attach_companies_and_tags(
-    reader: &mut sqlx::SqliteConnection,
-    rowids: &[i64],
-    items: &mut [ContactView],
-) -> Result<()> {
-    if rowids.is_empty() {
-        return Ok(());
-    }
-    let index: HashMap<i64, usize> = rowids.iter().enumerate().map(|(i, rowid)| (*rowid, i)).collect();
-    let mut companies = QueryBuilder::<Sqlite>::new(
-        "SELECT cc.contact_rowid, co.id, co.name FROM contact_companies cc JOIN companies co ON co.id = cc.company_id \
-         WHERE cc.contact_rowid IN (",
-    );
-    push_id_list(&mut companies, rowids);
-    companies.push(") ORDER BY co.name");
-    for row in companies.build().fetch_all(&mut *reader).await? {
-        let rowid: i64 = row.try_get(0)?;
-        items[index[&rowid]].companies.push(CompanyRef { id: row.try_get(1)?, name: row.try_get(2)? });
-    }
-    let mut tags = QueryBuilder::<Sqlite>::new(
-        "SELECT ct.contact_rowid, t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_rowid IN (",
-    );
-    push_id_list(&mut tags, rowids);
-    tags.push(") ORDER BY t.name");
-    for row in tags.build().fetch_all(&mut *reader).await? {
-        let rowid: i64 = row.try_get(0)?;
-        items[index[&rowid]].tags.push(row.try_get(1)?);
-    }
-    Ok(())
 }

@@ -1,7 +1,5 @@
 //! Conversation search and retrieval. The one place where a [`ConversationFilter`] becomes SQL.
 
-use std::collections::HashMap;
-
 use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
 
 use super::cursor::{self, Position};
@@ -10,12 +8,18 @@ use super::model::{
     Author, ConversationDetail, ConversationState, ConversationSummary, Page, PartView, Priority, Statistics,
 };
 use super::text::{fts_all_words, preview};
-use super::{Result, Store, StoreError, push_id_list};
+use super::{Result, Store, StoreError, json_column};
 
 /// Characters of the first message shown in a search result.
 const PREVIEW_CHARS: usize = 280;
 
-/// Columns of `conversations c` that make a [`ConversationSummary`] (plus `preview_source`).
+/// Columns of `conversations c` that make a [`ConversationSummary`] (plus `preview_source`), with its tag names
+/// and contact ids as JSON arrays.
+///
+/// Every read of the store is one statement: sqlx runs each SQLite connection on a thread of its own, so each
+/// statement is a round trip between threads, which under concurrent calls cost more than the queries themselves.
+/// Lists that belong to a row (tags, contacts, parts) therefore come as JSON arrays built by SQLite in the same
+/// statement rather than from follow-up queries.
 const SUMMARY_COLUMNS: &str = "c.rowid, c.id, c.title, c.state, c.open, c.read, c.priority, c.created_at, \
     c.updated_at, c.waiting_since, c.snoozed_until, c.admin_assignee_id, c.team_assignee_id, c.source_type, \
     c.source_subject, c.source_author_type, c.source_author_id, c.source_author_name, c.source_author_email, \
@@ -23,7 +27,22 @@ const SUMMARY_COLUMNS: &str = "c.rowid, c.id, c.title, c.state, c.open, c.read, 
     c.time_to_first_close, c.time_to_last_close, c.median_time_to_reply, c.handling_time, \
     c.first_contact_reply_at, c.first_assignment_at, c.first_admin_reply_at, c.first_close_at, \
     c.last_assignment_at, c.last_contact_reply_at, c.last_admin_reply_at, c.last_close_at, c.last_closed_by_id, \
-    c.count_reopens, c.count_assignments, c.count_conversation_parts";
+    c.count_reopens, c.count_assignments, c.count_conversation_parts, \
+    (SELECT json_group_array(t.name ORDER BY t.name) FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
+     WHERE ct.conversation_rowid = c.rowid) AS tags_json, \
+    (SELECT json_group_array(cc.contact_id ORDER BY cc.position) FROM conversation_contacts cc \
+     WHERE cc.conversation_rowid = c.rowid) AS contacts_json";
+
+/// A conversation's parts in thread order, as a JSON array of `[id, part_type, body_text, author_type, author_id,
+/// author_name, author_email, created_at, assigned_to_id]` (see [`PartColumns`]).
+const PARTS_JSON: &str = "(SELECT json_group_array(json_array(p.id, p.part_type, p.body_text, p.author_type, \
+    p.author_id, p.author_name, p.author_email, p.created_at, p.assigned_to_id) \
+    ORDER BY p.created_at, length(p.id), p.id) FROM conversation_parts p WHERE p.conversation_rowid = c.rowid) \
+    AS parts_json";
+
+/// One element of [`PARTS_JSON`].
+type PartColumns =
+    (String, String, Option<String>, String, String, Option<String>, Option<String>, i64, Option<String>);
 
 /// The order a search runs in, once "relevance without text" has been resolved to newest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +93,10 @@ impl Store {
 
         let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
         select.push(SUMMARY_COLUMNS);
+        // The total rides along as an uncorrelated scalar subquery, which SQLite evaluates once per statement.
+        select.push(", (SELECT count(*)");
+        push_from_and_conditions(&mut select, filter, fts_query.as_deref(), false);
+        select.push(") AS total");
         let offset = if order == Order::Relevance {
             // Rank on the full-text index alone (joining rows only when other conditions need them), then
             // read the few rows of the page: ranking must not read every matching conversation's row.
@@ -96,12 +119,16 @@ impl Store {
             offset
         };
 
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-        push_from_and_conditions(&mut count, filter, fts_query.as_deref(), false);
-
-        let mut reader = self.reader().acquire().await?;
-        let mut rows = select.build().fetch_all(&mut *reader).await?;
-        let total: i64 = count.build_query_scalar().fetch_one(&mut *reader).await?;
+        let mut rows = select.build().fetch_all(&mut *self.reader().await?).await?;
+        let total: i64 = match rows.first() {
+            Some(row) => row.try_get("total")?,
+            // A page past the last match (a cursor at the end, or no match at all) has no row to carry the total.
+            None => {
+                let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+                push_from_and_conditions(&mut count, filter, fts_query.as_deref(), false);
+                count.build_query_scalar().fetch_one(&mut *self.reader().await?).await?
+            }
+        };
 
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
@@ -118,53 +145,35 @@ impl Store {
             }
             _ => None,
         };
-        let mut items = rows.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
-        let rowids: Vec<i64> = rows.iter().map(|row| row.try_get("rowid")).collect::<Result<_, _>>()?;
-        attach_tags_and_contacts(&mut reader, &rowids, &mut items).await?;
+        let items = rows.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page { items, total: total as u64, next_cursor })
     }
 
     /// Returns one conversation with all its parts in order, or `None` when no conversation has this id.
     pub async fn get_conversation(&self, id: &str) -> Result<Option<ConversationDetail>> {
-        let mut reader = self.reader().acquire().await?;
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS}, NULL AS score, c.source_body_text, c.rating_remark, c.parts_truncated \
-             FROM conversations c WHERE c.id = ?"
+            "SELECT {SUMMARY_COLUMNS}, NULL AS score, c.source_body_text, c.rating_remark, c.parts_truncated, \
+             {PARTS_JSON} FROM conversations c WHERE c.id = ?"
         );
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *reader).await? else {
+        let Some(row) =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *self.reader().await?).await?
+        else {
             return Ok(None);
         };
-        let rowid: i64 = row.try_get("rowid")?;
-        let mut summary = [summary_from_row(&row)?];
-        attach_tags_and_contacts(&mut reader, &[rowid], &mut summary).await?;
-        let [summary] = summary;
-        let parts = sqlx::query(
-            "SELECT id, part_type, body_text, author_type, author_id, author_name, author_email, created_at, \
-             assigned_to_id FROM conversation_parts WHERE conversation_rowid = ? \
-             ORDER BY created_at, length(id), id",
-        )
-        .bind(rowid)
-        .fetch_all(&mut *reader)
-        .await?
-        .iter()
-        .map(|part| {
-            Ok(PartView {
-                id: part.try_get("id")?,
-                part_type: part.try_get("part_type")?,
-                body: part.try_get::<Option<String>, _>("body_text")?.filter(|body| !body.is_empty()),
-                author: Author {
-                    kind: part.try_get("author_type")?,
-                    id: part.try_get("author_id")?,
-                    name: part.try_get("author_name")?,
-                    email: part.try_get("author_email")?,
-                },
-                created_at: part.try_get("created_at")?,
-                assigned_to_id: part.try_get("assigned_to_id")?,
+        let parts: Vec<PartColumns> = json_column(&row, "parts_json")?;
+        let parts = parts
+            .into_iter()
+            .map(|(id, part_type, body, kind, author_id, name, email, created_at, assigned_to_id)| PartView {
+                id,
+                part_type,
+                body: body.filter(|body| !body.is_empty()),
+                author: Author { kind, id: author_id, name, email },
+                created_at,
+                assigned_to_id,
             })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .collect();
         Ok(Some(ConversationDetail {
-            summary,
+            summary: summary_from_row(&row)?,
             source_body: row.try_get("source_body_text")?,
             rating_remark: row.try_get("rating_remark")?,
             parts,
@@ -300,8 +309,8 @@ fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
             email: row.try_get("source_author_email")?,
         },
         preview: preview(&preview_source, PREVIEW_CHARS),
-        contact_ids: Vec::new(),
-        tags: Vec::new(),
+        contact_ids: json_column(row, "contacts_json")?,
+        tags: json_column(row, "tags_json")?,
         rating: row.try_get("rating")?,
         score: row.try_get("score")?,
         statistics: Statistics {
@@ -327,34 +336,3 @@ fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
     })
 }
 
-/// Fills in the tag names and contact ids of a page of conversations, two queries for the whole page.
-async fn attach_tags_and_contacts(
-    reader: &mut sqlx::SqliteConnection,
-    rowids: &[i64],
-    items: &mut [ConversationSummary],
-) -> Result<()> {
-    if rowids.is_empty() {
-        return Ok(());
-    }
-    let index: HashMap<i64, usize> = rowids.iter().enumerate().map(|(i, rowid)| (*rowid, i)).collect();
-    let mut tags = QueryBuilder::<Sqlite>::new(
-        "SELECT ct.conversation_rowid, t.name FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
-         WHERE ct.conversation_rowid IN (",
-    );
-    push_id_list(&mut tags, rowids);
-    tags.push(") ORDER BY t.name");
-    for row in tags.build().fetch_all(&mut *reader).await? {
-        let rowid: i64 = row.try_get(0)?;
-        items[index[&rowid]].tags.push(row.try_get(1)?);
-    }
-    let mut contacts = QueryBuilder::<Sqlite>::new(
-        "SELECT conversation_rowid, contact_id FROM conversation_contacts WHERE conversation_rowid IN (",
-    );
-    push_id_list(&mut contacts, rowids);
-    contacts.push(") ORDER BY conversation_rowid, position");
-    for row in contacts.build().fetch_all(&mut *reader).await? {
-        let rowid: i64 = row.try_get(0)?;
-        items[index[&rowid]].contact_ids.push(row.try_get(1)?);
-    }
-    Ok(())
-}

@@ -1,6 +1,9 @@
 //! Facts about the local copy as a whole (`workspace_meta`).
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
@@ -11,13 +14,35 @@ use super::{Result, Store};
 const SOURCE: &str = "source";
 const LAST_SYNCED_AT: &str = "last_synced_at";
 
+/// How long a freshness read answers later calls when no commit happened in this process in between. Every tool
+/// answer carries the freshness, so reading it from the database each time would be a query per call; a sync in
+/// another process (`fastintercom sync` beside `serve`) shows within this time.
+const FRESHNESS_TTL: Duration = Duration::from_secs(1);
+
+/// The last freshness read, with when and at which commit of this process it was read.
+#[derive(Debug, Default)]
+pub(super) struct FreshnessCache(Mutex<Option<(Instant, u64, Freshness)>>);
+
 impl Store {
     /// Where the data came from and when it was last brought up to date.
     pub async fn freshness(&self) -> Result<Freshness> {
+        let commits = self.commits.load(Ordering::SeqCst);
+        if let Some((read_at, at_commit, freshness)) = &*self.freshness.0.lock().expect("freshness lock")
+            && *at_commit == commits
+            && read_at.elapsed() < FRESHNESS_TTL
+        {
+            return Ok(freshness.clone());
+        }
+        let freshness = self.read_freshness().await?;
+        *self.freshness.0.lock().expect("freshness lock") = Some((Instant::now(), commits, freshness.clone()));
+        Ok(freshness)
+    }
+
+    async fn read_freshness(&self) -> Result<Freshness> {
         let rows = sqlx::query("SELECT key, value FROM workspace_meta WHERE key IN (?, ?)")
             .bind(SOURCE)
             .bind(LAST_SYNCED_AT)
-            .fetch_all(self.reader())
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         let mut freshness = Freshness { last_synced_at: None, source: "empty".to_owned() };
         for row in rows {
@@ -51,7 +76,7 @@ impl Store {
     async fn versions(&self, table: &str, ids: &[String]) -> Result<HashMap<String, i64>> {
         let sql = format!("SELECT id, updated_at FROM {table} WHERE id IN (SELECT value FROM json_each(?))");
         let ids = serde_json::to_string(ids).expect("ids serialize");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(self.reader()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(&mut *self.reader().await?).await?;
         rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
     }
 
@@ -62,7 +87,7 @@ impl Store {
             "SELECT DISTINCT company_id FROM contact_companies \
              WHERE company_id NOT IN (SELECT id FROM companies) ORDER BY company_id",
         )
-        .fetch_all(self.reader())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
     }
@@ -74,7 +99,7 @@ impl Store {
              (SELECT count(*) FROM contacts), (SELECT count(*) FROM companies), (SELECT count(*) FROM admins), \
              (SELECT count(*) FROM teams), (SELECT count(*) FROM tags)",
         )
-        .fetch_one(self.reader())
+        .fetch_one(&mut *self.reader().await?)
         .await?;
         let get = |i: usize| row.try_get::<i64, _>(i).map(|n| n as u64);
         Ok(Counts {
@@ -90,7 +115,8 @@ impl Store {
 
     /// How many conversations the store holds.
     pub async fn conversation_count(&self) -> Result<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(self.reader()).await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&mut *self.reader().await?).await?;
         Ok(count as u64)
     }
 }

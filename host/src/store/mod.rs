@@ -12,16 +12,21 @@ pub mod filter;
 mod meta;
 pub mod model;
 mod prepare;
+mod readers;
 mod sync_state;
 mod text;
 mod write;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use readers::Readers;
 
 pub use api_keys::ApiKeyRecord;
 pub use prepare::{PreparedWrite, prepare_conversations};
@@ -63,7 +68,10 @@ impl Default for StoreOptions {
 #[derive(Clone, Debug)]
 pub struct Store {
     writer: SqlitePool,
-    reader: SqlitePool,
+    readers: Arc<Readers>,
+    /// Commits made through this handle's writer, so caches of what the store says can tell they are stale.
+    commits: Arc<AtomicU64>,
+    freshness: Arc<meta::FreshnessCache>,
 }
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -84,23 +92,19 @@ impl Store {
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(base.clone().create_if_missing(true)).await?;
         MIGRATIONS.run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(options.readers)
-            .min_connections(1)
-            .connect_with(base.read_only(true).pragma("mmap_size", "268435456"))
-            .await?;
-        Ok(Self { writer, reader })
+        let readers = Readers::open(&base.read_only(true).pragma("mmap_size", "268435456"), options.readers).await?;
+        Ok(Self { writer, readers: Arc::new(readers), commits: Arc::default(), freshness: Arc::default() })
     }
 
     /// Closes both pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
-        self.reader.close().await;
+        self.readers.close().await;
         self.writer.close().await;
     }
 
-    /// The pool for reads.
-    fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// A connection for one read (of one statement, as far as possible: see `conversations.rs`).
+    async fn reader(&self) -> Result<readers::Reader<'_>> {
+        self.readers.acquire().await
     }
 }
 
@@ -110,4 +114,12 @@ impl Store {
 fn push_id_list(query: &mut sqlx::QueryBuilder<sqlx::Sqlite>, ids: &[i64]) {
     let json = serde_json::to_string(ids).expect("integers serialize");
     query.push("SELECT value FROM json_each(").push_bind(json).push(")");
+}
+
+/// Decodes a JSON array column that SQLite built with `json_group_array` (lists that belong to a row come that
+/// way, so a read is one statement; see `conversations.rs`).
+fn json_column<T: serde::de::DeserializeOwned>(row: &sqlx::sqlite::SqliteRow, column: &str) -> Result<T> {
+    use sqlx::Row as _;
+    let text: &str = row.try_get(column)?;
+    serde_json::from_str(text).map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))
 }

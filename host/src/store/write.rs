@@ -2,6 +2,8 @@
 //! sync checkpoint written with it land together or not at all, and readers never see half a conversation.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
@@ -17,6 +19,8 @@ use super::{Result, Store};
 /// An open write transaction on the single writer connection.
 pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
+    /// The store's commit counter, advanced when this transaction commits.
+    commits: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for WriteTx {
@@ -28,7 +32,7 @@ impl std::fmt::Debug for WriteTx {
 impl Store {
     /// Starts a write transaction. There is one writer: a second caller waits until the first commits.
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        Ok(WriteTx { tx: self.writer.begin().await? })
+        Ok(WriteTx { tx: self.writer.begin().await?, commits: Arc::clone(&self.commits) })
     }
 }
 
@@ -316,6 +320,7 @@ impl WriteTx {
     /// Makes everything written in this transaction visible at once.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        self.commits.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }

@@ -57,12 +57,24 @@ OUTPUT_SCHEMA = {
             "type": "boolean",
             "description": "Intercom returned fewer parts than the conversation has (it caps at 500).",
         },
+        "instance_calls": {
+            "type": "integer",
+            "minimum": 1,
+            "description": (
+                "Calls this instance of the plugin has answered, this one included: always 1 when the host gives "
+                "every call a fresh instance, rising when the operator lets it reuse warm instances."
+            ),
+        },
     },
-    "required": ["id", "parts", "words", "by_author_type", "truncated"],
+    "required": ["id", "parts", "words", "by_author_type", "truncated", "instance_calls"],
     "additionalProperties": False,
 }
 
 _WORD = re.compile(r"\S+")
+
+# Calls answered by this instance. Module state lives as long as the instance: the host's instance policy decides
+# whether that is one call (fresh, the default) or many (warm).
+_instance_calls = 0
 
 
 def _fail(error: tool.ToolError):
@@ -155,5 +167,8 @@ class Tool(exports.Tool):
             raise
         except Exception as e:  # a bug here must be a tool error, not a trap that kills the call
             raise _fail(tool.ToolError_Internal(f"py_thread_stats failed: {type(e).__name__}: {e}"))
+        global _instance_calls
+        _instance_calls += 1
+        stats["instance_calls"] = _instance_calls
         text = json.dumps(stats, separators=(",", ":"))
         return tool.ToolOutput(content=[tool.ContentBlock_Text(text)], structured=text)

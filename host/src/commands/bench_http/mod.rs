@@ -14,12 +14,19 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
+mod connection;
+
+use connection::Connection;
+
 use super::bench_support::{Percentiles, bench_workspace, filtered_search, ms, result_ids};
 use crate::config::Config;
 use crate::protocol::http_client::{Era, HttpClient, ServerProcess};
 
-/// Makes the i-th request of one kind: (tool name, arguments); shared by the client tasks.
+/// Makes the i-th request of one kind: (tool name, arguments).
 type RequestMaker = Arc<dyn Fn(usize) -> (String, Value) + Send + Sync>;
+
+/// Distinct requests of one kind each client cycles through, serialized before the clock starts.
+const REQUESTS_PER_CLIENT: usize = 64;
 
 #[derive(Debug, Args)]
 pub struct BenchHttpArgs {
@@ -76,10 +83,8 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
             client.open().await?;
             clients.push(client);
         }
-        load(&clients, &request, measured / 5).await; // warm-up
-        let started = Instant::now();
-        let (mut latencies, errors) = load(&clients, &request, measured).await;
-        let elapsed = started.elapsed();
+        load(&clients, &request, measured / 5).await?; // warm-up
+        let Measured { mut latencies, errors, elapsed } = load(&clients, &request, measured).await?;
         if latencies.is_empty() {
             bail!("no call of {label} succeeded");
         }
@@ -93,36 +98,78 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
 }
 
 /// Runs every client for `duration`; returns the latencies of successful calls and the number of failures.
-async fn load(clients: &[HttpClient], request: &RequestMaker, duration: Duration) -> (Vec<Duration>, usize) {
-    let until = Instant::now() + duration;
-    let tasks: Vec<_> = clients
-        .iter()
-        .enumerate()
-        .map(|(n, client)| {
-            let (client, request) = (client.clone(), Arc::clone(request));
-            tokio::spawn(async move {
-                let (mut latencies, mut errors, mut i) = (Vec::new(), 0usize, n * 7919);
-                while Instant::now() < until {
-                    let (tool, arguments) = request(i);
-                    i += 1;
-                    let started = Instant::now();
-                    match client.call_tool(&tool, arguments).await {
-                        Ok(result) if result["isError"] != json!(true) => latencies.push(started.elapsed()),
-                        _ => errors += 1,
+///
+/// The load generator shares the machine with the server, so it does as little as it can per call: each client
+/// task has its own keep-alive connection (see [`connection`]) and requests serialized before the clock starts,
+/// and an answer counts as a success when it is HTTP 200 with a JSON-RPC result that is not a tool error (found
+/// by looking for the members, not by parsing the answer).
+async fn load(clients: &[HttpClient], request: &RequestMaker, duration: Duration) -> anyhow::Result<Measured> {
+    let mut prepared = Vec::with_capacity(clients.len());
+    for (n, client) in clients.iter().enumerate() {
+        let url = reqwest::Url::parse(client.url()).context("the server's URL")?;
+        let address = url.socket_addrs(|| None)?.into_iter().next().context("the server's address")?;
+        let authority = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), address.port());
+        let requests: Vec<Vec<u8>> = (0..REQUESTS_PER_CLIENT)
+            .map(|k| {
+                let (tool, arguments) = request(n * 7919 + k);
+                let message =
+                    client.request_message(k as u64, "tools/call", json!({"name": tool, "arguments": arguments}));
+                let headers = client.post_headers("tools/call", Some(&tool));
+                connection::post_request(&authority, url.path(), &headers, &message.to_string())
+            })
+            .collect();
+        prepared.push((Connection::open(address).await?, address, requests));
+    }
+    let started = Instant::now();
+    let until = started + duration;
+    let mut tasks = Vec::with_capacity(prepared.len());
+    for (mut connection, address, requests) in prepared {
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0usize);
+            for request in requests.iter().cycle() {
+                if Instant::now() >= until {
+                    break;
+                }
+                let started = Instant::now();
+                match connection.exchange(request).await {
+                    Ok((200, answer)) if is_tool_result(answer) => latencies.push(started.elapsed()),
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        // The connection may be out of step with the server: start a new one.
+                        errors += 1;
+                        match Connection::open(address).await {
+                            Ok(fresh) => connection = fresh,
+                            Err(_) => break,
+                        }
                     }
                 }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for task in tasks {
-        if let Ok((latencies, failed)) = task.await {
-            all.extend(latencies);
-            errors += failed;
-        }
+            }
+            (latencies, errors)
+        }));
     }
-    (all, errors)
+    let mut measured = Measured { latencies: Vec::new(), errors: 0, elapsed: Duration::ZERO };
+    for task in tasks {
+        let (latencies, errors) = task.await.context("a client task failed")?;
+        measured.latencies.extend(latencies);
+        measured.errors += errors;
+    }
+    measured.elapsed = started.elapsed();
+    Ok(measured)
+}
+
+/// What the clients saw during one load.
+struct Measured {
+    /// Of the successful calls.
+    latencies: Vec<Duration>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+/// Whether a JSON answer is a `tools/call` result that is not a tool error. Our server writes compact JSON with
+/// `result`, then `isError` only when set, so looking for the two members is exact for it.
+fn is_tool_result(answer: &[u8]) -> bool {
+    let has = |needle: &[u8]| memchr::memmem::find(answer, needle).is_some();
+    has(b"\"result\":{") && !has(b"\"isError\":true")
 }
 
 /// Starts `serve --http 127.0.0.1:0` on `dir` and returns the child and its MCP URL.
@@ -137,4 +184,18 @@ async fn start_server(dir: &std::path::Path) -> anyhow::Result<(tokio::process::
         .env_remove("INTERCOM_ACCESS_TOKEN");
     let server = ServerProcess::spawn(command, Duration::from_secs(120)).await?;
     Ok((server.child, server.url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tool_result;
+
+    #[test]
+    fn only_results_that_are_not_tool_errors_count_as_successes() {
+        assert!(is_tool_result(br#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":false}}"#));
+        assert!(is_tool_result(b"data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[]}}\n\n"));
+        assert!(!is_tool_result(br#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}"#));
+        assert!(!is_tool_result(br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"unknown tool"}}"#));
+        assert!(!is_tool_result(br#"{"error":"this Host is not allowed"}"#));
+    }
 }
