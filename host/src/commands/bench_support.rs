@@ -21,12 +21,22 @@ pub async fn bench_workspace(
     bench_dir: Option<&Path>,
 ) -> anyhow::Result<PathBuf> {
     let dir = bench_dir.map_or_else(|| config.data_dir.join(format!("bench-{conversations}")), Path::to_owned);
-    let store = Config::new(dir.clone(), Some(dir.join("plugins"))).open_store().await?;
-    if store.conversation_count().await? != conversations as u64 {
-        let report = demo::seed(&store, &DemoOptions { conversations, ..DemoOptions::default() }).await?;
+    let bench = Config::new(dir.clone(), Some(dir.join("plugins")));
+    let options = DemoOptions { conversations, ..DemoOptions::default() };
+    let report = if bench.has_store() {
+        let store = bench.open_store().await?;
+        let report = match store.conversation_count().await? == conversations as u64 {
+            true => None,
+            false => Some(demo::seed(&store, &options).await?),
+        };
+        store.close().await;
+        report
+    } else {
+        Some(bench.build_demo_store(&options).await?)
+    };
+    if let Some(report) = report {
         eprintln!("seeded {} conversations at {:.0}/s", report.conversations, report.conversations_per_second());
     }
-    store.close().await;
     Ok(dir)
 }
 

@@ -17,17 +17,21 @@ pub struct DemoArgs {
 }
 
 pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
-    let store = config.open_store().await?;
-    let freshness = store.freshness().await?;
-    if freshness.source == "intercom" {
-        bail!(
-            "the store in {} holds a synced Intercom workspace; use another --data-dir for the demo",
-            config.data_dir.display()
-        );
-    }
     let options = DemoOptions { conversations: args.conversations, seed: args.seed, ..DemoOptions::default() };
-    let report = demo::seed(&store, &options).await?;
-    store.close().await;
+    let report = if config.has_store() {
+        let store = config.open_store().await?;
+        if store.freshness().await?.source == "intercom" {
+            bail!(
+                "the store in {} holds a synced Intercom workspace; use another --data-dir for the demo",
+                config.data_dir.display()
+            );
+        }
+        let report = demo::seed(&store, &options).await?;
+        store.close().await;
+        report
+    } else {
+        config.build_demo_store(&options).await?
+    };
     eprintln!(
         "seeded {} conversations ({} parts), {} contacts, {} companies in {:.2} s: {:.0} conversations/s",
         report.conversations,

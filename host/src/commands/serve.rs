@@ -52,17 +52,22 @@ impl Default for ServeArgs {
 }
 
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
-    let store = config.open_store().await?;
     let settings = args.intercom.settings(config)?;
+    let demo = DemoOptions { conversations: args.demo_conversations, ..DemoOptions::default() };
+    if settings.access_token.is_none() && !config.has_store() {
+        tracing::info!(conversations = demo.conversations, "no store and no Intercom token: creating a demo workspace");
+        let report = config.build_demo_store(&demo).await?;
+        tracing::info!(?report, "demo workspace ready");
+    }
+    let store = config.open_store().await?;
     if settings.access_token.is_some() {
         start_background_sync(config, &args, &settings, store.clone()).await?;
     } else if store.counts().await? == Default::default() && store.sync_states().await?.is_empty() {
         tracing::info!(
-            conversations = args.demo_conversations,
+            conversations = demo.conversations,
             "the store is empty and no Intercom token is set: seeding a demo workspace"
         );
-        let options = DemoOptions { conversations: args.demo_conversations, ..DemoOptions::default() };
-        let report = demo::seed(&store, &options).await?;
+        let report = demo::seed(&store, &demo).await?;
         tracing::info!(?report, "demo workspace ready");
     }
     let plugin_watch = PluginWatch::start(config)?;

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use crate::demo::{DemoOptions, SeedReport};
 use crate::registry::{self, Registry};
 use crate::runtime::{Runtime, RuntimeLimits};
 use crate::store::{Store, StoreOptions};
@@ -67,6 +68,20 @@ impl Config {
     /// Optional settings file (`[intercom]` table: access_token, client_secret, region, base_url).
     pub fn config_file(&self) -> PathBuf {
         self.data_dir.join("config.toml")
+    }
+
+    /// Whether the data directory holds a store yet.
+    pub fn has_store(&self) -> bool {
+        self.database_path().exists()
+    }
+
+    /// Creates the store, holding the demo workspace `options` describe; there must be none yet (see
+    /// [`Config::has_store`]). Much faster than seeding an open store: see [`crate::store::StoreBuilder`].
+    pub async fn build_demo_store(&self, options: &DemoOptions) -> anyhow::Result<SeedReport> {
+        create_dir(&self.data_dir)?;
+        crate::demo::build_store(&self.database_path(), options)
+            .await
+            .with_context(|| format!("cannot create the demo workspace in {}", self.data_dir.display()))
     }
 
     /// Creates the data directory and opens (migrating if needed) the store.

@@ -29,13 +29,14 @@ mod seed_tests;
 #[cfg(test)]
 mod tests;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
 use crate::store::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
-use crate::store::{PreparedWrite, Store, prepare_conversations};
+use crate::store::{PreparedWrite, Store, StoreBuilder, prepare_conversations, prepare_new_conversations};
 use people::{ContactFacts, DAY, YEAR};
 use rng::Rng;
 
@@ -245,15 +246,58 @@ const CHANNEL_DEPTH: usize = 2;
 
 /// Writes the workspace `options` describe into `store` (upserting: existing rows with the same ids are
 /// replaced, rows of a larger earlier demo are left alone), then marks the store as synced from "demo" at `now`.
-/// Reference data goes first, so every conversation's contacts, teammates and tags exist when it lands.
 pub async fn seed(store: &Store, options: &DemoOptions) -> anyhow::Result<SeedReport> {
     let started = Instant::now();
+    let fresh = store.conversation_count().await? == 0;
+    write_workspace(store, options, fresh, started).await
+}
+
+/// Builds a new store at `path`, which must not exist, holding the workspace `options` describe: the fast way to
+/// a first demo workspace (see [`StoreBuilder`]). The report's time includes making the file durable.
+pub async fn build_store(path: &Path, options: &DemoOptions) -> anyhow::Result<SeedReport> {
+    let started = Instant::now();
+    let builder = StoreBuilder::start(path).await?;
+    let mut report = write_workspace(builder.store(), options, true, started).await?;
+    builder.finish().await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Generates the workspace and writes it. Reference data goes first, so every conversation's contacts,
+/// teammates and tags exist when it lands. `fresh`: the store holds no conversation yet (nothing to replace).
+async fn write_workspace(
+    store: &Store,
+    options: &DemoOptions,
+    fresh: bool,
+    started: Instant,
+) -> anyhow::Result<SeedReport> {
     let generate_options = options.clone();
     let workspace = Arc::new(
         tokio::task::spawn_blocking(move || generate(&generate_options))
             .await
             .context("generating the demo workspace")?,
     );
+
+    // Generation and statement building (plain text, arguments) run on a blocking thread, one batch ahead of
+    // the writer, so the two cores split the work: this thread mostly waits on SQLite. It starts before the
+    // reference data is written, so the first batch is ready when the writer turns to conversations.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<Batch>>(CHANNEL_DEPTH);
+    let producer_workspace = Arc::clone(&workspace);
+    let producer = tokio::task::spawn_blocking(move || {
+        let prepare = if fresh { prepare_new_conversations } else { prepare_conversations };
+        for records in producer_workspace.conversation_batches(CONVERSATION_BATCH) {
+            let batch = prepare(&records)
+                .map(|write| Batch {
+                    conversations: records.len(),
+                    parts: records.iter().map(|c| c.parts.len()).sum(),
+                    write,
+                })
+                .context("preparing demo conversations");
+            if sender.blocking_send(batch).is_err() {
+                break; // The writer failed and stopped listening.
+            }
+        }
+    });
 
     let mut tx = store.begin_write().await?;
     tx.upsert_admins(&workspace.admins).await.context("writing demo admins")?;
@@ -266,25 +310,6 @@ pub async fn seed(store: &Store, options: &DemoOptions) -> anyhow::Result<SeedRe
         tx.upsert_contacts(contacts).await.context("writing demo contacts")?;
         tx.commit().await?;
     }
-
-    // Generation and statement building (plain text, arguments) run on a blocking thread, one batch ahead of
-    // the writer, so the two cores split the work: this thread mostly waits on SQLite.
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<Batch>>(CHANNEL_DEPTH);
-    let producer_workspace = Arc::clone(&workspace);
-    let producer = tokio::task::spawn_blocking(move || {
-        for records in producer_workspace.conversation_batches(CONVERSATION_BATCH) {
-            let batch = prepare_conversations(&records)
-                .map(|write| Batch {
-                    conversations: records.len(),
-                    parts: records.iter().map(|c| c.parts.len()).sum(),
-                    write,
-                })
-                .context("preparing demo conversations");
-            if sender.blocking_send(batch).is_err() {
-                break; // The writer failed and stopped listening.
-            }
-        }
-    });
     let (mut conversations, mut parts) = (0, 0);
     while let Some(batch) = receiver.recv().await {
         let batch = batch?;

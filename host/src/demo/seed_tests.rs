@@ -89,3 +89,92 @@ async fn seeding_nothing_works() {
     assert_eq!(store.conversation_count().await.unwrap(), 0);
     store.close().await;
 }
+
+#[tokio::test]
+async fn building_a_new_store_gives_an_ordinary_store_holding_the_oracle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("built.db");
+    let options = options(1_500);
+    let report = build_store(&path, &options).await.unwrap();
+    let ws = generate(&options);
+    assert_eq!(report.conversations, 1_500);
+    let entries: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(entries, ["built.db"], "nothing of the build is left beside the store");
+
+    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", path.display())).await.unwrap();
+    let pragma = |name: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST({name} AS TEXT) FROM pragma_{name}"
+            )))
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal", "built without a journal, served in WAL mode");
+    assert_eq!(pragma("page_size").await, "32768");
+    assert_eq!(count(&pool, "conversations").await, 1_500);
+    assert_eq!(count(&pool, "conversation_parts").await, report.parts);
+    assert_eq!(count(&pool, "contacts").await, ws.contacts.len());
+    let text = |word: &str| ConversationFilter { text: Some(word.to_owned()), ..ConversationFilter::default() };
+    assert_eq!(search_indices(&store, &ws, text(MARKER_WORD)).await, ws.marker_indices().collect());
+    let freshness = store.freshness().await.unwrap();
+    assert_eq!((freshness.source.as_str(), freshness.last_synced_at), ("demo", Some(NOW)));
+
+    // An ordinary store from here on: seeding it again replaces rather than duplicates.
+    seed(&store, &options).await.unwrap();
+    assert_eq!(count(&pool, "conversation_parts").await, report.parts);
+    pool.close().await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn building_never_replaces_a_store_and_discards_what_an_interrupted_build_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workspace.db");
+    std::fs::write(&path, b"an existing store").unwrap();
+    let refused = build_store(&path, &options(10)).await.unwrap_err();
+    assert!(format!("{refused:#}").contains("exists already"), "{refused:#}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"an existing store");
+
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(dir.path().join("workspace.db.building"), b"half a store").unwrap();
+    std::fs::write(dir.path().join("workspace.db.building-journal"), b"its journal").unwrap();
+    build_store(&path, &options(10)).await.unwrap();
+    let mut entries: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    entries.sort();
+    assert_eq!(entries, ["workspace.db"]);
+    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
+    assert_eq!(store.conversation_count().await.unwrap(), 10);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_store_being_built_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let builder = crate::store::StoreBuilder::start(&dir.path().join("new.db")).await.unwrap();
+    assert!(builder.store().conversation_count().await.is_err(), "a read fails at once instead of waiting");
+    builder.finish().await.unwrap();
+    assert!(dir.path().join("new.db").exists());
+}
+
+#[tokio::test]
+async fn writing_as_new_what_is_stored_already_fails_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store.db"), StoreOptions::default()).await.unwrap();
+    let options = options(20);
+    let report = seed(&store, &options).await.unwrap();
+    let records: Vec<ConversationRecord> = generate(&options).conversations().collect();
+    let mut tx = store.begin_write().await.unwrap();
+    let refused = tx.apply(crate::store::prepare_new_conversations(&records).unwrap()).await;
+    assert!(refused.is_err(), "rows that exist collide instead of being written twice");
+    drop(tx);
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.conversations, counts.parts), (20, report.parts as u64));
+    store.close().await;
+}

@@ -335,4 +335,3 @@ fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
         },
     })
 }
-

@@ -110,6 +110,36 @@ pub(super) fn conversation_rowid(id: &str) -> Result<i64, StoreError> {
 /// contact and tag links, their parts (upserted by part id, so parts stored earlier and no longer returned —
 /// Intercom returns only the latest 500 — are kept) and their full-text documents.
 pub fn prepare_conversations(conversations: &[ConversationRecord]) -> Result<PreparedWrite, StoreError> {
+    prepare(conversations, Stored::Maybe)
+}
+
+/// [`prepare_conversations`] for conversations none of which is stored yet (a store's first demo workspace):
+/// the same rows without the statements that clear what an earlier version left (search documents, links),
+/// which would find nothing. Should one be stored after all, its links or search document collide and the
+/// write fails; nothing is written twice.
+pub fn prepare_new_conversations(conversations: &[ConversationRecord]) -> Result<PreparedWrite, StoreError> {
+    prepare(conversations, Stored::No)
+}
+
+/// Whether a write may replace stored conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    Maybe,
+    No,
+}
+
+impl Stored {
+    /// The end of an insert: an upsert on `key` when rows may be stored already, nothing otherwise (an upsert
+    /// looks each key up before inserting it, a plain insert only once).
+    fn upsert_tail(self, key: &str, columns: &[&str]) -> String {
+        match self {
+            Self::Maybe => upsert_tail(key, columns),
+            Self::No => String::new(),
+        }
+    }
+}
+
+fn prepare(conversations: &[ConversationRecord], stored: Stored) -> Result<PreparedWrite, StoreError> {
     let conversations = last_of_each(conversations, |c| &c.id);
     let rowids: Vec<i64> = conversations.iter().map(|c| conversation_rowid(&c.id)).collect::<Result<_, _>>()?;
     let mut statements = Vec::new();
@@ -120,19 +150,21 @@ pub fn prepare_conversations(conversations: &[ConversationRecord]) -> Result<Pre
     // Search documents are rewritten whole: first drop those of the conversations already stored (this runs
     // before the rows are upserted), then insert every document fresh, which is much cheaper than INSERT OR
     // REPLACE.
-    let mut delete = QueryBuilder::<Sqlite>::new(
-        "DELETE FROM conversation_fts WHERE rowid IN (SELECT rowid FROM conversations WHERE rowid IN (",
-    );
-    push_id_list(&mut delete, &rowids);
-    delete.push("))");
-    statements.push(delete);
+    if stored == Stored::Maybe {
+        let mut delete = QueryBuilder::<Sqlite>::new(
+            "DELETE FROM conversation_fts WHERE rowid IN (SELECT rowid FROM conversations WHERE rowid IN (",
+        );
+        push_id_list(&mut delete, &rowids);
+        delete.push("))");
+        statements.push(delete);
+    }
 
     // Plain text of every body, derived once for the rows and for the search documents.
     let texts: Vec<ConversationText> = conversations.iter().map(|c| ConversationText::of(c)).collect();
     let rows: Vec<(i64, &ConversationRecord, &ConversationText)> =
         rowids.iter().zip(&conversations).zip(&texts).map(|((rowid, c), text)| (*rowid, *c, text)).collect();
     let (head, tail) =
-        (insert_head("conversations", &CONVERSATION_COLUMNS), upsert_tail("rowid", &CONVERSATION_COLUMNS));
+        (insert_head("conversations", &CONVERSATION_COLUMNS), stored.upsert_tail("rowid", &CONVERSATION_COLUMNS));
     statements.extend(values_statements(&head, CONVERSATION_COLUMNS.len(), &tail, &rows, |row, (rowid, c, text)| {
         let stats = &c.statistics;
         let rating = c.rating.clone().unwrap_or_default();
@@ -191,7 +223,7 @@ pub fn prepare_conversations(conversations: &[ConversationRecord]) -> Result<Pre
     }));
 
     // Links are replaced wholesale: Intercom always sends the full lists.
-    for table in ["conversation_contacts", "conversation_tags"] {
+    for table in ["conversation_contacts", "conversation_tags"].into_iter().filter(|_| stored == Stored::Maybe) {
         let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE conversation_rowid IN ("));
         push_id_list(&mut delete, &rowids);
         delete.push(")");
@@ -230,8 +262,10 @@ pub fn prepare_conversations(conversations: &[ConversationRecord]) -> Result<Pre
         .iter()
         .flat_map(|(rowid, c, text)| c.parts.iter().zip(&text.parts).map(move |(part, body)| (*rowid, part, body)))
         .collect();
-    let (head, tail) =
-        (insert_head("conversation_parts", &PART_COLUMNS), upsert_tail("conversation_rowid, id", &PART_COLUMNS[2..]));
+    let (head, tail) = (
+        insert_head("conversation_parts", &PART_COLUMNS),
+        stored.upsert_tail("conversation_rowid, id", &PART_COLUMNS[2..]),
+    );
     statements.extend(values_statements(&head, PART_COLUMNS.len(), &tail, &parts, |row, (rowid, part, body)| {
         row.push_bind(*rowid)
             .push_bind(part.id.clone())

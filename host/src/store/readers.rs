@@ -35,6 +35,13 @@ impl Readers {
         Ok(Self { idle: Mutex::new(idle), available: Semaphore::new(size as usize), size })
     }
 
+    /// A set without connections, for a store that cannot be read (one being built): every read fails at once.
+    pub(super) fn none() -> Self {
+        let available = Semaphore::new(0);
+        available.close();
+        Self { idle: Mutex::new(Vec::new()), available, size: 0 }
+    }
+
     /// Waits for an idle connection; fails once the set is closed.
     pub(super) async fn acquire(&self) -> Result<Reader<'_>> {
         let permit = self.available.acquire().await.map_err(|_| sqlx::Error::PoolClosed)?;

@@ -10,8 +10,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
 use super::prepare::{
-    MAX_BINDS_PER_STATEMENT, PreparedWrite, dedup, insert_head, last_of_each, prepare_conversations, upsert_tail,
-    values_statements,
+    PreparedWrite, dedup, insert_head, last_of_each, prepare_conversations, upsert_tail, values_statements,
 };
 use super::push_id_list;
 use super::{Result, Store};
@@ -130,7 +129,9 @@ impl WriteTx {
             return Ok(());
         }
         delete_documents(&mut self.tx, "contact_fts", "contacts", contacts.iter().map(|c| &c.id)).await?;
-        const COLUMNS: [&str; 20] = [
+        let batch_rowids = self.contact_rowids(contacts).await?;
+        const COLUMNS: [&str; 21] = [
+            "rowid",
             "id",
             "role",
             "external_id",
@@ -152,40 +153,33 @@ impl WriteTx {
             "os",
             "custom_attributes",
         ];
-        let columns = &COLUMNS;
-        let mut rowids: HashMap<String, i64> = HashMap::with_capacity(contacts.len());
-        for chunk in contacts.chunks(MAX_BINDS_PER_STATEMENT / columns.len()) {
-            let mut query = QueryBuilder::<Sqlite>::new(insert_head("contacts", columns));
-            query.push_values(chunk, |mut row, c| {
-                let domain = c.email.as_deref().and_then(|email| email.rsplit_once('@')).map(|(_, d)| d.to_lowercase());
-                row.push_bind(c.id.clone())
-                    .push_bind(c.role.clone())
-                    .push_bind(c.external_id.clone())
-                    .push_bind(c.email.clone())
-                    .push_bind(domain)
-                    .push_bind(c.name.clone())
-                    .push_bind(c.phone.clone())
-                    .push_bind(c.owner_id.clone())
-                    .push_bind(c.created_at)
-                    .push_bind(c.updated_at)
-                    .push_bind(c.signed_up_at)
-                    .push_bind(c.last_seen_at)
-                    .push_bind(c.last_replied_at)
-                    .push_bind(c.last_contacted_at)
-                    .push_bind(c.country.clone())
-                    .push_bind(c.region.clone())
-                    .push_bind(c.city.clone())
-                    .push_bind(c.browser.clone())
-                    .push_bind(c.os.clone())
-                    .push_bind(c.custom_attributes.clone());
-            });
-            query.push(upsert_tail("id", columns));
-            query.push(" RETURNING rowid, id");
-            for row in query.build().fetch_all(&mut *self.tx).await? {
-                rowids.insert(row.try_get(1)?, row.try_get(0)?);
-            }
-        }
-        let batch_rowids: Vec<i64> = contacts.iter().map(|c| rowids[&c.id]).collect();
+        let rows: Vec<(i64, &ContactRecord)> = batch_rowids.iter().copied().zip(contacts.iter().copied()).collect();
+        let (head, tail) = (insert_head("contacts", &COLUMNS), upsert_tail("rowid", &COLUMNS));
+        insert_chunks(&mut self.tx, &head, COLUMNS.len(), &tail, &rows, |row, (rowid, c)| {
+            let domain = c.email.as_deref().and_then(|email| email.rsplit_once('@')).map(|(_, d)| d.to_lowercase());
+            row.push_bind(*rowid)
+                .push_bind(c.id.clone())
+                .push_bind(c.role.clone())
+                .push_bind(c.external_id.clone())
+                .push_bind(c.email.clone())
+                .push_bind(domain)
+                .push_bind(c.name.clone())
+                .push_bind(c.phone.clone())
+                .push_bind(c.owner_id.clone())
+                .push_bind(c.created_at)
+                .push_bind(c.updated_at)
+                .push_bind(c.signed_up_at)
+                .push_bind(c.last_seen_at)
+                .push_bind(c.last_replied_at)
+                .push_bind(c.last_contacted_at)
+                .push_bind(c.country.clone())
+                .push_bind(c.region.clone())
+                .push_bind(c.city.clone())
+                .push_bind(c.browser.clone())
+                .push_bind(c.os.clone())
+                .push_bind(c.custom_attributes.clone());
+        })
+        .await?;
         for table in ["contact_companies", "contact_tags"] {
             let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE contact_rowid IN ("));
             push_id_list(&mut delete, &batch_rowids);
@@ -238,6 +232,33 @@ impl WriteTx {
             },
         )
         .await
+    }
+
+    /// The rowid each of `contacts` has, or gets: stored contacts keep theirs, new ones are numbered after the
+    /// largest. Contact ids are Intercom's hex strings, so unlike conversations the rowid cannot be the id; working
+    /// the rowids out first (inside the write transaction, so nobody else numbers meanwhile) lets the rows, their
+    /// links and their search documents be written without reading back what the insert assigned.
+    async fn contact_rowids(&mut self, contacts: &[&ContactRecord]) -> Result<Vec<i64>> {
+        let ids = serde_json::to_string(&contacts.iter().map(|c| &c.id).collect::<Vec<_>>()).expect("ids serialize");
+        let stored: HashMap<String, i64> =
+            sqlx::query("SELECT id, rowid FROM contacts WHERE id IN (SELECT value FROM json_each(?))")
+                .bind(ids)
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        let mut next: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM contacts").fetch_one(&mut *self.tx).await?;
+        Ok(contacts
+            .iter()
+            .map(|c| {
+                stored.get(&c.id).copied().unwrap_or_else(|| {
+                    next += 1;
+                    next
+                })
+            })
+            .collect())
     }
 
     /// Inserts or replaces companies.
