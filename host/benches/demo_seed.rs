@@ -33,7 +33,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let dir = tempfile::TempDir::new()?;
-        let report = demo::build_store(&dir.path().join("built.sqlite3"), &options).await?;
+        let report = demo::build_store(&dir.path().join("built.sqlite3"), &options).await?.expect("a new path");
         print_report("build a new store", &report);
         let store = Store::open(&dir.path().join("seeded.sqlite3"), StoreOptions::default()).await?;
         let report = demo::seed(&store, &options).await?;

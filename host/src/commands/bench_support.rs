@@ -23,17 +23,17 @@ pub async fn bench_workspace(
     let dir = bench_dir.map_or_else(|| config.data_dir.join(format!("bench-{conversations}")), Path::to_owned);
     let bench = Config::new(dir.clone(), Some(dir.join("plugins")));
     let options = DemoOptions { conversations, ..DemoOptions::default() };
-    let report = if bench.has_store() {
+    let mut report = None;
+    if !bench.has_store() {
+        report = bench.build_demo_store(&options).await?;
+    }
+    if report.is_none() {
         let store = bench.open_store().await?;
-        let report = match store.conversation_count().await? == conversations as u64 {
-            true => None,
-            false => Some(demo::seed(&store, &options).await?),
-        };
+        if store.conversation_count().await? != conversations as u64 {
+            report = Some(demo::seed(&store, &options).await?);
+        }
         store.close().await;
-        report
-    } else {
-        Some(bench.build_demo_store(&options).await?)
-    };
+    }
     if let Some(report) = report {
         eprintln!("seeded {} conversations at {:.0}/s", report.conversations, report.conversations_per_second());
     }

@@ -18,19 +18,25 @@ pub struct DemoArgs {
 
 pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let options = DemoOptions { conversations: args.conversations, seed: args.seed, ..DemoOptions::default() };
-    let report = if config.has_store() {
-        let store = config.open_store().await?;
-        if store.freshness().await?.source == "intercom" {
-            bail!(
-                "the store in {} holds a synced Intercom workspace; use another --data-dir for the demo",
-                config.data_dir.display()
-            );
+    let built = match config.has_store() {
+        false => config.build_demo_store(&options).await?,
+        true => None,
+    };
+    // No store was built when there is one (perhaps made meanwhile by another process): seed that one.
+    let report = match built {
+        Some(report) => report,
+        None => {
+            let store = config.open_store().await?;
+            if store.freshness().await?.source == "intercom" {
+                bail!(
+                    "the store in {} holds a synced Intercom workspace; use another --data-dir for the demo",
+                    config.data_dir.display()
+                );
+            }
+            let report = demo::seed(&store, &options).await?;
+            store.close().await;
+            report
         }
-        let report = demo::seed(&store, &options).await?;
-        store.close().await;
-        report
-    } else {
-        config.build_demo_store(&options).await?
     };
     eprintln!(
         "seeded {} conversations ({} parts), {} contacts, {} companies in {:.2} s: {:.0} conversations/s",

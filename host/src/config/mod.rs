@@ -75,9 +75,10 @@ impl Config {
         self.database_path().exists()
     }
 
-    /// Creates the store, holding the demo workspace `options` describe; there must be none yet (see
-    /// [`Config::has_store`]). Much faster than seeding an open store: see [`crate::store::StoreBuilder`].
-    pub async fn build_demo_store(&self, options: &DemoOptions) -> anyhow::Result<SeedReport> {
+    /// Creates the store, holding the demo workspace `options` describe, when there is none (see
+    /// [`Config::has_store`]); `None` when there is one, perhaps made meanwhile by another process. Much faster
+    /// than seeding an open store: see [`crate::store::StoreBuilder`].
+    pub async fn build_demo_store(&self, options: &DemoOptions) -> anyhow::Result<Option<SeedReport>> {
         create_dir(&self.data_dir)?;
         crate::demo::build_store(&self.database_path(), options)
             .await

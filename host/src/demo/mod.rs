@@ -36,7 +36,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 
 use crate::store::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
-use crate::store::{PreparedWrite, Store, StoreBuilder, prepare_conversations, prepare_new_conversations};
+use crate::store::{PreparedWrite, Store, StoreBuilder, StoreError, prepare_conversations, prepare_new_conversations};
 use people::{ContactFacts, DAY, YEAR};
 use rng::Rng;
 
@@ -252,15 +252,22 @@ pub async fn seed(store: &Store, options: &DemoOptions) -> anyhow::Result<SeedRe
     write_workspace(store, options, fresh, started).await
 }
 
-/// Builds a new store at `path`, which must not exist, holding the workspace `options` describe: the fast way to
-/// a first demo workspace (see [`StoreBuilder`]). The report's time includes making the file durable.
-pub async fn build_store(path: &Path, options: &DemoOptions) -> anyhow::Result<SeedReport> {
+/// Builds a new store at `path` holding the workspace `options` describe: the fast way to a first demo
+/// workspace (see [`StoreBuilder`]). The report's time includes making the file durable. `None` when a store
+/// exists at `path`, also one another process made while this one waited or built: that one is kept.
+pub async fn build_store(path: &Path, options: &DemoOptions) -> anyhow::Result<Option<SeedReport>> {
     let started = Instant::now();
-    let builder = StoreBuilder::start(path).await?;
+    let builder = match StoreBuilder::start(path).await {
+        Err(StoreError::Exists(_)) => return Ok(None),
+        other => other?,
+    };
     let mut report = write_workspace(builder.store(), options, true, started).await?;
-    builder.finish().await?;
+    match builder.finish().await {
+        Err(StoreError::Exists(_)) => return Ok(None),
+        other => other?,
+    }
     report.elapsed = started.elapsed();
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// Generates the workspace and writes it. Reference data goes first, so every conversation's contacts,

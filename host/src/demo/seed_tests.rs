@@ -95,11 +95,10 @@ async fn building_a_new_store_gives_an_ordinary_store_holding_the_oracle() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("built.db");
     let options = options(1_500);
-    let report = build_store(&path, &options).await.unwrap();
+    let report = build_store(&path, &options).await.unwrap().expect("nothing at the path: built");
     let ws = generate(&options);
     assert_eq!(report.conversations, 1_500);
-    let entries: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let entries = file_names(dir.path());
     assert_eq!(entries, ["built.db"], "nothing of the build is left beside the store");
 
     let store = Store::open(&path, StoreOptions::default()).await.unwrap();
@@ -137,21 +136,47 @@ async fn building_never_replaces_a_store_and_discards_what_an_interrupted_build_
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("workspace.db");
     std::fs::write(&path, b"an existing store").unwrap();
-    let refused = build_store(&path, &options(10)).await.unwrap_err();
-    assert!(format!("{refused:#}").contains("exists already"), "{refused:#}");
+    assert!(build_store(&path, &options(10)).await.unwrap().is_none(), "a store is there: none is built");
     assert_eq!(std::fs::read(&path).unwrap(), b"an existing store");
 
     std::fs::remove_file(&path).unwrap();
     std::fs::write(dir.path().join("workspace.db.building"), b"half a store").unwrap();
     std::fs::write(dir.path().join("workspace.db.building-journal"), b"its journal").unwrap();
-    build_store(&path, &options(10)).await.unwrap();
-    let mut entries: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    entries.sort();
+    build_store(&path, &options(10)).await.unwrap().expect("built");
+    let entries = file_names(dir.path());
     assert_eq!(entries, ["workspace.db"]);
     let store = Store::open(&path, StoreOptions::default()).await.unwrap();
     assert_eq!(store.conversation_count().await.unwrap(), 10);
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builders_of_one_path_take_turns_and_only_the_first_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workspace.db");
+    let options = options(300);
+    let builds = futures_util::future::join_all((0..3).map(|_| build_store(&path, &options))).await;
+    let built: Vec<bool> = builds.into_iter().map(|build| build.unwrap().is_some()).collect();
+    assert_eq!(built.iter().filter(|b| **b).count(), 1, "{built:?}");
+    let entries = file_names(dir.path());
+    assert_eq!(entries, ["workspace.db"], "no build file or lock file is left");
+    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
+    assert_eq!(store.conversation_count().await.unwrap(), 300);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_store_that_appears_while_building_is_kept_and_the_new_one_discarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workspace.db");
+    let builder = crate::store::StoreBuilder::start(&path).await.unwrap();
+    let other = Store::open(&path, StoreOptions::default()).await.unwrap();
+    let refused = builder.finish().await.unwrap_err();
+    assert!(matches!(refused, crate::store::StoreError::Exists(_)), "{refused}");
+    assert_eq!(other.conversation_count().await.unwrap(), 0, "the store that appeared is untouched");
+    other.close().await;
+    let leftovers: Vec<String> = file_names(dir.path()).into_iter().filter(|name| name.contains("build")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[tokio::test]
@@ -177,4 +202,12 @@ async fn writing_as_new_what_is_stored_already_fails_and_changes_nothing() {
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.conversations, counts.parts), (20, report.parts as u64));
     store.close().await;
+}
+
+/// The names of the files in `dir`, sorted.
+fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names
 }

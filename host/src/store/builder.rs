@@ -5,7 +5,12 @@
 //! journal, no syncs and an exclusive lock, which seeds about 11% faster than the same writes in WAL mode (where
 //! every page goes to the log first and is copied back later). Only once it is complete is it switched to WAL,
 //! synced to disk and linked to its real path, so that path never holds half a store.
+//!
+//! MCP clients may start several servers on one new data directory at once, and each would build the demo
+//! workspace. So builders of one path take turns on a lock file: the first builds, the others wait for it and
+//! then find the store there ([`StoreError::Exists`]), which is an answer, not a failure: open it.
 
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use sqlx::sqlite::{SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteSynchronous};
@@ -20,14 +25,18 @@ pub struct StoreBuilder {
     store: Store,
     building: PathBuf,
     target: PathBuf,
+    /// Held (locked) from start to finish: other builders of `target` wait on it.
+    turn: BuildTurn,
 }
 
 impl StoreBuilder {
-    /// Starts building the store that [`StoreBuilder::finish`] puts at `target`, which must not exist. A file
+    /// Starts building the store that [`StoreBuilder::finish`] puts at `target`, once no other process is
+    /// building it. [`StoreError::Exists`] when `target` exists (also when another builder just made it). A file
     /// left by an earlier attempt that did not finish is discarded.
     pub async fn start(target: &Path) -> Result<Self> {
+        let turn = BuildTurn::wait(sibling(target, ".build-lock")).await?;
         if target.exists() {
-            return Err(StoreError::Build(format!("{} exists already", target.display())));
+            return Err(StoreError::Exists(target.to_owned()));
         }
         let building = sibling(target, ".building");
         remove_with_journals(&building)?;
@@ -38,7 +47,7 @@ impl StoreBuilder {
             .synchronous(SqliteSynchronous::Off);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         MIGRATIONS.run(&writer).await?;
-        Ok(Self { store: Store::with(writer, Readers::none()), building, target: target.to_owned() })
+        Ok(Self { store: Store::with(writer, Readers::none()), building, target: target.to_owned(), turn })
     }
 
     /// The store being built. It takes writes only: reading it fails until it is finished.
@@ -46,16 +55,53 @@ impl StoreBuilder {
         &self.store
     }
 
-    /// Makes the store an ordinary one (WAL) and moves it to its path, durably.
+    /// Makes the store an ordinary one (WAL) and moves it to its path, durably. [`StoreError::Exists`] when a
+    /// store appeared at the path meanwhile (opened by a process that does not build, e.g. `keys create`): it is
+    /// left as it is and the new one discarded.
     pub async fn finish(self) -> Result<()> {
-        let Self { store, building, target } = self;
+        let Self { store, building, target, turn } = self;
         store.close().await;
         let connection = connect_options(&building).journal_mode(SqliteJournalMode::Wal).connect().await?;
         connection.close().await?;
-        tokio::task::spawn_blocking(move || publish(&building, &target))
-            .await
-            .map_err(|e| StoreError::Build(format!("moving the new store into place failed: {e}")))??;
-        Ok(())
+        tokio::task::spawn_blocking(move || {
+            let published = publish(&building, &target);
+            if matches!(published, Ok(()) | Err(StoreError::Exists(_))) {
+                turn.end_with_a_store_in_place();
+            }
+            published
+        })
+        .await
+        .map_err(|e| StoreError::Build(format!("moving the new store into place failed: {e}")))?
+    }
+}
+
+/// A builder's turn: an exclusive lock on a file beside the target (released by the OS if the process dies).
+#[derive(Debug)]
+struct BuildTurn {
+    file: File,
+    path: PathBuf,
+}
+
+impl BuildTurn {
+    /// Waits, off the async runtime, until no other builder holds the lock.
+    async fn wait(path: PathBuf) -> Result<Self> {
+        tokio::task::spawn_blocking(move || {
+            let failed = |e: std::io::Error| StoreError::Build(format!("cannot lock {}: {e}", path.display()));
+            let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(failed)?;
+            file.lock().map_err(failed)?;
+            Ok(Self { file, path })
+        })
+        .await
+        .map_err(|e| StoreError::Build(format!("waiting for another build failed: {e}")))?
+    }
+
+    /// Removes the lock file once a store is at the target, then releases the lock. A builder still waiting on
+    /// the removed file, or one that creates it anew, finds the store and stops. Without a store there the file
+    /// must stay (the lock is released when this is dropped), or two later builders could lock two different
+    /// files and build at once.
+    fn end_with_a_store_in_place(self) {
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file);
     }
 }
 
@@ -64,7 +110,14 @@ impl StoreBuilder {
 fn publish(building: &Path, target: &Path) -> Result<()> {
     let io = |what: &str, e: std::io::Error| StoreError::Build(format!("{what}: {e}"));
     std::fs::File::open(building).and_then(|file| file.sync_all()).map_err(|e| io("syncing the new store", e))?;
-    std::fs::hard_link(building, target).map_err(|e| io(&format!("creating {}", target.display()), e))?;
+    match std::fs::hard_link(building, target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            remove_with_journals(building)?;
+            return Err(StoreError::Exists(target.to_owned()));
+        }
+        Err(e) => return Err(io(&format!("creating {}", target.display()), e)),
+    }
     std::fs::remove_file(building).map_err(|e| io("removing the build file", e))?;
     if let Some(directory) = target.parent() {
         std::fs::File::open(directory).and_then(|dir| dir.sync_all()).map_err(|e| io("syncing the directory", e))?;

@@ -51,6 +51,9 @@ pub enum StoreError {
     /// which may name files, never reaches a plugin.
     #[error("{0}")]
     Build(String),
+    /// A new store was to be built where one exists already (maybe built meanwhile by another process).
+    #[error("{} exists already", .0.display())]
+    Exists(std::path::PathBuf),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
