@@ -294,11 +294,7 @@ async fn write_workspace(
         let prepare = if fresh { prepare_new_conversations } else { prepare_conversations };
         for records in producer_workspace.conversation_batches(CONVERSATION_BATCH) {
             let batch = prepare(&records)
-                .map(|write| Batch {
-                    conversations: records.len(),
-                    parts: records.iter().map(|c| c.parts.len()).sum(),
-                    write,
-                })
+                .map(|write| Batch { parts: records.iter().map(|c| c.parts.len()).sum(), write, records })
                 .context("preparing demo conversations");
             if sender.blocking_send(batch).is_err() {
                 break; // The writer failed and stopped listening.
@@ -317,14 +313,24 @@ async fn write_workspace(
         tx.upsert_contacts(contacts).await.context("writing demo contacts")?;
         tx.commit().await?;
     }
-    let (mut conversations, mut parts) = (0, 0);
+    // `fresh` was judged before writing, outside any lock, so another process may have written the same
+    // conversations since (two servers seeding one empty store at once). Then a batch of plain inserts collides
+    // and changes nothing, and it and every later batch are written again as upserts.
+    let (mut conversations, mut parts, mut collided) = (0, 0, false);
     while let Some(batch) = receiver.recv().await {
-        let batch = batch?;
-        let mut tx = store.begin_write().await?;
-        tx.apply(batch.write).await.context("writing demo conversations")?;
-        tx.commit().await?;
-        conversations += batch.conversations;
-        parts += batch.parts;
+        let Batch { write, records, parts: batch_parts } = batch?;
+        let write = if collided { prepare_replacing(records.clone()).await? } else { write };
+        match write_conversations(store, write).await {
+            Err(error) if fresh && !collided && is_collision(&error) => {
+                tracing::info!("demo conversations were written meanwhile by another process; replacing them");
+                collided = true;
+                write_conversations(store, prepare_replacing(records.clone()).await?).await
+            }
+            written => written,
+        }
+        .context("writing demo conversations")?;
+        conversations += records.len();
+        parts += batch_parts;
     }
     producer.await.context("generating demo conversations")?;
     store.mark_synced("demo", workspace.now()).await?;
@@ -344,8 +350,27 @@ async fn write_workspace(
 /// One batch of conversations, ready for the writer.
 struct Batch {
     write: PreparedWrite,
-    conversations: usize,
+    /// The conversations `write` holds, to prepare them again as upserts after a collision.
+    records: Vec<ConversationRecord>,
     parts: usize,
+}
+
+/// Writes one batch of conversations in a transaction of its own.
+async fn write_conversations(store: &Store, write: PreparedWrite) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    tx.apply(write).await?;
+    tx.commit().await
+}
+
+/// Prepares conversations as upserts (replacing what is stored), off the async runtime.
+async fn prepare_replacing(records: Vec<ConversationRecord>) -> anyhow::Result<PreparedWrite> {
+    let prepared = tokio::task::spawn_blocking(move || prepare_conversations(&records)).await?;
+    prepared.context("preparing demo conversations")
+}
+
+/// Whether a write failed because a row it inserts as new exists.
+fn is_collision(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
 }
 
 /// How far back conversations go.

@@ -142,6 +142,7 @@ async fn building_never_replaces_a_store_and_discards_what_an_interrupted_build_
     std::fs::remove_file(&path).unwrap();
     std::fs::write(dir.path().join("workspace.db.building"), b"half a store").unwrap();
     std::fs::write(dir.path().join("workspace.db.building-journal"), b"its journal").unwrap();
+    std::fs::write(dir.path().join("workspace.db-wal"), b"the log of a store deleted without it").unwrap();
     build_store(&path, &options(10)).await.unwrap().expect("built");
     let entries = file_names(dir.path());
     assert_eq!(entries, ["workspace.db"]);
@@ -186,6 +187,24 @@ async fn a_store_being_built_cannot_be_read() {
     assert!(builder.store().conversation_count().await.is_err(), "a read fails at once instead of waiting");
     builder.finish().await.unwrap();
     assert!(dir.path().join("new.db").exists());
+}
+
+#[tokio::test]
+async fn seeding_a_store_judged_empty_that_another_process_filled_meanwhile_replaces_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store.db"), StoreOptions::default()).await.unwrap();
+    // The other process wrote one batch's worth; this one, which judged the store empty before, writes a batch
+    // that collides with it and one more after the collision.
+    seed(&store, &options(CONVERSATION_BATCH)).await.unwrap();
+    let options = options(CONVERSATION_BATCH + 100);
+    let report = write_workspace(&store, &options, true, std::time::Instant::now()).await.unwrap();
+    assert_eq!(report.conversations, CONVERSATION_BATCH + 100);
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.conversations, counts.parts), (report.conversations as u64, report.parts as u64));
+    let ws = generate(&options);
+    let text = |word: &str| ConversationFilter { text: Some(word.to_owned()), ..ConversationFilter::default() };
+    assert_eq!(search_indices(&store, &ws, text(MARKER_WORD)).await, ws.marker_indices().collect());
+    store.close().await;
 }
 
 #[tokio::test]

@@ -44,9 +44,8 @@ impl Store {
 
     /// Every key, working and revoked, by name.
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query("SELECT name, key_hash, tools, created_at, revoked_at FROM api_keys ORDER BY name")
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
+        let query = sqlx::query("SELECT name, key_hash, tools, created_at, revoked_at FROM api_keys ORDER BY name");
+        let rows = self.read(async |c| query.fetch_all(c).await).await?;
         rows.iter()
             .map(|row| {
                 let hash: Vec<u8> = row.try_get(1)?;

@@ -40,6 +40,8 @@ impl StoreBuilder {
         }
         let building = sibling(target, ".building");
         remove_with_journals(&building)?;
+        // A log left beside a store that was deleted without it would be replayed onto the new one.
+        remove_journals(target)?;
         let options = connect_options(&building)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Off)
@@ -106,19 +108,21 @@ impl BuildTurn {
 }
 
 /// Syncs `building` to disk and links it at `target` (failing rather than replacing a store that appeared there
-/// meanwhile), then syncs the directory so the new name survives a crash too.
+/// meanwhile; see below for file systems without links), then syncs the directory so the new name survives a
+/// crash too.
 fn publish(building: &Path, target: &Path) -> Result<()> {
     let io = |what: &str, e: std::io::Error| StoreError::Build(format!("{what}: {e}"));
     std::fs::File::open(building).and_then(|file| file.sync_all()).map_err(|e| io("syncing the new store", e))?;
     match std::fs::hard_link(building, target) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+        Ok(()) => std::fs::remove_file(building).map_err(|e| io("removing the build file", e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists || target.exists() => {
             remove_with_journals(building)?;
             return Err(StoreError::Exists(target.to_owned()));
         }
-        Err(e) => return Err(io(&format!("creating {}", target.display()), e)),
+        // A file system without hard links: a rename, which would replace a store that appeared in the
+        // instant since the check above.
+        Err(_) => std::fs::rename(building, target).map_err(|e| io(&format!("creating {}", target.display()), e))?,
     }
-    std::fs::remove_file(building).map_err(|e| io("removing the build file", e))?;
     if let Some(directory) = target.parent() {
         std::fs::File::open(directory).and_then(|dir| dir.sync_all()).map_err(|e| io("syncing the directory", e))?;
     }
@@ -134,12 +138,19 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// Removes a database file and the journals SQLite may have left beside it.
 fn remove_with_journals(path: &Path) -> Result<()> {
-    for file in [path.to_owned(), sibling(path, "-journal"), sibling(path, "-wal"), sibling(path, "-shm")] {
-        match std::fs::remove_file(&file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(StoreError::Build(format!("cannot remove {}: {e}", file.display()))),
-        }
+    remove_if_present(path)?;
+    remove_journals(path)
+}
+
+/// Removes the journals SQLite may have left beside a database file.
+fn remove_journals(path: &Path) -> Result<()> {
+    ["-journal", "-wal", "-shm"].into_iter().try_for_each(|suffix| remove_if_present(&sibling(path, suffix)))
+}
+
+fn remove_if_present(file: &Path) -> Result<()> {
+    match std::fs::remove_file(file) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::Build(format!("cannot remove {}: {e}", file.display()))),
     }
-    Ok(())
 }

@@ -47,13 +47,13 @@ impl Store {
         }
         select.push(" ORDER BY c.updated_at DESC, c.rowid DESC LIMIT ").push_bind(i64::from(limit) + 1);
 
-        let mut rows = select.build().fetch_all(&mut *self.reader().await?).await?;
+        let mut rows = self.read(async |c| select.build().fetch_all(c).await).await?;
         let total: i64 = match rows.first() {
             Some(row) => row.try_get("total")?,
             None => {
                 let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
                 push_from_and_conditions(&mut count, filter, fts_query.as_deref());
-                count.build_query_scalar().fetch_one(&mut *self.reader().await?).await?
+                self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?
             }
         };
         let has_more = rows.len() > limit as usize;
@@ -72,7 +72,7 @@ impl Store {
     /// Returns one contact, or `None` when no contact has this id.
     pub async fn get_contact(&self, id: &str) -> Result<Option<ContactView>> {
         let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *self.reader().await?).await?;
+        let row = self.read(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await).await?;
         row.as_ref().map(contact_from_row).transpose()
     }
 }

@@ -119,14 +119,14 @@ impl Store {
             offset
         };
 
-        let mut rows = select.build().fetch_all(&mut *self.reader().await?).await?;
+        let mut rows = self.read(async |c| select.build().fetch_all(c).await).await?;
         let total: i64 = match rows.first() {
             Some(row) => row.try_get("total")?,
             // A page past the last match (a cursor at the end, or no match at all) has no row to carry the total.
             None => {
                 let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
                 push_from_and_conditions(&mut count, filter, fts_query.as_deref(), false);
-                count.build_query_scalar().fetch_one(&mut *self.reader().await?).await?
+                self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?
             }
         };
 
@@ -156,7 +156,7 @@ impl Store {
              {PARTS_JSON} FROM conversations c WHERE c.id = ?"
         );
         let Some(row) =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *self.reader().await?).await?
+            self.read(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await).await?
         else {
             return Ok(None);
         };

@@ -39,11 +39,9 @@ impl Store {
     }
 
     async fn read_freshness(&self) -> Result<Freshness> {
-        let rows = sqlx::query("SELECT key, value FROM workspace_meta WHERE key IN (?, ?)")
-            .bind(SOURCE)
-            .bind(LAST_SYNCED_AT)
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
+        let query =
+            sqlx::query("SELECT key, value FROM workspace_meta WHERE key IN (?, ?)").bind(SOURCE).bind(LAST_SYNCED_AT);
+        let rows = self.read(async |c| query.fetch_all(c).await).await?;
         let mut freshness = Freshness { last_synced_at: None, source: "empty".to_owned() };
         for row in rows {
             let key: String = row.try_get(0)?;
@@ -76,31 +74,29 @@ impl Store {
     async fn versions(&self, table: &str, ids: &[String]) -> Result<HashMap<String, i64>> {
         let sql = format!("SELECT id, updated_at FROM {table} WHERE id IN (SELECT value FROM json_each(?))");
         let ids = serde_json::to_string(ids).expect("ids serialize");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(&mut *self.reader().await?).await?;
+        let rows = self.read(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(c).await).await?;
         rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
     }
 
     /// Companies that stored contacts belong to but that are not stored themselves (e.g. created since the last
     /// full company listing).
     pub async fn dangling_company_ids(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT DISTINCT company_id FROM contact_companies \
              WHERE company_id NOT IN (SELECT id FROM companies) ORDER BY company_id",
-        )
-        .fetch_all(&mut *self.reader().await?)
-        .await?;
+        );
+        let rows = self.read(async |c| query.fetch_all(c).await).await?;
         rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
     }
 
     /// Row counts of the workspace tables, e.g. for status output and consistency checks.
     pub async fn counts(&self) -> Result<Counts> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM conversation_parts), \
              (SELECT count(*) FROM contacts), (SELECT count(*) FROM companies), (SELECT count(*) FROM admins), \
              (SELECT count(*) FROM teams), (SELECT count(*) FROM tags)",
-        )
-        .fetch_one(&mut *self.reader().await?)
-        .await?;
+        );
+        let row = self.read(async |c| query.fetch_one(c).await).await?;
         let get = |i: usize| row.try_get::<i64, _>(i).map(|n| n as u64);
         Ok(Counts {
             conversations: get(0)?,
@@ -116,7 +112,7 @@ impl Store {
     /// How many conversations the store holds.
     pub async fn conversation_count(&self) -> Result<u64> {
         let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&mut *self.reader().await?).await?;
+            self.read(async |c| sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(c).await).await?;
         Ok(count as u64)
     }
 }

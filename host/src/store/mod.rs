@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqliteConnection, SqlitePool};
 
 use readers::Readers;
 
@@ -109,9 +109,12 @@ impl Store {
         self.writer.close().await;
     }
 
-    /// A connection for one read (of one statement, as far as possible: see `conversations.rs`).
-    async fn reader(&self) -> Result<readers::Reader<'_>> {
-        self.readers.acquire().await
+    /// Runs one read (of one statement, as far as possible: see `conversations.rs`) on a read-only connection.
+    async fn read<T>(&self, read: impl AsyncFnOnce(&mut SqliteConnection) -> sqlx::Result<T>) -> Result<T> {
+        let mut reader = self.readers.acquire().await?;
+        let value = read(reader.connection()).await?;
+        reader.done();
+        Ok(value)
     }
 }
 

@@ -3,25 +3,35 @@
 //! Why not sqlx's `Pool`: it pings a connection when it is taken and again when it is given back. sqlx runs each
 //! SQLite connection on a thread of its own, so each ping is a round trip between threads, and with one statement
 //! per read (see `conversations.rs`) the two pings were two of a read's three round trips. A read-only connection
-//! to a local file has nothing to check: it cannot time out or lose a server. A read cancelled half way leaves the
-//! connection clean (sqlx resets the statement when its iteration stops), so it goes back to the set as it is.
+//! to a local file has nothing to check after a read that finished: it cannot time out or lose a server.
+//!
+//! After a read that did not finish, it has. A read whose future was dropped (a plugin call past its deadline)
+//! leaves its statement running on the connection's thread until SQLite is done with it, and a read that failed
+//! may have failed because the connection did (its thread gone). So a reader says when its read finished
+//! ([`Reader::done`]); any other reader goes back only after a ping has waited for the connection's thread to
+//! be free and shown it alive, and a connection that does not answer is replaced by a new one.
 
-use std::ops::{Deref, DerefMut};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Result;
+
+/// How long a read waits for a connection before it fails as "unavailable" (sqlx's pool default).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A fixed set of read-only connections.
 #[derive(Debug)]
 pub(super) struct Readers {
     idle: Mutex<Vec<SqliteConnection>>,
     /// One permit per connection in `idle`, so a reader waits for a connection rather than spinning.
-    available: Semaphore,
+    available: Arc<Semaphore>,
     size: u32,
+    /// How the connections were opened, to replace one that stopped answering.
+    options: SqliteConnectOptions,
 }
 
 impl Readers {
@@ -32,21 +42,34 @@ impl Readers {
         for _ in 0..size {
             idle.push(options.connect().await?);
         }
-        Ok(Self { idle: Mutex::new(idle), available: Semaphore::new(size as usize), size })
+        Ok(Self {
+            idle: Mutex::new(idle),
+            available: Arc::new(Semaphore::new(size as usize)),
+            size,
+            options: options.clone(),
+        })
     }
 
     /// A set without connections, for a store that cannot be read (one being built): every read fails at once.
     pub(super) fn none() -> Self {
         let available = Semaphore::new(0);
         available.close();
-        Self { idle: Mutex::new(Vec::new()), available, size: 0 }
+        Self {
+            idle: Mutex::new(Vec::new()),
+            available: Arc::new(available),
+            size: 0,
+            options: SqliteConnectOptions::new(),
+        }
     }
 
-    /// Waits for an idle connection; fails once the set is closed.
-    pub(super) async fn acquire(&self) -> Result<Reader<'_>> {
-        let permit = self.available.acquire().await.map_err(|_| sqlx::Error::PoolClosed)?;
+    /// Waits for an idle connection: fails once the set is closed, or after [`ACQUIRE_TIMEOUT`].
+    pub(super) async fn acquire(self: &Arc<Self>) -> Result<Reader> {
+        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.available).acquire_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
         let connection = self.idle.lock().expect("readers lock").pop().expect("a permit means an idle connection");
-        Ok(Reader { connection: Some(connection), readers: self, _permit: permit })
+        Ok(Reader { connection: Some(connection), permit: Some(permit), readers: Arc::clone(self), done: false })
     }
 
     /// Waits for every connection to come back, then closes them; later reads fail.
@@ -59,34 +82,113 @@ impl Readers {
             connection.close().await.ok();
         }
     }
+
+    /// Puts a connection back; the permit, released after, lets the next reader take it.
+    fn give_back(&self, connection: SqliteConnection, permit: OwnedSemaphorePermit) {
+        self.idle.lock().expect("readers lock").push(connection);
+        drop(permit);
+    }
+
+    /// Puts back a connection whose read did not finish, once it is free and alive (or a new one instead).
+    async fn check_and_give_back(self: Arc<Self>, mut connection: SqliteConnection, permit: OwnedSemaphorePermit) {
+        if let Err(error) = connection.ping().await {
+            tracing::warn!(%error, "a read-only store connection stopped answering; opening a new one");
+            match self.options.connect().await {
+                Ok(fresh) => connection = fresh,
+                // Kept: the next read fails with the store's error and, not done, brings it here again.
+                Err(error) => tracing::error!(%error, "cannot open a read-only store connection"),
+            }
+        }
+        self.give_back(connection, permit);
+    }
 }
 
 /// One connection, for one read; back to the set when dropped.
-pub(super) struct Reader<'a> {
+pub(super) struct Reader {
     connection: Option<SqliteConnection>,
-    readers: &'a Readers,
-    // Dropped after `drop` has put the connection back, so the next reader finds it.
-    _permit: SemaphorePermit<'a>,
+    permit: Option<OwnedSemaphorePermit>,
+    readers: Arc<Readers>,
+    done: bool,
 }
 
-impl Deref for Reader<'_> {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        self.connection.as_ref().expect("present until dropped")
-    }
-}
-
-impl DerefMut for Reader<'_> {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+impl Reader {
+    /// The connection to read with.
+    pub(super) fn connection(&mut self) -> &mut SqliteConnection {
         self.connection.as_mut().expect("present until dropped")
     }
+
+    /// Says the read finished (successfully), so the connection goes back as it is. A reader dropped without it
+    /// has its connection checked first (see the module's documentation).
+    pub(super) fn done(mut self) {
+        self.done = true;
+    }
 }
 
-impl Drop for Reader<'_> {
+impl Drop for Reader {
     fn drop(&mut self) {
-        if let Some(connection) = self.connection.take() {
-            self.readers.idle.lock().expect("readers lock").push(connection);
+        let (Some(connection), Some(permit)) = (self.connection.take(), self.permit.take()) else { return };
+        if self.done {
+            return self.readers.give_back(connection, permit);
         }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(Arc::clone(&self.readers).check_and_give_back(connection, permit));
+            }
+            // Outside a runtime nothing can wait for the check: put it back as it is.
+            Err(_) => self.readers.give_back(connection, permit),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// A statement that keeps SQLite busy for a while (bounded: it ends on its own).
+    const SLOW_READ: &str =
+        "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 5000000) SELECT count(*) FROM r";
+
+    async fn idle(readers: &Readers) -> usize {
+        readers.idle.lock().unwrap().len()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_read_returns_its_connection_only_once_it_is_free_and_others_are_served_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new().filename(dir.path().join("db")).create_if_missing(true);
+        let readers = Arc::new(Readers::open(&options, 2).await.unwrap());
+
+        let slow = async {
+            let mut reader = readers.acquire().await.unwrap();
+            sqlx::query_scalar::<_, i64>(SLOW_READ).fetch_one(reader.connection()).await.unwrap();
+            reader.done();
+        };
+        assert!(tokio::time::timeout(Duration::from_millis(50), slow).await.is_err(), "the read was cancelled");
+        assert_eq!(idle(&readers).await, 1, "the cancelled read's connection is not handed out while it is busy");
+
+        let mut reader = readers.acquire().await.unwrap();
+        let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
+        assert_eq!(one, 1);
+        reader.done();
+
+        let started = Instant::now();
+        while idle(&readers).await < 2 {
+            assert!(started.elapsed() < Duration::from_secs(120), "the checked connection never came back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (mut first, mut second) = (readers.acquire().await.unwrap(), readers.acquire().await.unwrap());
+        for reader in [&mut first, &mut second] {
+            let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
+            assert_eq!(one, 1);
+        }
+        first.done();
+        second.done();
+        readers.close().await;
+        assert!(matches!(
+            readers.acquire().await.err(),
+            Some(crate::store::StoreError::Database(sqlx::Error::PoolClosed))
+        ));
     }
 }

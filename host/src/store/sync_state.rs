@@ -62,7 +62,7 @@ impl Store {
     pub async fn sync_state(&self, resource: &str) -> Result<ResourceState> {
         let sql = format!("SELECT {COLUMNS} FROM sync_state WHERE resource = ?");
         let row =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(resource).fetch_optional(&mut *self.reader().await?).await?;
+            self.read(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(resource).fetch_optional(c).await).await?;
         match row {
             Some(row) => Ok(state_from_row(&row)?),
             None => Ok(ResourceState { resource: resource.to_owned(), ..ResourceState::default() }),
@@ -72,7 +72,7 @@ impl Store {
     /// The sync state of every resource that was ever synced, by name.
     pub async fn sync_states(&self) -> Result<Vec<ResourceState>> {
         let sql = format!("SELECT {COLUMNS} FROM sync_state ORDER BY resource");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *self.reader().await?).await?;
+        let rows = self.read(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(c).await).await?;
         Ok(rows.iter().map(state_from_row).collect::<Result<_, _>>()?)
     }
 
