@@ -23,10 +23,7 @@ pub async fn bench_workspace(
     let dir = bench_dir.map_or_else(|| config.data_dir.join(format!("bench-{conversations}")), Path::to_owned);
     let bench = Config::new(dir.clone(), Some(dir.join("plugins")));
     let options = DemoOptions { conversations, ..DemoOptions::default() };
-    let mut report = None;
-    if !bench.has_store() {
-        report = bench.build_demo_store(&options).await?;
-    }
+    let mut report = bench.build_demo_store(&options).await?;
     if report.is_none() {
         let store = bench.open_store().await?;
         if store.conversation_count().await? != conversations as u64 {

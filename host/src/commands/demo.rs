@@ -18,12 +18,8 @@ pub struct DemoArgs {
 
 pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let options = DemoOptions { conversations: args.conversations, seed: args.seed, ..DemoOptions::default() };
-    let built = match config.has_store() {
-        false => config.build_demo_store(&options).await?,
-        true => None,
-    };
-    // No store was built when there is one (perhaps made meanwhile by another process): seed that one.
-    let report = match built {
+    // No store is built when there is one (perhaps made meanwhile by another process): that one is seeded.
+    let report = match config.build_demo_store(&options).await? {
         Some(report) => report,
         None => {
             let store = config.open_store().await?;

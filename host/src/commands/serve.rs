@@ -54,12 +54,10 @@ impl Default for ServeArgs {
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.intercom.settings(config)?;
     let demo = DemoOptions { conversations: args.demo_conversations, ..DemoOptions::default() };
-    if settings.access_token.is_none() && !config.has_store() {
-        tracing::info!(conversations = demo.conversations, "no store and no Intercom token: creating a demo workspace");
-        match config.build_demo_store(&demo).await? {
-            Some(report) => tracing::info!(?report, "demo workspace ready"),
-            None => tracing::info!("another process created the store meanwhile; serving that one"),
-        }
+    if settings.access_token.is_none()
+        && let Some(report) = config.build_demo_store(&demo).await?
+    {
+        tracing::info!(?report, "no store and no Intercom token: created a demo workspace");
     }
     let store = config.open_store().await?;
     if settings.access_token.is_some() {

@@ -70,14 +70,9 @@ impl Config {
         self.data_dir.join("config.toml")
     }
 
-    /// Whether the data directory holds a store yet.
-    pub fn has_store(&self) -> bool {
-        self.database_path().exists()
-    }
-
-    /// Creates the store, holding the demo workspace `options` describe, when there is none (see
-    /// [`Config::has_store`]); `None` when there is one, perhaps made meanwhile by another process. Much faster
-    /// than seeding an open store: see [`crate::store::StoreBuilder`].
+    /// Creates the store, holding the demo workspace `options` describe, when there is none; `None` when there is
+    /// one, perhaps made meanwhile by another process. Much faster than seeding an open store: see
+    /// [`crate::store::StoreBuilder`].
     pub async fn build_demo_store(&self, options: &DemoOptions) -> anyhow::Result<Option<SeedReport>> {
         create_dir(&self.data_dir)?;
         crate::demo::build_store(&self.database_path(), options)

@@ -319,18 +319,20 @@ async fn write_workspace(
     let (mut conversations, mut parts, mut collided) = (0, 0, false);
     while let Some(batch) = receiver.recv().await {
         let Batch { write, records, parts: batch_parts } = batch?;
-        let write = if collided { prepare_replacing(records.clone()).await? } else { write };
-        match write_conversations(store, write).await {
-            Err(error) if fresh && !collided && is_collision(&error) => {
-                tracing::info!("demo conversations were written meanwhile by another process; replacing them");
-                collided = true;
-                write_conversations(store, prepare_replacing(records.clone()).await?).await
-            }
-            written => written,
-        }
-        .context("writing demo conversations")?;
         conversations += records.len();
         parts += batch_parts;
+        let written = match collided {
+            true => write_conversations(store, prepare_replacing(records).await?).await,
+            false => match write_conversations(store, write).await {
+                Err(error) if fresh && is_collision(&error) => {
+                    tracing::info!("demo conversations were written meanwhile by another process; replacing them");
+                    collided = true;
+                    write_conversations(store, prepare_replacing(records).await?).await
+                }
+                written => written,
+            },
+        };
+        written.context("writing demo conversations")?;
     }
     producer.await.context("generating demo conversations")?;
     store.mark_synced("demo", workspace.now()).await?;

@@ -138,6 +138,7 @@ async fn building_never_replaces_a_store_and_discards_what_an_interrupted_build_
     std::fs::write(&path, b"an existing store").unwrap();
     assert!(build_store(&path, &options(10)).await.unwrap().is_none(), "a store is there: none is built");
     assert_eq!(std::fs::read(&path).unwrap(), b"an existing store");
+    assert_eq!(file_names(dir.path()), ["workspace.db"], "not even a lock file is left beside it");
 
     std::fs::remove_file(&path).unwrap();
     std::fs::write(dir.path().join("workspace.db.building"), b"half a store").unwrap();

@@ -6,7 +6,7 @@ use super::cursor::{self, Position};
 use super::filter::{ContactFilter, PageRequest};
 use super::model::{CompanyRef, ContactView, Page};
 use super::text::fts_all_prefixes;
-use super::{Result, Store, StoreError, json_column};
+use super::{Result, Store, StoreError, json_column, push_total};
 
 /// Columns of `contacts c` that make a [`ContactView`], with its companies (`[[id, name], ...]`) and tag names as
 /// JSON arrays, so that a read is one statement (see `conversations.rs` for why).
@@ -32,10 +32,11 @@ impl Store {
 
         let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
         select.push(CONTACT_COLUMNS);
-        select.push(", (SELECT count(*)");
-        push_from_and_conditions(&mut select, filter, fts_query.as_deref());
-        select.push(") AS total");
-        push_from_and_conditions(&mut select, filter, fts_query.as_deref());
+        let from_and_conditions = |query: &mut QueryBuilder<Sqlite>| {
+            push_from_and_conditions(query, filter, fts_query.as_deref());
+        };
+        push_total(&mut select, from_and_conditions);
+        from_and_conditions(&mut select);
         match position {
             None => {}
             Some(Position::IntKey { v, r }) => {
@@ -48,14 +49,7 @@ impl Store {
         select.push(" ORDER BY c.updated_at DESC, c.rowid DESC LIMIT ").push_bind(i64::from(limit) + 1);
 
         let mut rows = self.read(async |c| select.build().fetch_all(c).await).await?;
-        let total: i64 = match rows.first() {
-            Some(row) => row.try_get("total")?,
-            None => {
-                let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-                push_from_and_conditions(&mut count, filter, fts_query.as_deref());
-                self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?
-            }
-        };
+        let total = self.page_total(&rows, from_and_conditions).await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor = match rows.last() {
@@ -66,7 +60,7 @@ impl Store {
             _ => None,
         };
         let items = rows.iter().map(contact_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, total: total as u64, next_cursor })
+        Ok(Page { items, total, next_cursor })
     }
 
     /// Returns one contact, or `None` when no contact has this id.

@@ -8,7 +8,7 @@ use super::model::{
     Author, ConversationDetail, ConversationState, ConversationSummary, Page, PartView, Priority, Statistics,
 };
 use super::text::{fts_all_words, preview};
-use super::{Result, Store, StoreError, json_column};
+use super::{Result, Store, StoreError, json_column, push_total};
 
 /// Characters of the first message shown in a search result.
 const PREVIEW_CHARS: usize = 280;
@@ -93,17 +93,18 @@ impl Store {
 
         let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
         select.push(SUMMARY_COLUMNS);
-        // The total rides along as an uncorrelated scalar subquery, which SQLite evaluates once per statement.
-        select.push(", (SELECT count(*)");
-        push_from_and_conditions(&mut select, filter, fts_query.as_deref(), false);
-        select.push(") AS total");
+        // What the search matches, as the total counts it (the rows of the page may need a join more).
+        let matches = |query: &mut QueryBuilder<Sqlite>| {
+            push_from_and_conditions(query, filter, fts_query.as_deref(), false);
+        };
+        push_total(&mut select, matches);
         let offset = if order == Order::Relevance {
             // Rank on the full-text index alone (joining rows only when other conditions need them), then
             // read the few rows of the page: ranking must not read every matching conversation's row.
             select.push(
                 ", ranked.score AS score FROM (SELECT f.rowid AS rowid, -bm25(conversation_fts, 2.0, 1.0) AS score",
             );
-            push_from_and_conditions(&mut select, filter, fts_query.as_deref(), false);
+            matches(&mut select);
             let offset = push_position(&mut select, order, position)?;
             select.push(" ORDER BY score DESC, f.rowid LIMIT ").push_bind(i64::from(limit) + 1);
             select.push(" OFFSET ").push_bind(offset as i64);
@@ -120,15 +121,7 @@ impl Store {
         };
 
         let mut rows = self.read(async |c| select.build().fetch_all(c).await).await?;
-        let total: i64 = match rows.first() {
-            Some(row) => row.try_get("total")?,
-            // A page past the last match (a cursor at the end, or no match at all) has no row to carry the total.
-            None => {
-                let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-                push_from_and_conditions(&mut count, filter, fts_query.as_deref(), false);
-                self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?
-            }
-        };
+        let total = self.page_total(&rows, matches).await?;
 
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
@@ -146,7 +139,7 @@ impl Store {
             _ => None,
         };
         let items = rows.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, total: total as u64, next_cursor })
+        Ok(Page { items, total, next_cursor })
     }
 
     /// Returns one conversation with all its parts in order, or `None` when no conversation has this id.

@@ -120,8 +120,10 @@ impl Store {
 
 /// What every connection to the store shares. Pages are 32 KiB (the setting takes effect when a file is created):
 /// a conversation part holds its body twice (HTML and text), and with SQLite's default 4 KiB pages most parts
-/// spilled onto overflow pages; seeding 100,000 conversations took 8.3 s with 4 KiB pages, 6.6 s with 16 KiB and
-/// 5.6 s with 32 KiB, while reads measured the same.
+/// spill onto overflow pages. Building a 100,000-conversation demo store took 4.61–5.01 s with 4 KiB pages,
+/// 4.17–4.59 s with 16 KiB, 4.15–4.38 s with 32 KiB and 4.26–4.90 s with 64 KiB (three interleaved runs of
+/// `fastintercom demo --conversations 100000` each, 2026-12-05); `fastintercom bench` read latencies did not
+/// change.
 fn connect_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
@@ -141,6 +143,39 @@ const PAGE_SIZE: u32 = 32 * 1024;
 fn push_id_list(query: &mut sqlx::QueryBuilder<sqlx::Sqlite>, ids: &[i64]) {
     let json = serde_json::to_string(ids).expect("integers serialize");
     query.push("SELECT value FROM json_each(").push_bind(json).push(")");
+}
+
+/// Appends a search's total as the column `total`: a scalar subquery counting the rows `from_and_conditions`
+/// selects. It refers to nothing of the outer query, so SQLite evaluates it once per statement, and a page and
+/// its total are one read.
+fn push_total(
+    select: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
+    from_and_conditions: impl Fn(&mut sqlx::QueryBuilder<sqlx::Sqlite>),
+) {
+    select.push(", (SELECT count(*)");
+    from_and_conditions(select);
+    select.push(") AS total");
+}
+
+impl Store {
+    /// The total of a search whose page is `rows`: what its first row carries (see [`push_total`]) or, when the
+    /// page has no row to carry it (a cursor past the last match, or no match at all), a count of its own.
+    async fn page_total(
+        &self,
+        rows: &[sqlx::sqlite::SqliteRow],
+        from_and_conditions: impl Fn(&mut sqlx::QueryBuilder<sqlx::Sqlite>),
+    ) -> Result<u64> {
+        use sqlx::Row as _;
+        let total: i64 = match rows.first() {
+            Some(row) => row.try_get("total")?,
+            None => {
+                let mut count = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT count(*)");
+                from_and_conditions(&mut count);
+                self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?
+            }
+        };
+        Ok(total as u64)
+    }
 }
 
 /// Decodes a JSON array column that SQLite built with `json_group_array` (lists that belong to a row come that

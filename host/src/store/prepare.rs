@@ -115,8 +115,8 @@ pub fn prepare_conversations(conversations: &[ConversationRecord]) -> Result<Pre
 
 /// [`prepare_conversations`] for conversations none of which is stored yet (a store's first demo workspace):
 /// the same rows without the statements that clear what an earlier version left (search documents, links),
-/// which would find nothing. Should one be stored after all, its links or search document collide and the
-/// write fails; nothing is written twice.
+/// which would find nothing. Should one be stored after all, its row collides and the write fails; nothing is
+/// written twice.
 pub fn prepare_new_conversations(conversations: &[ConversationRecord]) -> Result<PreparedWrite, StoreError> {
     prepare(conversations, Stored::No)
 }
@@ -223,7 +223,11 @@ fn prepare(conversations: &[ConversationRecord], stored: Stored) -> Result<Prepa
     }));
 
     // Links are replaced wholesale: Intercom always sends the full lists.
-    for table in ["conversation_contacts", "conversation_tags"].into_iter().filter(|_| stored == Stored::Maybe) {
+    let replaced_links: &[&str] = match stored {
+        Stored::Maybe => &["conversation_contacts", "conversation_tags"],
+        Stored::No => &[],
+    };
+    for table in replaced_links {
         let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE conversation_rowid IN ("));
         push_id_list(&mut delete, &rowids);
         delete.push(")");

@@ -104,11 +104,12 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
 /// and an answer counts as a success when it is HTTP 200 with a JSON-RPC result that is not a tool error (found
 /// by looking for the members, not by parsing the answer).
 async fn load(clients: &[HttpClient], request: &RequestMaker, duration: Duration) -> anyhow::Result<Measured> {
+    let Some(first) = clients.first() else { bail!("no clients") };
+    let url = reqwest::Url::parse(first.url()).context("the server's URL")?;
+    let address = url.socket_addrs(|| None)?.into_iter().next().context("the server's address")?;
+    let authority = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), address.port());
     let mut prepared = Vec::with_capacity(clients.len());
     for (n, client) in clients.iter().enumerate() {
-        let url = reqwest::Url::parse(client.url()).context("the server's URL")?;
-        let address = url.socket_addrs(|| None)?.into_iter().next().context("the server's address")?;
-        let authority = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), address.port());
         let requests: Vec<Vec<u8>> = (0..REQUESTS_PER_CLIENT)
             .map(|k| {
                 let (tool, arguments) = request(n * 7919 + k);
@@ -118,12 +119,12 @@ async fn load(clients: &[HttpClient], request: &RequestMaker, duration: Duration
                 connection::post_request(&authority, url.path(), &headers, &message.to_string())
             })
             .collect();
-        prepared.push((Connection::open(address).await?, address, requests));
+        prepared.push((Connection::open(address).await?, requests));
     }
     let started = Instant::now();
     let until = started + duration;
     let mut tasks = Vec::with_capacity(prepared.len());
-    for (mut connection, address, requests) in prepared {
+    for (mut connection, requests) in prepared {
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0usize);
             for request in requests.iter().cycle() {
