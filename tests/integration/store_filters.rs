@@ -126,6 +126,27 @@ async fn migrations_create_an_empty_queryable_store() {
     assert_eq!((page.total, page.items.len(), page.next_cursor), (0, 0, None));
 }
 
+/// `serve`, `sync` and a second MCP client's server may all open a new data directory at the same moment: each
+/// brings the schema up to date, and none may trip over another's half-finished migration. Six connections of
+/// one process race here as six processes would (SQLite's locks are per connection). Before the fix, about
+/// every second round failed, in the migrations or in the switch to WAL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_opening_a_new_store_at_once_all_find_the_schema_current() {
+    for _ in 0..20 {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("store.db");
+        let opened = futures_util::future::join_all(
+            (0..6).map(|_| Store::open(&path, fastintercom::store::StoreOptions { readers: 1 })),
+        )
+        .await;
+        for store in opened {
+            let store = store.expect("every concurrent open succeeds");
+            assert_eq!(store.conversation_count().await.unwrap(), 0);
+            store.close().await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn each_conversation_filter_selects_its_rows() {
     let (_dir, store) = fixture_store().await;

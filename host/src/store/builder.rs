@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use sqlx::sqlite::{SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _};
 
+use super::connect::{connect_options, migrate};
 use super::readers::Readers;
-use super::{MIGRATIONS, Result, Store, StoreError, connect_options};
+use super::{Result, Store, StoreError};
 
 /// A store being built for a path that does not exist yet.
 #[derive(Debug)]
@@ -48,7 +49,7 @@ impl StoreBuilder {
             .locking_mode(SqliteLockingMode::Exclusive)
             .synchronous(SqliteSynchronous::Off);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        MIGRATIONS.run(&writer).await?;
+        migrate(&writer).await?;
         Ok(Self { store: Store::with(writer, Readers::none()), building, target: target.to_owned(), turn })
     }
 

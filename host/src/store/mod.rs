@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod builder;
+mod connect;
 mod contacts;
 mod conversations;
 mod cursor;
@@ -21,11 +22,11 @@ mod write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 
+use connect::{connect_options, migrate, use_write_ahead_log};
 use readers::Readers;
 
 pub use api_keys::ApiKeyRecord;
@@ -82,19 +83,16 @@ pub struct Store {
     freshness: Arc<meta::FreshnessCache>,
 }
 
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path, options: StoreOptions) -> Result<Self> {
-        let base = connect_options(path)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + NORMAL is durable across application crashes (kill -9); only an OS crash may lose the
-            // last transactions, never corrupt the database.
-            .synchronous(SqliteSynchronous::Normal);
+        // WAL + NORMAL is durable across application crashes (kill -9); only an OS crash may lose the last
+        // transactions, never corrupt the database.
+        let base = connect_options(path).synchronous(SqliteSynchronous::Normal);
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(base.clone().create_if_missing(true)).await?;
-        MIGRATIONS.run(&writer).await?;
+        use_write_ahead_log(&writer).await?;
+        migrate(&writer).await?;
         let readers = Readers::open(&base.read_only(true).pragma("mmap_size", "268435456"), options.readers).await?;
         Ok(Self::with(writer, readers))
     }
@@ -117,25 +115,6 @@ impl Store {
         Ok(value)
     }
 }
-
-/// What every connection to the store shares. Pages are 32 KiB (the setting takes effect when a file is created):
-/// a conversation part holds its body twice (HTML and text), and with SQLite's default 4 KiB pages most parts
-/// spill onto overflow pages. Building a 100,000-conversation demo store took 4.61–5.01 s with 4 KiB pages,
-/// 4.17–4.59 s with 16 KiB, 4.15–4.38 s with 32 KiB and 4.26–4.90 s with 64 KiB (three interleaved runs of
-/// `fastintercom demo --conversations 100000` each, 2026-12-05); `fastintercom bench` read latencies did not
-/// change.
-fn connect_options(path: &Path) -> SqliteConnectOptions {
-    SqliteConnectOptions::new()
-        .filename(path)
-        .page_size(PAGE_SIZE)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
-        .pragma("temp_store", "memory")
-        .pragma("cache_size", "-65536")
-}
-
-/// See [`connect_options`].
-const PAGE_SIZE: u32 = 32 * 1024;
 
 /// Appends `SELECT value FROM json_each(?)`, binding `ids` as one JSON array, for use inside `IN (...)`. The SQL
 /// text is the same for any number of ids, so SQLite's prepared statement is reused instead of re-prepared for
