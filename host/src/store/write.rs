@@ -29,9 +29,12 @@ impl std::fmt::Debug for WriteTx {
 }
 
 impl Store {
-    /// Starts a write transaction. There is one writer: a second caller waits until the first commits.
+    /// Starts a write transaction. There is one writer per process: a second caller waits until the first commits.
+    /// Another process's writer (`serve` syncing while `fastintercom sync` runs) waits too, for up to the busy
+    /// timeout: `BEGIN IMMEDIATE` takes the write lock at once. A deferred `BEGIN` would take it at the first write
+    /// after a read, and fail with "database is locked" without waiting if the other process committed between.
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        Ok(WriteTx { tx: self.writer.begin().await?, commits: Arc::clone(&self.commits) })
+        Ok(WriteTx { tx: self.writer.begin_with("BEGIN IMMEDIATE").await?, commits: Arc::clone(&self.commits) })
     }
 }
 
