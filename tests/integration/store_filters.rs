@@ -104,6 +104,12 @@ async fn fixture_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// The ids of the contacts a search finds, in its order.
+async fn contact_ids(store: &Store, filter: ContactFilter) -> Vec<String> {
+    let page = store.search_contacts(&filter, &PageRequest { limit: 10, cursor: None }).await.unwrap();
+    page.items.into_iter().map(|c| c.id).collect()
+}
+
 async fn ids(store: &Store, filter: ConversationFilter, sort: ConversationSort) -> Vec<String> {
     let page = store.search_conversations(&filter, sort, &PageRequest { limit: 100, cursor: None }).await.unwrap();
     assert_eq!(page.total as usize, page.items.len(), "total counts every match");
@@ -328,13 +334,7 @@ async fn upserting_again_changes_nothing_and_replaces_links() {
 #[tokio::test]
 async fn contacts_by_name_prefix_email_and_company() {
     let (_dir, store) = fixture_store().await;
-    let search = |filter: ContactFilter| {
-        let store = store.clone();
-        async move {
-            let page = store.search_contacts(&filter, &PageRequest { limit: 10, cursor: None }).await.unwrap();
-            page.items.into_iter().map(|c| c.id).collect::<Vec<_>>()
-        }
-    };
+    let search = |filter: ContactFilter| contact_ids(&store, filter);
     assert_eq!(search(ContactFilter { text: Some("jan".to_owned()), ..Default::default() }).await, ["c1"]);
     assert_eq!(search(ContactFilter { text: Some("stone".to_owned()), ..Default::default() }).await, ["c2"]);
     assert_eq!(
@@ -350,6 +350,45 @@ async fn contacts_by_name_prefix_email_and_company() {
     assert_eq!(search(ContactFilter::default()).await, ["c2", "c1"], "most recently updated first");
     let jane = store.get_contact("c1").await.unwrap().unwrap();
     assert_eq!(jane.companies.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Acme Rockets"]);
+}
+
+/// A stored contact written again is rewritten whole: its old name no longer finds it, its old company link is
+/// gone, and it keeps one row; a new contact in the same batch is stored beside it.
+#[tokio::test]
+async fn upserting_a_contact_again_replaces_its_search_document_and_links() {
+    let (_dir, store) = fixture_store().await;
+    let search = |filter: ContactFilter| contact_ids(&store, filter);
+    let renamed = ContactRecord {
+        id: "c1".to_owned(),
+        role: "user".to_owned(),
+        name: Some("Mary Poppins".to_owned()),
+        email: Some("mary@cherry.example".to_owned()),
+        created_at: 10,
+        updated_at: 40,
+        tag_ids: vec!["t-bug".to_owned()],
+        ..ContactRecord::default()
+    };
+    let new = ContactRecord {
+        id: "c3".to_owned(),
+        role: "lead".to_owned(),
+        name: Some("Bert Sweep".to_owned()),
+        created_at: 10,
+        updated_at: 35,
+        company_ids: vec!["co1".to_owned()],
+        ..ContactRecord::default()
+    };
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_contacts(&[renamed, new]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    assert!(search(ContactFilter { text: Some("jane".to_owned()), ..Default::default() }).await.is_empty());
+    assert_eq!(search(ContactFilter { text: Some("poppins".to_owned()), ..Default::default() }).await, ["c1"]);
+    assert_eq!(search(ContactFilter { text: Some("sweep".to_owned()), ..Default::default() }).await, ["c3"]);
+    assert_eq!(search(ContactFilter { company: Some("rocket".to_owned()), ..Default::default() }).await, ["c3"]);
+    assert_eq!(search(ContactFilter::default()).await, ["c1", "c3", "c2"], "one row each, newest first");
+    let mary = store.get_contact("c1").await.unwrap().unwrap();
+    assert!(mary.companies.is_empty(), "{:?}", mary.companies);
+    assert_eq!(mary.tags, ["bug"]);
 }
 
 #[tokio::test]

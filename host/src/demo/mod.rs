@@ -321,16 +321,17 @@ async fn write_workspace(
         let Batch { write, records, parts: batch_parts } = batch?;
         conversations += records.len();
         parts += batch_parts;
-        let written = match collided {
-            true => write_conversations(store, prepare_replacing(records).await?).await,
-            false => match write_conversations(store, write).await {
+        let written = if collided {
+            write_conversations(store, prepare_replacing(records).await?).await
+        } else {
+            match write_conversations(store, write).await {
                 Err(error) if fresh && is_collision(&error) => {
                     tracing::info!("demo conversations were written meanwhile by another process; replacing them");
                     collided = true;
                     write_conversations(store, prepare_replacing(records).await?).await
                 }
                 written => written,
-            },
+            }
         };
         written.context("writing demo conversations")?;
     }

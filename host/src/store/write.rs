@@ -38,6 +38,17 @@ impl Store {
     }
 }
 
+/// Which ids of a contact one link table holds (its companies, its tags).
+type LinkedIds = fn(&ContactRecord) -> &[String];
+
+/// The rowids of a batch of contacts (see [`WriteTx::contact_rowids`]).
+struct ContactRowids {
+    /// One per contact, in the batch's order.
+    each: Vec<i64>,
+    /// Those of the contacts stored already.
+    stored: Vec<i64>,
+}
+
 /// Runs one multi-row `INSERT ... VALUES` per chunk of `rows`, `columns` values per row.
 async fn insert_chunks<T>(
     tx: &mut Transaction<'static, Sqlite>,
@@ -76,7 +87,7 @@ impl WriteTx {
 
     /// Deletes conversations (with their parts, links and index entries) by Intercom id.
     pub async fn delete_conversations(&mut self, ids: &[String]) -> Result<u64> {
-        delete_documents(&mut self.tx, "conversation_fts", "conversations", ids.iter()).await?;
+        delete_documents(&mut self.tx, "conversation_fts", "conversations", ids).await?;
         let ids = serde_json::to_string(ids).expect("ids serialize");
         let deleted = sqlx::query("DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?))")
             .bind(ids)
@@ -87,7 +98,7 @@ impl WriteTx {
 
     /// Deletes contacts (with their company and tag links and index entries) by Intercom id.
     pub async fn delete_contacts(&mut self, ids: &[String]) -> Result<u64> {
-        delete_documents(&mut self.tx, "contact_fts", "contacts", ids.iter()).await?;
+        delete_documents(&mut self.tx, "contact_fts", "contacts", ids).await?;
         let ids = serde_json::to_string(ids).expect("ids serialize");
         let deleted = sqlx::query("DELETE FROM contacts WHERE id IN (SELECT value FROM json_each(?))")
             .bind(ids)
@@ -131,8 +142,19 @@ impl WriteTx {
         if contacts.is_empty() {
             return Ok(());
         }
-        delete_documents(&mut self.tx, "contact_fts", "contacts", contacts.iter().map(|c| &c.id)).await?;
-        let batch_rowids = self.contact_rowids(contacts).await?;
+        let ContactRowids { each: batch_rowids, stored } = self.contact_rowids(contacts).await?;
+        // What stored contacts had is rewritten whole: their search documents and links go first. New contacts
+        // have none, so a batch of new ones (a demo workspace) skips these statements.
+        if !stored.is_empty() {
+            for (table, rowid) in
+                [("contact_fts", "rowid"), ("contact_companies", "contact_rowid"), ("contact_tags", "contact_rowid")]
+            {
+                let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE {rowid} IN ("));
+                push_id_list(&mut delete, &stored);
+                delete.push(")");
+                delete.build().execute(&mut *self.tx).await?;
+            }
+        }
         const COLUMNS: [&str; 21] = [
             "rowid",
             "id",
@@ -183,44 +205,22 @@ impl WriteTx {
                 .push_bind(c.custom_attributes.clone());
         })
         .await?;
-        for table in ["contact_companies", "contact_tags"] {
-            let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE contact_rowid IN ("));
-            push_id_list(&mut delete, &batch_rowids);
-            delete.push(")");
-            delete.build().execute(&mut *self.tx).await?;
+        // Intercom always sends a contact's full lists of companies and tags.
+        let links: [(&str, LinkedIds); 2] = [
+            ("INSERT INTO contact_companies (contact_rowid, company_id) ", |c| &c.company_ids),
+            ("INSERT INTO contact_tags (contact_rowid, tag_id) ", |c| &c.tag_ids),
+        ];
+        for (insert, linked_ids) in links {
+            let rows: Vec<(i64, &str)> = contacts
+                .iter()
+                .zip(&batch_rowids)
+                .flat_map(|(c, rowid)| dedup(linked_ids(c)).into_iter().map(move |id| (*rowid, id)))
+                .collect();
+            insert_chunks(&mut self.tx, insert, 2, "", &rows, |row, (rowid, id)| {
+                row.push_bind(*rowid).push_bind(id.to_string());
+            })
+            .await?;
         }
-        let company_links: Vec<(i64, &str)> = contacts
-            .iter()
-            .zip(&batch_rowids)
-            .flat_map(|(c, rowid)| dedup(&c.company_ids).into_iter().map(move |id| (*rowid, id)))
-            .collect();
-        insert_chunks(
-            &mut self.tx,
-            "INSERT INTO contact_companies (contact_rowid, company_id) ",
-            2,
-            "",
-            &company_links,
-            |row, (rowid, id)| {
-                row.push_bind(*rowid).push_bind(id.to_string());
-            },
-        )
-        .await?;
-        let tag_links: Vec<(i64, &str)> = contacts
-            .iter()
-            .zip(&batch_rowids)
-            .flat_map(|(c, rowid)| dedup(&c.tag_ids).into_iter().map(move |id| (*rowid, id)))
-            .collect();
-        insert_chunks(
-            &mut self.tx,
-            "INSERT INTO contact_tags (contact_rowid, tag_id) ",
-            2,
-            "",
-            &tag_links,
-            |row, (rowid, id)| {
-                row.push_bind(*rowid).push_bind(id.to_string());
-            },
-        )
-        .await?;
         let indexed: Vec<(i64, &ContactRecord)> = batch_rowids.iter().copied().zip(contacts.iter().copied()).collect();
         insert_chunks(
             &mut self.tx,
@@ -239,9 +239,10 @@ impl WriteTx {
 
     /// The rowid each of `contacts` has, or gets: stored contacts keep theirs, new ones are numbered after the
     /// largest. Contact ids are Intercom's hex strings, so unlike conversations the rowid cannot be the id; working
-    /// the rowids out first (inside the write transaction, so nobody else numbers meanwhile) lets the rows, their
-    /// links and their search documents be written without reading back what the insert assigned.
-    async fn contact_rowids(&mut self, contacts: &[&ContactRecord]) -> Result<Vec<i64>> {
+    /// the rowids out first (inside the write transaction, which holds the write lock from its start, so nobody
+    /// else numbers meanwhile) lets the rows, their links and their search documents be written without reading
+    /// back what the insert assigned.
+    async fn contact_rowids(&mut self, contacts: &[&ContactRecord]) -> Result<ContactRowids> {
         let ids = serde_json::to_string(&contacts.iter().map(|c| &c.id).collect::<Vec<_>>()).expect("ids serialize");
         let stored: HashMap<String, i64> =
             sqlx::query("SELECT id, rowid FROM contacts WHERE id IN (SELECT value FROM json_each(?))")
@@ -253,7 +254,7 @@ impl WriteTx {
                 .collect::<Result<_, sqlx::Error>>()?;
         let mut next: i64 =
             sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM contacts").fetch_one(&mut *self.tx).await?;
-        Ok(contacts
+        let each = contacts
             .iter()
             .map(|c| {
                 stored.get(&c.id).copied().unwrap_or_else(|| {
@@ -261,7 +262,8 @@ impl WriteTx {
                     next
                 })
             })
-            .collect())
+            .collect();
+        Ok(ContactRowids { each, stored: stored.into_values().collect() })
     }
 
     /// Inserts or replaces companies.
@@ -369,13 +371,8 @@ impl ReferenceTable {
 
 /// Deletes from the full-text index `fts` the documents of the rows of `table` whose Intercom ids are `ids`
 /// (rows not stored yet have no document).
-async fn delete_documents<'a>(
-    tx: &mut Transaction<'static, Sqlite>,
-    fts: &str,
-    table: &str,
-    ids: impl Iterator<Item = &'a String>,
-) -> Result<()> {
-    let ids = serde_json::to_string(&ids.collect::<Vec<_>>()).expect("ids serialize");
+async fn delete_documents(tx: &mut Transaction<'static, Sqlite>, fts: &str, table: &str, ids: &[String]) -> Result<()> {
+    let ids = serde_json::to_string(ids).expect("ids serialize");
     let sql = format!(
         "DELETE FROM {fts} WHERE rowid IN (SELECT rowid FROM {table} WHERE id IN (SELECT value FROM json_each(?)))"
     );
