@@ -2,8 +2,10 @@
 
 use clap::Parser;
 
-/// mimalloc rather than the system allocator: a tool call allocates and frees many small blocks on several
-/// threads (rows, JSON, the sandbox's buffers), where glibc's malloc spent about 15% of the server's time.
+/// mimalloc rather than the system allocator (and, with its `override` feature, also under SQLite and wasmtime):
+/// a tool call allocates and frees many small blocks on several threads (rows, JSON, the sandbox's buffers).
+/// `bench-http` `get_conversation` ran at 7,321–7,720 calls/s with it and 4,606–5,081 with glibc's malloc (three
+/// interleaved runs each, 2026-12-05).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
