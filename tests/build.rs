@@ -5,6 +5,7 @@ fn main() {
         "fastintercom-test-probe",
         "fastintercom-test-conformance",
         "fastintercom-test-swap",
+        "fastintercom-test-hostile",
     ])
     .unwrap_or_else(|error| panic!("building the test guests failed:\n{error}"));
     fastintercom_guest_build::copy_to_out_dir(&artefacts)

@@ -21,12 +21,29 @@ pub const SWAP_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fastinter
 /// The swap probe's manifest (name `swap`, grants `log`).
 pub const SWAP_MANIFEST: &str = include_str!("guests/swap/plugin.toml");
 
+/// The hostile plugin: one tool per attack of the hostile-plugin suite (see its crate docs).
+pub const HOSTILE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_test_hostile.wasm"));
+
+/// Its manifest (name `hostile`, grants `log` and `conversations`).
+pub const HOSTILE_MANIFEST: &str = include_str!("guests/hostile/plugin.toml");
+
+/// The hostile plugin describing itself in a hostile way: `schema-bomb-24`, `huge-describe`, `many-tools`, ...
+/// (at most 19 characters).
+pub fn hostile_describing(mode: &str) -> Vec<u8> {
+    const DEFAULT: &str = "hostile-mode:normal_____________";
+    assert!(mode.len() <= DEFAULT.len() - "hostile-mode:".len(), "mode {mode:?} is too long");
+    let patched = format!("hostile-mode:{mode:_<19}");
+    let mut bytes = HOSTILE_WASM.to_vec();
+    patch(&mut bytes, DEFAULT, &patched);
+    bytes
+}
+
 /// Replaces the only occurrence of `from` in `bytes` by `to` (same length); panics otherwise.
 fn patch(bytes: &mut [u8], from: &str, to: &str) {
     assert_eq!(from.len(), to.len(), "a patch keeps the length");
     let at: Vec<usize> =
         bytes.windows(from.len()).enumerate().filter(|(_, w)| *w == from.as_bytes()).map(|(i, _)| i).collect();
-    assert_eq!(at.len(), 1, "{from:?} occurs {} times in the swap probe", at.len());
+    assert_eq!(at.len(), 1, "{from:?} occurs {} times in the component", at.len());
     bytes[at[0]..at[0] + to.len()].copy_from_slice(to.as_bytes());
 }
 

@@ -41,11 +41,15 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// The configuration of this process. Third-party components are compiled by this same binary, in a child
+    /// process under the operator's limits (see [`crate::runtime::RuntimeLimits::isolated_compiler`]).
     pub fn config(&self) -> Config {
         let data_dir = self.data_dir.clone().unwrap_or_else(Config::default_data_dir);
-        Config::new(data_dir, self.plugins_dir.clone())
+        let mut config = Config::new(data_dir, self.plugins_dir.clone())
             .with_cache_dir(self.cache_dir.clone())
-            .with_limits(self.call_deadline_ms.map(Duration::from_millis), self.call_memory_mib)
+            .with_limits(self.call_deadline_ms.map(Duration::from_millis), self.call_memory_mib);
+        config.limits.isolated_compiler = std::env::current_exe().ok();
+        config
     }
 }
 
@@ -70,6 +74,24 @@ pub enum Command {
     BenchHttp(commands::bench_http::BenchHttpArgs),
     /// Measure sync throughput, rate-limit utilisation and incremental cost against a local fake Intercom.
     BenchSync(commands::bench_sync::BenchSyncArgs),
+    /// (Internal) compile a third-party component from stdin under limits; the server runs this itself.
+    #[command(name = "__compile-component", hide = true)]
+    CompileComponent(CompileComponentArgs),
+}
+
+/// What the server tells the compiler process it starts (see [`crate::runtime::run_compiler_process`]).
+#[derive(Debug, Args)]
+pub struct CompileComponentArgs {
+    /// Where to write the compiled artefact
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl CompileComponentArgs {
+    /// Runs the compiler process (synchronously: it is a process of its own, with nothing else to serve).
+    pub fn run(&self) -> std::process::ExitCode {
+        crate::runtime::run_compiler_process(&self.out)
+    }
 }
 
 /// Runs the parsed command line.
@@ -85,5 +107,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => commands::bench::run(&config, args).await,
         Command::BenchHttp(args) => commands::bench_http::run(&config, args).await,
         Command::BenchSync(args) => commands::bench_sync::run(&config, args).await,
+        Command::CompileComponent(args) => match args.run() {
+            code if code == std::process::ExitCode::SUCCESS => Ok(()),
+            _ => anyhow::bail!("compiling failed"),
+        },
     }
 }

@@ -11,6 +11,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = fastintercom::cli::Cli::parse();
+    // The compiler process the server starts for a third-party component: no runtime, no logging, one line on
+    // stderr when it fails, and an exit status the server reads.
+    if let Some(fastintercom::cli::Command::CompileComponent(args)) = &cli.command {
+        return args.run();
+    }
     fastintercom::observability::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -3,6 +3,9 @@
 
 mod bad_input;
 mod end_to_end;
+mod hostile;
+mod hostile_files;
+mod hostile_server;
 mod hot_swap;
 mod http;
 mod http_support;

@@ -201,7 +201,7 @@ async fn a_plugin_over_its_calls_per_second_gets_a_clear_error_and_others_are_un
 async fn the_operator_caps_what_a_manifest_asks_for() {
     let mut limits = RuntimeLimits::default();
     limits.policy.caps.max_calls_per_second = Some(2);
-    limits.policy.caps.max_deadline = Some(std::time::Duration::from_millis(500));
+    limits.policy.caps.max_deadline = std::time::Duration::from_millis(500);
     let harness = Harness::with(limits, TrustPolicy::default()).await;
     let greedy = format!("{SWAP_MANIFEST}\n[limits]\ncalls_per_second = 1000\ndeadline_ms = 60000\n");
     harness.land("swap", &swap_version("aaaa"), &greedy);

@@ -47,7 +47,9 @@ impl Harness {
 
     /// What a server does when the directory changed.
     pub async fn reload(&self) -> LoadOutcome {
-        let entries = registry::directory_sources(self.plugins.path(), &self.trust).expect("plugins directory");
+        let max_component_bytes = self.registry.runtime().limits().policy.compile.max_component_bytes;
+        let entries = registry::directory_sources(self.plugins.path(), &self.trust, max_component_bytes)
+            .expect("plugins directory");
         self.registry.reconcile(registry::builtin_sources, entries, &self.trust).await.expect("the built-ins load")
     }
 

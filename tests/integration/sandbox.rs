@@ -6,28 +6,28 @@ use std::time::Duration;
 
 use fastintercom::runtime::{CallError, Capability, LoadError, LoadedPlugin, Manifest, Runtime, RuntimeLimits};
 use fastintercom_tests::{PROBE_MANIFEST, PROBE_WASM};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tempfile::TempDir;
 
 use crate::support::empty_store;
 
 /// A runtime with a short deadline (so the spin test is quick) and the probe loaded.
 /// The probe under a short deadline, so the tests that must hit it finish quickly.
-async fn probe_runtime() -> (TempDir, Runtime, LoadedPlugin) {
+async fn probe_runtime() -> (TempDir, Runtime, Arc<LoadedPlugin>) {
     probe_runtime_with(Duration::from_millis(300)).await
 }
 
-async fn probe_runtime_with(deadline: Duration) -> (TempDir, Runtime, LoadedPlugin) {
+async fn probe_runtime_with(deadline: Duration) -> (TempDir, Runtime, Arc<LoadedPlugin>) {
     let (dir, store) = empty_store().await;
     let limits = RuntimeLimits { deadline, ..RuntimeLimits::default() };
     let runtime = Runtime::new(limits, Some(dir.path().join("cache")), store).expect("runtime");
     let manifest = Manifest::parse(PROBE_MANIFEST).expect("probe manifest");
     let plugin = runtime.load(Arc::from(PROBE_WASM), manifest).await.expect("probe loads");
-    (dir, runtime, plugin)
+    (dir, runtime, Arc::new(plugin))
 }
 
-async fn call(runtime: &Runtime, plugin: &LoadedPlugin, tool: &str) -> Result<String, CallError> {
-    let output = runtime.call_tool(plugin, tool, "{}").await?;
+async fn call(runtime: &Runtime, plugin: &Arc<LoadedPlugin>, tool: &str) -> Result<String, CallError> {
+    let output = runtime.call_tool(plugin, tool, Map::new()).await?;
     Ok(output
         .content
         .iter()
@@ -37,7 +37,7 @@ async fn call(runtime: &Runtime, plugin: &LoadedPlugin, tool: &str) -> Result<St
         .collect())
 }
 
-async fn assert_still_serves(runtime: &Runtime, plugin: &LoadedPlugin) {
+async fn assert_still_serves(runtime: &Runtime, plugin: &Arc<LoadedPlugin>) {
     assert_eq!(call(runtime, plugin, "noop").await.expect("a normal call after misbehaviour"), "ok");
 }
 
@@ -64,7 +64,7 @@ async fn an_infinite_loop_ends_at_the_deadline() {
 #[tokio::test]
 async fn memory_growth_stops_at_the_cap() {
     let (_dir, runtime, plugin) = probe_runtime().await;
-    let output = runtime.call_tool(&plugin, "grow_memory", "{}").await.expect("the probe reports its allocation");
+    let output = runtime.call_tool(&plugin, "grow_memory", Map::new()).await.expect("the probe reports its allocation");
     let allocated = output.structured.as_ref().and_then(|s| s["allocated_mib"].as_u64()).expect("allocated_mib");
     // The default cap is 64 MiB, and the guest's own data lives in the same memory.
     assert!((16..64).contains(&allocated), "allocated {allocated} MiB under a 64 MiB cap");
@@ -76,8 +76,8 @@ async fn memory_beyond_a_manifest_cap_is_refused() {
     let (dir, store) = empty_store().await;
     let runtime = Runtime::new(RuntimeLimits::default(), Some(dir.path().join("cache")), store).expect("runtime");
     let manifest = Manifest::parse(&format!("{PROBE_MANIFEST}\n[limits]\nmemory_mib = 8\n")).expect("manifest");
-    let plugin = runtime.load(Arc::from(PROBE_WASM), manifest).await.expect("probe loads");
-    let output = runtime.call_tool(&plugin, "grow_memory", "{}").await.expect("the probe reports its allocation");
+    let plugin = Arc::new(runtime.load(Arc::from(PROBE_WASM), manifest).await.expect("probe loads"));
+    let output = runtime.call_tool(&plugin, "grow_memory", Map::new()).await.expect("the probe reports its allocation");
     let allocated = output.structured.as_ref().and_then(|s| s["allocated_mib"].as_u64()).expect("allocated_mib");
     assert!(allocated < 8, "allocated {allocated} MiB under an 8 MiB cap");
 }
@@ -179,14 +179,16 @@ async fn bytes_that_are_not_a_component_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_queue_for_pool_slots_and_never_see_each_other() {
     let (dir, store) = empty_store().await;
-    let limits = RuntimeLimits { max_concurrent_calls: 4, ..RuntimeLimits::default() };
+    let mut limits = RuntimeLimits::default();
+    limits.policy.shared.calls = 4;
+    limits.policy.caps.max_concurrent_calls = 1024;
     let runtime = Runtime::new(limits, Some(dir.path().join("cache")), store).expect("runtime");
     let plugin = Arc::new(runtime.load(Arc::from(PROBE_WASM), Manifest::parse(PROBE_MANIFEST).unwrap()).await.unwrap());
     let calls = (0..200).map(|i| {
         let (runtime, plugin) = (runtime.clone(), plugin.clone());
         tokio::spawn(async move {
-            let arguments = format!("{{\"caller\":{i}}}");
-            let output = runtime.call_tool(&plugin, "echo", &arguments).await.expect("echo");
+            let arguments = serde_json::json!({"caller": i}).as_object().cloned().unwrap();
+            let output = runtime.call_tool(&plugin, "echo", arguments).await.expect("echo");
             assert_eq!(output.structured, Some(serde_json::json!({"caller": i})), "call {i} got another call's data");
         })
     });

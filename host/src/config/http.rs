@@ -12,6 +12,10 @@
 //! per_second = 50
 //! burst = 100
 //!
+//! [http.keyless_rate_limit]                           # a loopback server with no key; default 1000/s, 2000
+//! per_second = 1000
+//! burst = 2000
+//!
 //! [http.key_rate_limits.ci-bot]                       # one key's own limit
 //! per_second = 5
 //! burst = 10
@@ -35,8 +39,22 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        Self { per_second: NonZeroU32::new(50).expect("nonzero"), burst: NonZeroU32::new(100).expect("nonzero") }
+        Self::new(50, 100)
     }
+}
+
+impl RateLimit {
+    const fn new(per_second: u32, burst: u32) -> Self {
+        match (NonZeroU32::new(per_second), NonZeroU32::new(burst)) {
+            (Some(per_second), Some(burst)) => Self { per_second, burst },
+            _ => panic!("a rate limit is positive"),
+        }
+    }
+
+    /// The default for a server without keys. It serves only on loopback, to the one person whose machine it
+    /// runs on, usually through one client whose bursts (an agent's parallel calls, a conformance suite) a
+    /// shared server's per-key limit would refuse; the limit is there to stop a runaway local loop, not to share.
+    pub const KEYLESS: Self = Self::new(1000, 2000);
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +66,7 @@ struct FileSettings {
     request_timeout: Option<String>,
     ready_max_sync_age: Option<String>,
     rate_limit: Option<RateLimit>,
+    keyless_rate_limit: Option<RateLimit>,
     #[serde(default)]
     key_rate_limits: BTreeMap<String, RateLimit>,
 }
@@ -68,6 +87,8 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     pub ready_max_sync_age: Duration,
     pub rate_limit: RateLimit,
+    /// Every request's limit while the server runs without keys (loopback only).
+    pub keyless_rate_limit: RateLimit,
     pub key_rate_limits: BTreeMap<String, RateLimit>,
 }
 
@@ -80,6 +101,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             ready_max_sync_age: Duration::from_secs(30 * 60),
             rate_limit: RateLimit::default(),
+            keyless_rate_limit: RateLimit::KEYLESS,
             key_rate_limits: BTreeMap::new(),
         }
     }
@@ -114,6 +136,7 @@ fn parse(text: &str) -> anyhow::Result<HttpSettings> {
         request_timeout: duration(file.request_timeout, "request_timeout", defaults.request_timeout)?,
         ready_max_sync_age: duration(file.ready_max_sync_age, "ready_max_sync_age", defaults.ready_max_sync_age)?,
         rate_limit: file.rate_limit.unwrap_or_default(),
+        keyless_rate_limit: file.keyless_rate_limit.unwrap_or(RateLimit::KEYLESS),
         key_rate_limits: file.key_rate_limits,
     })
 }
@@ -133,7 +156,10 @@ mod tests {
         assert_eq!(settings.request_timeout, Duration::from_secs(5));
         assert_eq!(settings.rate_limit.per_second.get(), 10);
         assert_eq!(settings.key_rate_limits["bot"].burst.get(), 2);
+        assert_eq!(settings.keyless_rate_limit, RateLimit::KEYLESS);
         assert_eq!(parse("").unwrap(), HttpSettings::default());
+        let keyless = parse("[http.keyless_rate_limit]\nper_second = 7\nburst = 9\n").unwrap();
+        assert_eq!((keyless.keyless_rate_limit.per_second.get(), keyless.rate_limit), (7, RateLimit::default()));
     }
 
     #[test]

@@ -110,8 +110,15 @@ impl Config {
         let trust = self.plugin_settings()?.trust;
         let plugins_dir = self.plugins_dir.clone();
         let reading_trust = trust.clone();
-        let entries = tokio::task::spawn_blocking(move || registry::directory_sources(&plugins_dir, &reading_trust))
+        let max_component_bytes = registry.runtime().limits().policy.compile.max_component_bytes;
+        // Files are opened without blocking, but a hung file system could still stall a read: a reload gives up
+        // after a while (the next one tries again) rather than never ending.
+        let reading = tokio::task::spawn_blocking(move || {
+            registry::directory_sources(&plugins_dir, &reading_trust, max_component_bytes)
+        });
+        let entries = tokio::time::timeout(READ_PLUGINS_TIMEOUT, reading)
             .await
+            .context("reading the plugins directory took too long; the served tools are unchanged")?
             .context("reading the plugins directory panicked")??;
         let outcome = registry
             .reconcile(registry::builtin_sources, entries, &trust)
@@ -127,6 +134,9 @@ impl Config {
         Ok(outcome)
     }
 }
+
+/// Longest a reload waits for the plugins directory's files to be read.
+const READ_PLUGINS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The text of the settings file, or `None` when there is none (each table's reader parses its own part).
 fn read_settings_file(config_file: &Path) -> anyhow::Result<Option<String>> {

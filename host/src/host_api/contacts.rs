@@ -1,6 +1,6 @@
 //! `contacts`: typed search and retrieval of users and leads.
 
-use super::{HostApi, host_error};
+use super::{HostApi, bounds, host_error};
 use crate::bindings::contacts as wit;
 use crate::bindings::types::{HostError, PageRequest};
 use crate::store::filter::ContactFilter;
@@ -8,6 +8,8 @@ use crate::store::model::ContactView;
 
 impl wit::Host for HostApi {
     async fn search(&mut self, filter: wit::ContactFilter, page: PageRequest) -> Result<wit::ContactPage, HostError> {
+        bounds::contact_filter(&filter)?;
+        bounds::page(&page)?;
         let filter = ContactFilter { text: filter.text, email: filter.email, company: filter.company };
         let page = crate::store::filter::PageRequest { limit: page.limit, cursor: page.cursor };
         let found = self.store.search_contacts(&filter, &page).await.map_err(|e| host_error(&self.plugin, e))?;
@@ -19,6 +21,7 @@ impl wit::Host for HostApi {
     }
 
     async fn get(&mut self, id: String) -> Result<Option<wit::Contact>, HostError> {
+        bounds::id(&id)?;
         let found = self.store.get_contact(&id).await.map_err(|e| host_error(&self.plugin, e))?;
         Ok(found.map(contact_to_wit))
     }

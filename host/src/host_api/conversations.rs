@@ -1,6 +1,6 @@
 //! `conversations`: typed search and retrieval over the store, converted to and from the WIT types.
 
-use super::{HostApi, host_error};
+use super::{HostApi, bounds, host_error};
 use crate::bindings::conversations as wit;
 use crate::bindings::types::{Author, HostError, PageRequest};
 use crate::store::filter::{ConversationFilter, ConversationSort};
@@ -13,6 +13,8 @@ impl wit::Host for HostApi {
         sort: wit::ConversationSort,
         page: PageRequest,
     ) -> Result<wit::ConversationPage, HostError> {
+        bounds::conversation_filter(&filter)?;
+        bounds::page(&page)?;
         let filter = ConversationFilter {
             text: filter.text,
             states: filter.states.into_iter().map(state_from_wit).collect(),
@@ -43,6 +45,7 @@ impl wit::Host for HostApi {
     }
 
     async fn get(&mut self, id: String) -> Result<Option<wit::Conversation>, HostError> {
+        bounds::id(&id)?;
         let found = self.store.get_conversation(&id).await.map_err(|e| host_error(&self.plugin, e))?;
         Ok(found.map(|detail| wit::Conversation {
             summary: summary_to_wit(detail.summary),

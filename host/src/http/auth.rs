@@ -79,7 +79,8 @@ pub fn reload_keys_periodically(store: Store, keys: Arc<ArcSwap<KeySet>>, anonym
 /// Authenticates the request, applies the key's rate limit and hands the [`Caller`] to the MCP layer.
 pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
     let keys = gate.keys.load();
-    let caller = if gate.anonymous.load(Ordering::SeqCst) {
+    let keyless = gate.anonymous.load(Ordering::SeqCst);
+    let caller = if keyless {
         Caller::anonymous()
     } else {
         let presented = bearer_token(&request);
@@ -88,7 +89,8 @@ pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: 
             None => return unauthorized(&request, presented.is_some()),
         }
     };
-    if let Err(wait) = gate.limits.check(&caller.key_name) {
+    let admitted = if keyless { gate.limits.check_keyless() } else { gate.limits.check(&caller.key_name) };
+    if let Err(wait) = admitted {
         tracing::debug!(key = %caller.key_name, "rate limited");
         metrics::counter!("fastintercom_http_rate_limited_total").increment(1);
         let mut response = super::json_error(

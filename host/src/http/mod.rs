@@ -110,7 +110,11 @@ impl HttpServer {
         let gate = auth::Gate {
             keys,
             anonymous,
-            limits: Arc::new(RateLimits::new(&app.settings.rate_limit, &app.settings.key_rate_limits)),
+            limits: Arc::new(RateLimits::new(
+                &app.settings.rate_limit,
+                &app.settings.key_rate_limits,
+                &app.settings.keyless_rate_limit,
+            )),
         };
         let timeout = app.settings.request_timeout;
         let mcp_routes = Router::new()

@@ -14,6 +14,8 @@ pub struct RateLimits {
     default: Quota,
     overrides: BTreeMap<String, Quota>,
     buckets: Mutex<HashMap<Arc<str>, Arc<DefaultDirectRateLimiter>>>,
+    /// The one bucket of a server without keys (kept apart: no key's name can reach it).
+    keyless: DefaultDirectRateLimiter,
     clock: DefaultClock,
 }
 
@@ -28,13 +30,19 @@ fn quota(limit: &RateLimit) -> Quota {
 }
 
 impl RateLimits {
-    pub fn new(default: &RateLimit, overrides: &BTreeMap<String, RateLimit>) -> Self {
+    pub fn new(default: &RateLimit, overrides: &BTreeMap<String, RateLimit>, keyless: &RateLimit) -> Self {
         Self {
             default: quota(default),
             overrides: overrides.iter().map(|(key, limit)| (key.clone(), quota(limit))).collect(),
             buckets: Mutex::new(HashMap::new()),
+            keyless: RateLimiter::direct(quota(keyless)),
             clock: DefaultClock::default(),
         }
+    }
+
+    /// Takes one request from the keyless bucket, or says how long until one is available.
+    pub fn check_keyless(&self) -> Result<(), Duration> {
+        self.keyless.check().map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
     /// Takes one request from `key`'s bucket, or says how long until one is available.
@@ -62,7 +70,7 @@ mod tests {
 
     #[test]
     fn each_key_has_its_own_bucket_and_override() {
-        let limits = RateLimits::new(&limit(1, 3), &BTreeMap::from([("slow".to_owned(), limit(1, 1))]));
+        let limits = RateLimits::new(&limit(1, 3), &BTreeMap::from([("slow".to_owned(), limit(1, 1))]), &limit(1, 2));
         let (a, b, slow): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "slow".into());
         for _ in 0..3 {
             limits.check(&a).unwrap();
@@ -72,5 +80,9 @@ mod tests {
         limits.check(&b).unwrap();
         limits.check(&slow).unwrap();
         assert!(limits.check(&slow).is_err());
+        limits.check_keyless().unwrap();
+        limits.check_keyless().unwrap();
+        assert!(limits.check_keyless().is_err(), "the keyless bucket is its own");
+        limits.check(&Arc::from("anonymous")).unwrap();
     }
 }

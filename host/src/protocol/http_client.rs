@@ -27,14 +27,13 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Spawns `command` (its log filter must let `fastintercom::commands::serve` through at info) with stderr as
-    /// JSON lines and stdout discarded, and waits up to `within` for the line saying where it listens.
+    /// JSON lines (unless the command sets `FASTINTERCOM_LOG_FORMAT` itself) and stdout discarded, and waits up to
+    /// `within` for the line saying where it listens.
     pub async fn spawn(mut command: tokio::process::Command, within: Duration) -> anyhow::Result<Self> {
-        command
-            .env("FASTINTERCOM_LOG_FORMAT", "json")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        if !command.as_std().get_envs().any(|(name, _)| name == "FASTINTERCOM_LOG_FORMAT") {
+            command.env("FASTINTERCOM_LOG_FORMAT", "json");
+        }
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn().context("cannot start the server")?;
         let mut lines = tokio::io::BufReader::new(child.stderr.take().context("no stderr")?).lines();
         let log = Arc::new(Mutex::new(String::new()));

@@ -83,6 +83,14 @@ impl Catalog {
         self.directory = next;
     }
 
+    /// The sha256 digests of every component loaded (built-in, served, or newest on disk): the compiled-component
+    /// cache keeps their artefacts.
+    pub(super) fn digests(&self) -> std::collections::HashSet<String> {
+        let directory =
+            self.directory.values().flat_map(|plugin| [plugin.newest.as_ref().ok(), plugin.previous.as_ref()]);
+        self.builtins.iter().map(Some).chain(directory).flatten().map(|plugin| plugin.digest.clone()).collect()
+    }
+
     /// Forgets the identity of files whose load failed, so the next update tries them again.
     pub(super) fn forget_failures(&mut self) {
         for plugin in self.directory.values_mut() {

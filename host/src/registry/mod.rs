@@ -23,25 +23,17 @@ use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
 
 use crate::observability::{self, CallOutcome};
-use crate::runtime::{CallError, LoadError, LoadedPlugin, Runtime, ToolOutput, ToolSpec};
+use crate::runtime::{CallError, LoadError, LoadedPlugin, PluginOrigin, Runtime, ToolOutput, ToolSpec};
 
 use catalog::Catalog;
 pub use sources::{
     BUILTIN_PLUGINS, DirectoryEntry, PluginSource, builtin_sources, directory_sources, source_from_files,
 };
 
-/// One tool as clients see it, with what it takes to call it.
+/// One tool as clients see it, with the plugin that serves it.
 pub struct RegisteredTool {
     pub spec: ToolSpec,
     pub plugin: Arc<LoadedPlugin>,
-    /// Its position in `plugin.tools` (and `plugin.validators`).
-    index: usize,
-}
-
-impl RegisteredTool {
-    fn validator(&self) -> &jsonschema::Validator {
-        &self.plugin.validators[self.index]
-    }
 }
 
 /// An immutable snapshot of all tools, sorted by name.
@@ -62,8 +54,8 @@ impl ToolSet {
         let tools = plugins
             .iter()
             .flat_map(|plugin| {
-                plugin.tools.iter().enumerate().map(|(index, spec)| {
-                    (spec.name.clone(), Arc::new(RegisteredTool { spec: spec.clone(), plugin: plugin.clone(), index }))
+                plugin.tools.iter().map(|spec| {
+                    (spec.name.clone(), Arc::new(RegisteredTool { spec: spec.clone(), plugin: plugin.clone() }))
                 })
             })
             .collect();
@@ -143,9 +135,6 @@ pub struct LoadOutcome {
     pub changed: bool,
 }
 
-/// Longest error list reported for one call; a model needs the first few to correct its arguments.
-const MAX_REPORTED_PROBLEMS: usize = 8;
-
 impl Registry {
     pub fn new(runtime: Runtime) -> Self {
         Self {
@@ -204,11 +193,15 @@ impl Registry {
         let mut catalog = self.catalog.lock().await;
         if catalog.builtins.is_empty() {
             for source in builtins() {
-                catalog.builtins.push(Arc::new(self.runtime.load(source.wasm, source.manifest).await?));
+                let loaded = self.runtime.load_as(source.wasm, source.manifest, PluginOrigin::Builtin).await?;
+                catalog.builtins.push(Arc::new(loaded));
             }
         }
         catalog.update(&self.runtime, entries, trust).await;
         let (served, statuses, rejected) = catalog.assemble();
+        let (runtime, digests) = (self.runtime.clone(), catalog.digests());
+        // In the background: cleaning the cache is no reason to delay serving the new tools.
+        tokio::task::spawn_blocking(move || runtime.prune_component_cache(&digests));
         self.runtime.board().publish(statuses);
         let tools = Arc::new(ToolSet::build(&served));
         let previous = self.current.swap(tools.clone());
@@ -229,8 +222,9 @@ impl Registry {
         self.current.load_full()
     }
 
-    /// Validates `arguments` against the tool's schema and, if they pass, runs the tool in a fresh sandbox.
-    /// Every call of a served tool is counted and timed (see [`observability::record_tool_call`]).
+    /// Runs the tool in a sandbox if `arguments` pass its schema (the runtime checks them, within the call's
+    /// deadline and, for a third-party plugin, on its threads). Every call of a served tool is counted and timed
+    /// (see [`observability::record_tool_call`]).
     pub async fn call(&self, name: &str, arguments: Map<String, Value>) -> Result<ToolOutput, ToolCallError> {
         let Some(tool) = self.tools().get(name).cloned() else {
             observability::record_unknown_tool();
@@ -239,7 +233,12 @@ impl Registry {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _running = InFlight(&self.in_flight);
         let started = Instant::now();
-        let result = self.validate_and_run(&tool, name, arguments).await;
+        let result = match self.runtime.call_tool(&tool.plugin, name, arguments).await {
+            Err(CallError::ArgumentsRejected { tool, problems }) => {
+                Err(ToolCallError::InvalidArguments { tool, problems })
+            }
+            other => other.map_err(ToolCallError::from),
+        };
         let outcome = match &result {
             Ok(_) => CallOutcome::Ok,
             Err(error) => error.outcome(),
@@ -249,30 +248,6 @@ impl Registry {
         }
         observability::record_tool_call(name, &tool.plugin.manifest.name, outcome, started.elapsed());
         result
-    }
-
-    async fn validate_and_run(
-        &self,
-        tool: &RegisteredTool,
-        name: &str,
-        arguments: Map<String, Value>,
-    ) -> Result<ToolOutput, ToolCallError> {
-        let arguments = Value::Object(arguments);
-        let problems: Vec<String> = tool
-            .validator()
-            .iter_errors(&arguments)
-            .take(MAX_REPORTED_PROBLEMS)
-            .map(|error| {
-                let path = error.instance_path().to_string();
-                let at = if path.is_empty() { "arguments".to_owned() } else { format!("argument {path}") };
-                format!("{at}: {}", error.masked())
-            })
-            .collect();
-        if !problems.is_empty() {
-            return Err(ToolCallError::InvalidArguments { tool: name.to_owned(), problems });
-        }
-        let text = arguments.to_string();
-        Ok(self.runtime.call_tool(&tool.plugin, name, &text).await?)
     }
 }
 
@@ -313,11 +288,16 @@ impl ToolCallError {
         match self {
             Self::UnknownTool(_) | Self::InvalidArguments { .. } => CallOutcome::InvalidArguments,
             Self::Call(error) => match error {
-                CallError::InvalidArguments(_) => CallOutcome::InvalidArguments,
+                CallError::InvalidArguments(_) | CallError::ArgumentsRejected { .. } | CallError::NoSuchTool { .. } => {
+                    CallOutcome::InvalidArguments
+                }
                 CallError::NotFound(_) | CallError::Unavailable(_) | CallError::ToolFailed(_) => CallOutcome::ToolError,
                 CallError::DeadlineExceeded(_) => CallOutcome::Timeout,
                 CallError::MemoryExceeded(_) | CallError::StackOverflow | CallError::Crashed(_) => CallOutcome::Trap,
-                CallError::Busy { .. } | CallError::RateLimited { .. } => CallOutcome::Busy,
+                CallError::Busy { .. }
+                | CallError::RateLimited { .. }
+                | CallError::HostBusy(_)
+                | CallError::HostMemoryExhausted(_) => CallOutcome::Busy,
                 CallError::OutputTooLarge { .. } | CallError::InvalidOutput(_) => CallOutcome::BadOutput,
             },
         }

@@ -70,7 +70,11 @@ pub fn builtin_sources() -> Vec<PluginSource> {
 /// Every `<name>.wasm` in `dir` with its `<name>.toml` manifest (and `<name>.sig`, if any), sorted by name. A
 /// missing directory means no plugins; files that are unreadable, invalid, misnamed or untrusted are an error
 /// for that plugin only.
-pub fn directory_sources(dir: &Path, trust: &TrustPolicy) -> Result<Vec<DirectoryEntry>, RegistryError> {
+pub fn directory_sources(
+    dir: &Path,
+    trust: &TrustPolicy,
+    max_component_bytes: usize,
+) -> Result<Vec<DirectoryEntry>, RegistryError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -82,29 +86,36 @@ pub fn directory_sources(dir: &Path, trust: &TrustPolicy) -> Result<Vec<Director
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .collect();
     paths.sort();
-    Ok(paths.into_iter().map(|wasm_path| source_from_files(&wasm_path, trust)).collect())
+    Ok(paths.into_iter().map(|wasm_path| source_from_files(&wasm_path, trust, max_component_bytes)).collect())
 }
 
 /// The plugin whose component is `wasm_path` (named by its file stem), with its manifest and signature beside it.
-pub fn source_from_files(wasm_path: &Path, trust: &TrustPolicy) -> DirectoryEntry {
+/// A component over `max_component_bytes` (the operator's `max_component_mib`) is refused without being read.
+pub fn source_from_files(wasm_path: &Path, trust: &TrustPolicy, max_component_bytes: usize) -> DirectoryEntry {
     let name = wasm_path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
-    DirectoryEntry { source: read_source(wasm_path, &name, trust), name }
+    DirectoryEntry { source: read_source(wasm_path, &name, trust, max_component_bytes as u64), name }
 }
 
-/// Largest component the host reads (a componentize-py guest is about 18 MB).
-const MAX_COMPONENT_BYTES: u64 = 256 * 1024 * 1024;
 /// Largest manifest or signature file the host reads.
 const MAX_TEXT_BYTES: u64 = 64 * 1024;
 
-/// Reads a plugin file if it is a regular file of at most `limit` bytes: a FIFO would block the reload forever,
-/// and a link to `/dev/zero` or a huge file would exhaust memory. `Ok(None)` when it does not exist.
+/// Reads a plugin file, within `limit` bytes, without following a symbolic link and without blocking: a link
+/// could point at a file the plugin must not see (or one that never ends, like `/dev/zero`), and a FIFO would
+/// hold a reload forever. What the file is (regular, its size) is checked on the open descriptor, so swapping the
+/// path between the check and the read changes nothing. `Ok(None)` when it does not exist.
 fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, RegistryError> {
+    use rustix::fs::{Mode, OFlags};
     use std::io::Read as _;
-    let metadata = match std::fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(source_error(path, error)),
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let file = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(descriptor) => std::fs::File::from(descriptor),
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(rustix::io::Errno::LOOP) => {
+            return Err(source_error(path, "is a symbolic link; plugin files must be regular files"));
+        }
+        Err(error) => return Err(source_error(path, std::io::Error::from(error))),
     };
+    let metadata = file.metadata().map_err(|e| source_error(path, e))?;
     if !metadata.is_file() {
         return Err(source_error(path, "not a regular file"));
     }
@@ -112,7 +123,6 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, RegistryErro
         return Err(source_error(path, format!("larger than the {limit} bytes the host reads")));
     }
     let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    let file = std::fs::File::open(path).map_err(|e| source_error(path, e))?;
     file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| source_error(path, e))?;
     if bytes.len() as u64 > limit {
         return Err(source_error(path, format!("larger than the {limit} bytes the host reads")));
@@ -126,17 +136,25 @@ fn read_text(path: &Path) -> Result<Option<String>, RegistryError> {
         .transpose()
 }
 
-fn read_source(wasm_path: &Path, name: &str, trust: &TrustPolicy) -> Result<PluginSource, RegistryError> {
+fn read_source(
+    wasm_path: &Path,
+    name: &str,
+    trust: &TrustPolicy,
+    max_component_bytes: u64,
+) -> Result<PluginSource, RegistryError> {
     let manifest_path = wasm_path.with_extension("toml");
     let manifest_text = read_text(&manifest_path)?
         .ok_or_else(|| source_error(&manifest_path, "missing (every NAME.wasm needs a NAME.toml)"))?;
     let manifest = Manifest::parse(&manifest_text).map_err(|e| source_error(&manifest_path, e))?;
     if manifest.name != name {
-        let reason =
-            format!("the manifest names the plugin {:?}; its files must be named {0}.wasm and {0}.toml", manifest.name);
+        let reason = format!("the manifest names another plugin; name = \"{name}\" must match the file names");
         return Err(source_error(&manifest_path, reason));
     }
-    let wasm = read_bounded(wasm_path, MAX_COMPONENT_BYTES)?.ok_or_else(|| source_error(wasm_path, "vanished"))?;
+    let wasm = read_bounded(wasm_path, max_component_bytes)?.ok_or_else(|| source_error(wasm_path, "vanished"))?;
+    if !wasm.starts_with(b"\0asm") {
+        // Nothing of the file's bytes goes into the message (the compiler's own would quote them).
+        return Err(source_error(wasm_path, "not a WebAssembly file"));
+    }
     let signature = read_text(&wasm_path.with_extension("sig"))?;
     let signer = trust
         .check(&wasm, &manifest_text, signature.as_deref())

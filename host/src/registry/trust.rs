@@ -136,7 +136,8 @@ fn parse_signature_file(text: &str) -> Result<(VerifyingKey, Signature), TrustEr
         return Err(malformed("it does not start with the signature header"));
     }
     let key = lines.next().and_then(|line| line.strip_prefix("key ")).ok_or_else(|| malformed("no key line"))?;
-    let key = parse_public_key(key).map_err(TrustError::Malformed)?;
+    // Not `parse_public_key`'s message, which quotes the text: refusals reach clients and quote no file.
+    let key = parse_public_key(key).map_err(|_| malformed("its key is not a base64 ed25519 public key"))?;
     let signature =
         lines.next().and_then(|line| line.strip_prefix("signature ")).ok_or_else(|| malformed("no signature line"))?;
     let bytes = BASE64.decode(signature.trim()).map_err(|_| malformed("the signature is not base64"))?;

@@ -1,17 +1,26 @@
-//! Running a plugin: a fresh instance per call, under a deadline, a memory cap and an output bound.
+//! Running a plugin: admission (the plugin's own limits, then a call slot), argument checks, a fresh (or warm)
+//! instance, and the guest's answer under a deadline, a memory cap and an output bound.
+//!
+//! A call's deadline runs from its admission: waiting for a slot, validating arguments, the guest's own code and
+//! every host call it makes all count. Guest code yields to the scheduler at every epoch tick
+//! ([`super::engine::EPOCH_TICK`]), so many guests share their threads fairly and none holds one for longer than a
+//! tick; third-party guests run on threads of their own ([`super::executor`]).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use serde_json::{Map, Value};
 use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use super::engine::EPOCH_TICK;
 use super::guest_output::BoundedOutput;
+use super::memory::{CallLimiter, Refusal};
 use super::warm::Sandbox;
-use super::{LoadedPlugin, Runtime};
-use crate::bindings::tool;
-use crate::host_api::{CallState, HostApi};
+use super::{LoadedPlugin, Runtime, output};
+use crate::bindings::{PluginPre, tool};
+use crate::host_api::{CallState, HostApi, LogRate};
 
 /// One block of a tool's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +38,9 @@ pub struct ToolOutput {
 /// Why a call produced no output. Messages name the cause and never include host internals.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
+    /// The arguments do not match the tool's input schema (checked by the host before the guest runs).
+    #[error("invalid arguments for tool {tool:?}: {}", problems.join("; "))]
+    ArgumentsRejected { tool: String, problems: Vec<String> },
     /// The tool rejected its arguments.
     #[error("invalid arguments: {0}")]
     InvalidArguments(String),
@@ -43,6 +55,11 @@ pub enum CallError {
     DeadlineExceeded(Duration),
     #[error("the tool exceeded its memory limit of {} MiB and was stopped", .0 / (1024 * 1024))]
     MemoryExceeded(usize),
+    #[error(
+        "the tool was stopped: plugin calls together hold all the memory this host gives them ({} MiB); retry shortly",
+        .0 / (1024 * 1024)
+    )]
+    HostMemoryExhausted(usize),
     #[error("the tool overflowed its stack and was stopped")]
     StackOverflow,
     #[error("the tool crashed ({0}); its output is in the server log")]
@@ -54,12 +71,18 @@ pub enum CallError {
     /// The plugin already runs as many calls as its limits allow.
     #[error("plugin {plugin:?} is already running its maximum of {limit} concurrent calls; retry shortly")]
     Busy { plugin: String, limit: u32 },
+    /// Every slot for third-party plugin calls stayed taken until the call's deadline.
+    #[error("the host is running its maximum of {0} plugin calls; retry shortly")]
+    HostBusy(u32),
     /// The plugin was called more often than its calls-per-second limit allows.
     #[error("plugin {plugin:?} is limited to {limit} calls per second; retry in a moment")]
     RateLimited { plugin: String, limit: u32 },
+    /// The plugin has no tool by this name (the registry routes only to tools a plugin declared).
+    #[error("plugin {plugin:?} has no tool {tool:?}")]
+    NoSuchTool { plugin: String, tool: String },
 }
 
-/// Checks a plugin's own limits before it takes a sandbox slot: its calls per second, then its concurrency
+/// Checks a plugin's own limits before it takes a call slot: its concurrency, then its calls per second
 /// (neither waits: a plugin over its limit must not hold up, or take slots from, the others).
 fn admit(plugin: &LoadedPlugin) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, CallError> {
     // Concurrency first: a call refused for it must not use up a token of the rate.
@@ -77,146 +100,179 @@ fn admit(plugin: &LoadedPlugin) -> Result<Option<tokio::sync::SemaphorePermit<'_
     Ok(permit)
 }
 
-impl Sandbox {
-    /// Arms the sandbox for the next call: a fresh deadline, and per-call budgets back to full.
-    fn prepare(&mut self, budget: &CallBudget) {
-        let ticks = budget.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1) as u64;
-        self.store.set_epoch_deadline(ticks);
-        let state = self.store.data_mut();
-        state.limits.refused_growth = false;
-        state.api.start_call();
-    }
-}
-
-/// Enforces a call's memory cap and remembers whether it had to refuse growth, so a resulting trap can be
-/// reported as "memory limit" rather than as a crash.
-pub struct CallLimiter {
-    memory_bytes: usize,
-    /// Bytes of all the instance's linear memories together (a component may have several).
-    used_bytes: usize,
-    refused_growth: bool,
-}
-
-/// Table elements a call may allocate (function tables of ordinary guests hold a few thousand).
-const MAX_TABLE_ELEMENTS: usize = 100_000;
-
-impl ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let total = self.used_bytes.saturating_sub(current).saturating_add(desired);
-        let allowed = total <= self.memory_bytes;
-        if allowed {
-            self.used_bytes = total;
-        }
-        self.refused_growth |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
-    }
-}
-
 /// Longest a plugin's `describe` may take, whatever its call deadline.
 const MAX_DESCRIBE_DEADLINE: Duration = Duration::from_secs(10);
 
-/// The limits of one call.
-struct CallBudget {
-    deadline: Duration,
-    memory_bytes: usize,
+/// What building a sandbox for a plugin needs; cheap to clone, so it can move to the guest threads.
+#[derive(Clone)]
+pub(super) struct Guest {
+    pub(super) pre: PluginPre<CallState>,
+    pub(super) name: Arc<str>,
+    pub(super) third_party: bool,
+    pub(super) memory_bytes: usize,
+    pub(super) log_rate: Option<Arc<LogRate>>,
+}
+
+impl Sandbox {
+    /// Arms the sandbox for the next call: the call's deadline, and per-call budgets back to full.
+    fn prepare(&mut self, deadline: Instant) {
+        // The first epoch check comes one tick from now; each later one yields and re-arms (see `new_sandbox`).
+        self.store.set_epoch_deadline(1);
+        let state = self.store.data_mut();
+        state.limits.refused = None;
+        state.api.start_call(deadline);
+    }
 }
 
 impl Runtime {
-    /// Calls tool `name` of `plugin` with `arguments` (a JSON object text already validated against its schema).
-    pub async fn call_tool(&self, plugin: &LoadedPlugin, name: &str, arguments: &str) -> Result<ToolOutput, CallError> {
+    /// Calls tool `name` of `plugin` with `arguments`, which are checked against the tool's input schema first.
+    /// A third-party plugin's call runs on the guest threads; if the caller stops waiting, the call is stopped.
+    pub async fn call_tool(
+        &self,
+        plugin: &Arc<LoadedPlugin>,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<ToolOutput, CallError> {
+        let tool = plugin
+            .tool_index(name)
+            .ok_or_else(|| CallError::NoSuchTool { plugin: plugin.name.to_string(), tool: name.to_owned() })?;
+        if !plugin.is_third_party() {
+            return self.run_call(plugin, tool, arguments).await;
+        }
+        let (runtime, plugin) = (self.clone(), Arc::clone(plugin));
+        let call = async move { runtime.run_call(&plugin, tool, arguments).await };
+        self.inner
+            .executor
+            .run(call)
+            .await
+            .unwrap_or_else(|| Err(CallError::Crashed("the host failed to run it".to_owned())))
+    }
+
+    async fn run_call(
+        &self,
+        plugin: &LoadedPlugin,
+        tool: usize,
+        arguments: Map<String, Value>,
+    ) -> Result<ToolOutput, CallError> {
         let _plugin_permit = admit(plugin)?;
-        let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");
-        let budget = self.budget(plugin);
-        let mut sandbox = plugin.warm.take().unwrap_or_else(|| self.new_sandbox(plugin, &budget));
-        sandbox.prepare(&budget);
-        let result = tokio::time::timeout(budget.deadline + EPOCH_TICK * 4, async {
+        let deadline = Instant::now() + plugin.limits.deadline;
+        let _slot = self.call_slot(plugin.is_third_party(), deadline).await?;
+        let arguments = check_arguments(plugin, tool, arguments)?;
+        let name = &plugin.tools[tool].name;
+        let mut sandbox = plugin.warm.take().unwrap_or_else(|| self.new_sandbox(&plugin.guest()));
+        sandbox.prepare(deadline);
+        let result = run_until(deadline, async {
             if sandbox.instance.is_none() {
                 sandbox.instance = Some(plugin.pre.instantiate_async(&mut sandbox.store).await?);
             }
             let instance = sandbox.instance.as_ref().expect("instantiated just above");
-            instance.fastintercom_plugin0_1_0_tool().call_call(&mut sandbox.store, name, arguments).await
+            instance.fastintercom_plugin0_1_0_tool().call_call(&mut sandbox.store, name, &arguments).await
         })
         .await;
-        sandbox.stdout.flush_to_log(&plugin.name, "stdout");
-        sandbox.stderr.flush_to_log(&plugin.name, "stderr");
+        sandbox.flush_output(&plugin.name);
         let clean_end = matches!(result, Ok(Ok(_)));
-        let output = self.classify(result, &sandbox.store, &budget, &plugin.name);
+        let output = self.classify(result, &sandbox.store, plugin.limits.deadline, &plugin.name);
         if clean_end {
             sandbox.uses += 1;
             plugin.warm.give_back(sandbox);
         }
-        let output = output?.map_err(|error| match error {
-            tool::ToolError::InvalidArguments(message) => CallError::InvalidArguments(message),
-            tool::ToolError::NotFound(message) => CallError::NotFound(message),
-            tool::ToolError::Unavailable(message) => CallError::Unavailable(message),
-            tool::ToolError::Internal(message) => CallError::ToolFailed(message),
-        })?;
-        self.convert_output(output)
+        let output =
+            output::within_limit(output?, self.inner.limits.max_output_bytes)?.map_err(|error| match error {
+                tool::ToolError::InvalidArguments(message) => CallError::InvalidArguments(message),
+                tool::ToolError::NotFound(message) => CallError::NotFound(message),
+                tool::ToolError::Unavailable(message) => CallError::Unavailable(message),
+                tool::ToolError::Internal(message) => CallError::ToolFailed(message),
+            })?;
+        convert_output(output)
     }
 
-    /// Asks a plugin for its tools, in a fresh instance under the same limits as a call.
-    pub(super) async fn describe(&self, plugin: &LoadedPlugin) -> Result<Vec<tool::ToolDescriptor>, CallError> {
-        let _slot = self.inner.slots.acquire().await.expect("the slot semaphore is never closed");
-        // Loading happens during reloads and at startup: a plugin's own deadline (up to 600 s) must not hold those.
-        let mut budget = self.budget(plugin);
-        budget.deadline = budget.deadline.min(MAX_DESCRIBE_DEADLINE);
-        let mut sandbox = self.new_sandbox(plugin, &budget);
-        let result = tokio::time::timeout(budget.deadline + EPOCH_TICK * 4, async {
-            let instance = plugin.pre.instantiate_async(&mut sandbox.store).await?;
+    /// A call slot: built-in tools and third-party plugins each have their own, and a call waits for one at most
+    /// until its deadline.
+    async fn call_slot(
+        &self,
+        third_party: bool,
+        deadline: Instant,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, CallError> {
+        let (slots, count) = if third_party {
+            (&self.inner.plugin_slots, self.inner.limits.policy.shared.calls)
+        } else {
+            (&self.inner.builtin_slots, self.inner.limits.builtin_calls)
+        };
+        match tokio::time::timeout_at(deadline.into(), slots.acquire()).await {
+            Ok(permit) => Ok(permit.expect("the slot semaphores are never closed")),
+            Err(_) => Err(CallError::HostBusy(count)),
+        }
+    }
+
+    /// Asks a plugin for its tools, in a fresh instance under the same limits as a call (but at most
+    /// [`MAX_DESCRIBE_DEADLINE`]: loading happens during reloads and at startup, which a plugin's own deadline
+    /// must not hold up). A third-party plugin is asked on the guest threads.
+    pub(super) async fn describe(
+        &self,
+        guest: Guest,
+        deadline: Duration,
+    ) -> Result<Vec<tool::ToolDescriptor>, CallError> {
+        let deadline = deadline.min(MAX_DESCRIBE_DEADLINE);
+        if !guest.third_party {
+            return self.run_describe(&guest, deadline).await;
+        }
+        let runtime = self.clone();
+        let describe = async move { runtime.run_describe(&guest, deadline).await };
+        self.inner
+            .executor
+            .run(describe)
+            .await
+            .unwrap_or_else(|| Err(CallError::Crashed("the host failed to run it".to_owned())))
+    }
+
+    async fn run_describe(&self, guest: &Guest, deadline: Duration) -> Result<Vec<tool::ToolDescriptor>, CallError> {
+        let until = Instant::now() + deadline;
+        let _slot = self.call_slot(guest.third_party, until).await?;
+        let mut sandbox = self.new_sandbox(guest);
+        sandbox.prepare(until);
+        let result = run_until(until, async {
+            let instance = guest.pre.instantiate_async(&mut sandbox.store).await?;
             instance.fastintercom_plugin0_1_0_tool().call_describe(&mut sandbox.store).await
         })
         .await;
-        sandbox.stdout.flush_to_log(&plugin.name, "stdout");
-        sandbox.stderr.flush_to_log(&plugin.name, "stderr");
-        let descriptors = self.classify(result, &sandbox.store, &budget, &plugin.name)?;
-        let size: usize = descriptors
-            .iter()
-            .map(|d| {
-                d.name.len()
-                    + d.title.as_ref().map_or(0, String::len)
-                    + d.input_schema.len()
-                    + d.description.len()
-                    + d.output_schema.as_ref().map_or(0, String::len)
-            })
-            .sum();
-        let limit = self.inner.limits.max_output_bytes;
-        if size > limit {
-            return Err(CallError::OutputTooLarge { actual: size, limit });
-        }
-        Ok(descriptors)
-    }
-
-    fn budget(&self, plugin: &LoadedPlugin) -> CallBudget {
-        CallBudget { deadline: plugin.limits.deadline, memory_bytes: plugin.limits.memory_bytes }
+        sandbox.flush_output(&guest.name);
+        self.classify(result, &sandbox.store, deadline, &guest.name)
     }
 
     /// A store for one call (or, under a warm policy, a few): empty WASI (no files, sockets, environment or
-    /// arguments; clocks and random only), bounded stdout/stderr and the memory limiter.
-    fn new_sandbox(&self, plugin: &LoadedPlugin, budget: &CallBudget) -> Sandbox {
-        let stdout = BoundedOutput::new(self.inner.limits.max_guest_log_bytes);
-        let stderr = BoundedOutput::new(self.inner.limits.max_guest_log_bytes);
+    /// arguments; clocks and random only), bounded stdout/stderr, the memory limiter, and an epoch callback that
+    /// yields to the scheduler at every tick until the call's deadline, then stops the guest.
+    fn new_sandbox(&self, guest: &Guest) -> Sandbox {
+        let limits = &self.inner.limits;
+        let stdout = BoundedOutput::new(limits.max_guest_log_bytes);
+        let stderr = BoundedOutput::new(limits.max_guest_log_bytes);
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .build();
+        let shared_memory = guest.third_party.then(|| Arc::clone(&self.inner.plugin_memory));
         let state = CallState {
-            api: HostApi::new(self.inner.store.clone(), plugin.name.clone(), self.inner.board.clone()),
+            api: HostApi::new(
+                self.inner.store.clone(),
+                Arc::clone(&guest.name),
+                self.inner.board.clone(),
+                guest.log_rate.clone(),
+            ),
             wasi,
             table: ResourceTable::new(),
-            limits: CallLimiter { memory_bytes: budget.memory_bytes, used_bytes: 0, refused_growth: false },
+            limits: CallLimiter::new(guest.memory_bytes, shared_memory),
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.limits);
-        store.epoch_deadline_trap();
-        let mut sandbox = Sandbox { store, stdout, stderr, instance: None, uses: 0 };
-        sandbox.prepare(budget);
-        sandbox
+        store.epoch_deadline_callback(|context| {
+            if Instant::now() >= context.data().api.deadline() {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+        });
+        Sandbox { store, stdout, stderr, instance: None, uses: 0, log_rate: guest.log_rate.clone() }
     }
 
     /// Turns a call's outcome into a value or the [`CallError`] that names why it ended.
@@ -224,20 +280,24 @@ impl Runtime {
         &self,
         result: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
         store: &Store<CallState>,
-        budget: &CallBudget,
+        deadline: Duration,
         plugin: &str,
     ) -> Result<T, CallError> {
         let error = match result {
             Ok(Ok(value)) => return Ok(value),
-            Err(_elapsed) => return Err(CallError::DeadlineExceeded(budget.deadline)),
+            Err(_elapsed) => return Err(CallError::DeadlineExceeded(deadline)),
             Ok(Err(error)) => error,
         };
         let trap = error.downcast_ref::<Trap>().copied();
         tracing::warn!(plugin, error = %format!("{error:#}"), "plugin call trapped");
+        let limits = &store.data().limits;
         Err(match trap {
-            Some(Trap::Interrupt) => CallError::DeadlineExceeded(budget.deadline),
+            Some(Trap::Interrupt) => CallError::DeadlineExceeded(deadline),
             Some(Trap::StackOverflow) => CallError::StackOverflow,
-            _ if store.data().limits.refused_growth => CallError::MemoryExceeded(budget.memory_bytes),
+            _ if limits.refused == Some(Refusal::SharedBudget) => {
+                CallError::HostMemoryExhausted(self.inner.plugin_memory.limit())
+            }
+            _ if limits.refused == Some(Refusal::CallCap) => CallError::MemoryExceeded(limits.memory_bytes()),
             Some(Trap::UnreachableCodeReached) => CallError::Crashed("it panicked or aborted".to_owned()),
             // Rust and C guests keep their stack in linear memory below the data: overflowing it is an access
             // out of bounds, not a wasm stack overflow.
@@ -245,36 +305,76 @@ impl Runtime {
                 "it accessed memory out of bounds, which is how a stack overflow of a Rust or C guest ends".to_owned(),
             ),
             Some(trap) => CallError::Crashed(format!("trap: {trap}")),
-            None => CallError::Crashed("it failed inside the sandbox".to_owned()),
+            None => match (error.downcast_ref::<wasmtime_wasi::I32Exit>(), error.downcast_ref::<std::str::Utf8Error>())
+            {
+                (Some(exit), _) => CallError::Crashed(format!("it exited with status {} instead of answering", exit.0)),
+                (None, Some(_)) => CallError::Crashed("it returned text that is not valid UTF-8".to_owned()),
+                (None, None) => CallError::Crashed("it failed inside the sandbox".to_owned()),
+            },
         })
     }
+}
 
-    fn convert_output(&self, output: tool::ToolOutput) -> Result<ToolOutput, CallError> {
-        let size: usize = output
-            .content
-            .iter()
-            .map(|block| match block {
-                tool::ContentBlock::Text(text) => text.len(),
-            })
-            .sum::<usize>()
-            + output.structured.as_ref().map_or(0, String::len);
-        let limit = self.inner.limits.max_output_bytes;
-        if size > limit {
-            return Err(CallError::OutputTooLarge { actual: size, limit });
+impl LoadedPlugin {
+    /// What building sandboxes for this plugin needs.
+    pub(super) fn guest(&self) -> Guest {
+        Guest {
+            pre: self.pre.clone(),
+            name: Arc::clone(&self.name),
+            third_party: self.is_third_party(),
+            memory_bytes: self.limits.memory_bytes,
+            log_rate: self.log_rate.clone(),
         }
-        let structured = output
-            .structured
-            .map(|text| serde_json::from_str(&text).map_err(|e| CallError::InvalidOutput(e.to_string())))
-            .transpose()?;
-        Ok(ToolOutput {
-            content: output
-                .content
-                .into_iter()
-                .map(|block| match block {
-                    tool::ContentBlock::Text(text) => ContentBlock::Text(text),
-                })
-                .collect(),
-            structured,
-        })
     }
+}
+
+/// Runs `work` until `deadline` (plus a few ticks, so the guest's own interrupt, which names the cause more
+/// precisely, normally comes first). This also bounds host calls, which the epoch cannot interrupt.
+async fn run_until<T>(
+    deadline: Instant,
+    work: impl Future<Output = wasmtime::Result<T>>,
+) -> Result<wasmtime::Result<T>, tokio::time::error::Elapsed> {
+    tokio::time::timeout_at((deadline + EPOCH_TICK * 4).into(), work).await
+}
+
+/// The arguments as JSON text, if they pass the tool's input schema: their size and depth first (what
+/// validating them may cost is bounded by the schema's figure; see [`super::schema_cost`]), then the schema.
+fn check_arguments(plugin: &LoadedPlugin, tool: usize, arguments: Map<String, Value>) -> Result<String, CallError> {
+    /// Longest error list reported for one call; a model needs the first few to correct its arguments.
+    const MAX_REPORTED_PROBLEMS: usize = 8;
+    let check = &plugin.checks[tool];
+    let arguments = Value::Object(arguments);
+    let rejected = |problems| CallError::ArgumentsRejected { tool: plugin.tools[tool].name.clone(), problems };
+    check.cost.admit(&arguments).map_err(|error| rejected(vec![error.to_string()]))?;
+    let problems: Vec<String> = check
+        .validator
+        .iter_errors(&arguments)
+        .take(MAX_REPORTED_PROBLEMS)
+        .map(|error| {
+            let path = error.instance_path().to_string();
+            let at = if path.is_empty() { "arguments".to_owned() } else { format!("argument {path}") };
+            format!("{at}: {}", error.masked())
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(rejected(problems));
+    }
+    Ok(arguments.to_string())
+}
+
+fn convert_output(output: tool::ToolOutput) -> Result<ToolOutput, CallError> {
+    let structured = output
+        .structured
+        .map(|text| serde_json::from_str(&text).map_err(|e| CallError::InvalidOutput(e.to_string())))
+        .transpose()?;
+    Ok(ToolOutput {
+        content: output
+            .content
+            .into_iter()
+            .map(|block| match block {
+                tool::ContentBlock::Text(text) => ContentBlock::Text(text),
+            })
+            .collect(),
+        structured,
+    })
 }

@@ -15,13 +15,13 @@ pub(super) const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// a few hundred KiB; the rest of a slot, when a call used more, is returned to the kernel.
 const LINEAR_MEMORY_KEEP_RESIDENT: usize = 2 * 1024 * 1024;
 
-/// Largest memory any plugin may be granted (manifests may raise their cap up to this).
-const MAX_PLUGIN_MEMORY: usize = 4096 * 1024 * 1024;
-
+/// The engine that runs plugins: [`compile_settings`] plus the pooling allocator, sized for the calls the limits
+/// allow at once.
 pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     // Idle warm instances keep their slot between calls, so they are on top of the running calls.
-    let slots = (limits.max_concurrent_calls + limits.policy.total_idle_capacity()).max(1);
+    let slots = (limits.builtin_calls + limits.policy.shared.calls + limits.policy.total_idle_capacity()).max(1);
+    let largest_memory = limits.memory_bytes.max(limits.policy.caps.max_memory_mib as usize * 1024 * 1024);
     // A Rust guest built for wasm32-wasip2 is a handful of core instances (the program plus adapter shims).
     pool.total_component_instances(slots)
         .total_core_instances(slots * 16)
@@ -31,7 +31,7 @@ pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
         .total_tables(slots * 8)
         .max_tables_per_component(16)
         .total_stacks(slots)
-        .max_memory_size(MAX_PLUGIN_MEMORY.max(limits.memory_bytes))
+        .max_memory_size(largest_memory)
         // Tables and fiber stacks are reset with memset rather than returned to the kernel and faulted back in on
         // the next call: 30.0 -> 25.9 µs p50 per call in the sandbox bench.
         .table_keep_resident(64 * 1024)
@@ -42,22 +42,34 @@ pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
         .linear_memory_keep_resident(LINEAR_MEMORY_KEEP_RESIDENT)
         .pagemap_scan(Enabled::Auto);
 
+    let mut config = compile_settings();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot build the WebAssembly engine: {e}"))
+}
+
+/// An engine for compiling only, as the compiler process uses: its artefacts load into [`build`]'s engine (the
+/// allocator does not affect code generation; wasmtime checks compatibility when it loads an artefact).
+pub(super) fn build_for_compiling() -> anyhow::Result<Engine> {
+    Engine::new(&compile_settings()).map_err(|e| anyhow::anyhow!("cannot build the WebAssembly engine: {e}"))
+}
+
+/// Every setting that affects the code compiled from a component.
+fn compile_settings() -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .max_wasm_stack(1024 * 1024)
         // Compile each component on one thread: plugins are compiled while the server serves (a hot swap), and
         // on a small machine a compile spread over every core starves the calls in flight (p99 of other calls
         // during swaps: 3.0x with parallel compilation on 2 cores).
         .parallel_compilation(false)
         .async_stack_size(2 * 1024 * 1024);
-    Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot build the WebAssembly engine: {e}"))
+    config
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] on a dedicated thread, so deadlines fire even when every
-/// runtime worker is busy running guests. Stops when dropped.
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a dedicated thread, so guests yield and deadlines fire
+/// even when every worker thread is busy running guests. Stops when dropped.
 pub(super) struct EpochTicker {
     stop: Arc<AtomicBool>,
 }

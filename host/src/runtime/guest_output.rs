@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
+use crate::host_api::LogRate;
+
 /// What a call printed, up to `capacity` bytes, and how much more it tried to print.
 #[derive(Clone)]
 pub(super) struct BoundedOutput {
@@ -27,11 +29,19 @@ impl BoundedOutput {
         Self { inner: Arc::new(Mutex::new(Captured { capacity, ..Captured::default() })) }
     }
 
-    /// Writes what was captured to the host log, attributed to `plugin` and `stream`, and empties the buffer (a
-    /// warm instance's next call starts with its full budget again).
-    pub(super) fn flush_to_log(&self, plugin: &str, stream: &'static str) {
+    /// Writes what was captured to the host log, attributed to `plugin` and `stream`, if the plugin's log `rate`
+    /// (if any) has room for it, and empties the buffer (a warm instance's next call starts with its full budget
+    /// again).
+    pub(super) fn flush_to_log(&self, plugin: &str, stream: &'static str, rate: Option<&LogRate>) {
         let mut captured = self.inner.lock().expect("guest output lock");
         if captured.bytes.is_empty() {
+            return;
+        }
+        if let Some(rate) = rate
+            && !rate.admit(plugin, captured.bytes.len())
+        {
+            captured.bytes.clear();
+            captured.dropped = 0;
             return;
         }
         let text = String::from_utf8_lossy(&captured.bytes);

@@ -43,6 +43,13 @@ impl Capability {
         }
     }
 
+    /// Whether only the operator may give it (`[plugins.sensitive_grants]`): a manifest asking for it is not
+    /// enough. `plugins` shows every plugin's tools, grants and live call counters, which tell one plugin what
+    /// another does and how often it is called.
+    pub fn is_sensitive(self) -> bool {
+        matches!(self, Self::Plugins)
+    }
+
     /// The capability behind an interface name of our package (`conversations` in
     /// `fastintercom:plugin/conversations@0.1.0`).
     pub fn from_interface(interface: &str) -> Option<Self> {
@@ -87,24 +94,26 @@ pub struct Manifest {
     pub limits: ManifestLimits,
 }
 
-/// Why a manifest was refused.
+/// Why a manifest was refused. No message quotes the file: a "manifest" may be a link to, or a copy of, a file
+/// that is not one (a `config.toml` holding a token), and these messages reach clients through `list_plugins`.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("manifest is not valid TOML for a plugin manifest: {0}")]
+    #[error("manifest is not a valid plugin manifest: {0}")]
     Syntax(String),
-    #[error("plugin name {0:?} is invalid: use 1-64 characters of a-z, 0-9, '_' and '-'")]
-    Name(String),
+    #[error("the plugin name is invalid: use 1-64 characters of a-z, 0-9, '_' and '-'")]
+    Name,
     #[error("limit {0} is out of range ({1})")]
     Limit(&'static str, &'static str),
 }
 
 impl Manifest {
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Self = toml::from_str(text).map_err(|e| ManifestError::Syntax(e.message().to_owned()))?;
+        let manifest: Self =
+            toml::from_str(text).map_err(|e| ManifestError::Syntax(describe_syntax_error(text, &e)))?;
         let name_ok = (1..=64).contains(&manifest.name.len())
             && manifest.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !name_ok {
-            return Err(ManifestError::Name(manifest.name));
+            return Err(ManifestError::Name);
         }
         if let Some(mib) = manifest.limits.memory_mib
             && !(1..=4096).contains(&mib)
@@ -138,6 +147,62 @@ impl Manifest {
     }
 }
 
+/// Words a manifest error may quote: the manifest's own vocabulary. Anything else quoted in toml's message (a
+/// key, a value, a token of the file) is replaced by `…`.
+const VOCABULARY: &[&str] = &[
+    "name",
+    "version",
+    "grants",
+    "limits",
+    "memory_mib",
+    "deadline_ms",
+    "max_concurrent_calls",
+    "calls_per_second",
+    "log",
+    "sync-status",
+    "conversations",
+    "contacts",
+    "plugins",
+];
+
+/// toml's description of a parse error, with where it is (line and column) and nothing of the file's text.
+fn describe_syntax_error(text: &str, error: &toml::de::Error) -> String {
+    let message = quote_only_vocabulary(error.message());
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+/// Replaces every backtick- or double-quoted part of `message` that is not a word of [`VOCABULARY`] (or plain
+/// punctuation, as in "expected `=`") by `…`.
+fn quote_only_vocabulary(message: &str) -> String {
+    let mut shown = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find(['`', '"']) {
+        let quote = rest[open..].chars().next().expect("found above");
+        shown.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(quote) else {
+            // An unbalanced quote: drop what follows rather than risk showing the file.
+            shown.push('…');
+            return shown;
+        };
+        let quoted = &after[..close];
+        let safe = VOCABULARY.contains(&quoted) || quoted.chars().all(|c| c.is_ascii_punctuation() || c == ' ');
+        shown.push_str(if safe { quoted } else { "…" });
+        shown.push(quote);
+        rest = &after[close + 1..];
+    }
+    shown.push_str(rest);
+    shown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,7 +224,7 @@ mod tests {
     fn refuses_unknown_grants_fields_and_bad_names() {
         assert!(Manifest::parse("name = \"x\"\nversion = \"1\"\ngrants = [\"filesystem\"]").is_err());
         assert!(Manifest::parse("name = \"x\"\nversion = \"1\"\nsecret = 1").is_err());
-        assert!(matches!(Manifest::parse("name = \"../etc\"\nversion = \"1\""), Err(ManifestError::Name(_))));
+        assert!(matches!(Manifest::parse("name = \"../etc\"\nversion = \"1\""), Err(ManifestError::Name)));
         assert!(matches!(
             Manifest::parse("name = \"x\"\nversion = \"1\"\n[limits]\nmemory_mib = 0"),
             Err(ManifestError::Limit(..))
@@ -168,5 +233,27 @@ mod tests {
             Manifest::parse("name = \"x\"\nversion = \"1\"\n[limits]\nmax_concurrent_calls = 0"),
             Err(ManifestError::Limit("max_concurrent_calls", _))
         ));
+    }
+
+    #[test]
+    fn errors_quote_nothing_of_the_file_but_say_where() {
+        let config = "[intercom]\naccess_token = \"secret-token-123\"\n";
+        let error = Manifest::parse(config).unwrap_err().to_string();
+        assert!(!error.contains("intercom") && !error.contains("secret"), "{error}");
+        assert!(error.contains("line 1"), "{error}");
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n";
+        let error = Manifest::parse(passwd).unwrap_err().to_string();
+        assert!(!error.contains("root"), "{error}");
+        let typo = "name = \"x\"\nversion = \"1\"\ngrants = [\"conversation\"]\n";
+        let error = Manifest::parse(typo).unwrap_err().to_string();
+        assert!(error.contains("line 3") && error.contains("`conversations`"), "the vocabulary is shown: {error}");
+        assert!(!error.contains("`conversation`"), "{error}");
+        let secret_name = "name = \"hunter2 secret\"\nversion = \"1\"\n";
+        assert!(!Manifest::parse(secret_name).unwrap_err().to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn only_the_plugins_grant_is_sensitive() {
+        assert_eq!(Capability::ALL.iter().filter(|c| c.is_sensitive()).collect::<Vec<_>>(), [&Capability::Plugins]);
     }
 }

@@ -7,11 +7,11 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 
-use super::compile::compile_cached;
+use super::schema_cost::{self, SchemaCost};
 use super::warm::WarmPool;
-use super::{Capability, Manifest, PluginLimits, Runtime};
+use super::{Capability, DescriptionLimits, Manifest, PluginLimits, PluginOrigin, Runtime};
 use crate::bindings::PluginPre;
-use crate::host_api::{self, CallState};
+use crate::host_api::{self, CallState, LogRate};
 
 /// The versions of our WIT package this host links. A released version stays here forever (`wit/README.md`).
 const SUPPORTED_CONTRACT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
@@ -45,9 +45,12 @@ pub struct ToolSpec {
 /// when the operator chose [`super::InstancePolicy::Warm`] for it.
 pub struct LoadedPlugin {
     pub manifest: Manifest,
+    /// Built-in (the product's own code, run on the server's threads) or third-party (run under the operator's
+    /// policy, on threads, slots and memory of its own).
+    pub origin: PluginOrigin,
     pub tools: Vec<ToolSpec>,
-    /// One compiled argument validator per entry of `tools`, built once at load.
-    pub validators: Vec<jsonschema::Validator>,
+    /// How each entry of `tools` checks its arguments, built once at load.
+    pub(super) checks: Vec<ArgumentCheck>,
     /// sha256 of the component, hex.
     pub digest: String,
     /// The limits its calls run under: the manifest's, capped by the operator's policy.
@@ -67,7 +70,15 @@ pub struct LoadedPlugin {
     pub(super) concurrency: Option<tokio::sync::Semaphore>,
     /// `limits.calls_per_second` as a token bucket.
     pub(super) rate: Option<governor::DefaultDirectRateLimiter>,
+    /// Bytes per second this plugin may write to the host log, across its calls (third-party plugins only).
+    pub(super) log_rate: Option<Arc<LogRate>>,
     pub(super) warm: WarmPool,
+}
+
+/// A tool's input schema, compiled, with what validating against it may cost.
+pub(super) struct ArgumentCheck {
+    pub(super) validator: jsonschema::Validator,
+    pub(super) cost: SchemaCost,
 }
 
 /// What happened to one loaded version's calls; read by `list_plugins` and the `plugins` host interface (the
@@ -85,6 +96,15 @@ impl LoadedPlugin {
     /// Marks this version as no longer served: it keeps no warm instances (calls still running finish normally).
     pub fn retire(&self) {
         self.warm.retire();
+    }
+
+    pub fn is_third_party(&self) -> bool {
+        self.origin == PluginOrigin::Directory
+    }
+
+    /// The position of tool `name` in `tools`.
+    pub(super) fn tool_index(&self, name: &str) -> Option<usize> {
+        self.tools.iter().position(|tool| tool.name == name)
     }
 }
 
@@ -106,8 +126,13 @@ impl std::fmt::Debug for LoadedPlugin {
 /// Why a plugin was refused at load.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("plugin {plugin:?} is not a valid WebAssembly component: {reason}")]
-    Compile { plugin: String, reason: String },
+    #[error("plugin {plugin:?} cannot be compiled: {reason}")]
+    Compile { plugin: String, reason: super::CompileError },
+    #[error(
+        "plugin {plugin:?} asks for the \"{capability}\" grant, which only the operator can give: add it under \
+         [plugins.sensitive_grants] in the server's config.toml ({plugin} = [\"{capability}\"]) if it should have it"
+    )]
+    SensitiveGrant { plugin: String, capability: Capability },
     #[error(
         "plugin {plugin:?} imports {import} but its manifest does not grant \"{capability}\"; add \"{capability}\" to \
          `grants` in its manifest if it should have that access"
@@ -126,18 +151,36 @@ pub enum LoadError {
 }
 
 impl Runtime {
-    /// Loads a plugin from its component bytes and manifest: compiles it (on a blocking thread), checks its
-    /// imports against its grants, asks it for its tools and checks those (names, schemas). Nothing is served
-    /// here; the registry decides that.
+    /// Loads a third-party plugin (see [`Self::load_as`]).
     pub async fn load(&self, wasm: Arc<[u8]>, manifest: Manifest) -> Result<LoadedPlugin, LoadError> {
+        self.load_as(wasm, manifest, PluginOrigin::Directory).await
+    }
+
+    /// Loads a plugin from its component bytes and manifest: checks its grants (a third-party plugin gets a
+    /// sensitive one only from the operator), compiles it (off the async runtime; a third-party component in a
+    /// bounded child process), checks its imports against its grants, asks it for its tools and checks those
+    /// (names, sizes, schemas and what validating against them may cost). Nothing is served here; the registry
+    /// decides that.
+    pub async fn load_as(
+        &self,
+        wasm: Arc<[u8]>,
+        manifest: Manifest,
+        origin: PluginOrigin,
+    ) -> Result<LoadedPlugin, LoadError> {
         let plugin = manifest.name.clone();
+        let third_party = origin == PluginOrigin::Directory;
+        let policy = &self.inner.limits.policy;
+        if third_party
+            && let Some(&capability) =
+                manifest.grants.iter().find(|grant| grant.is_sensitive() && !policy.allows_sensitive(&plugin, **grant))
+        {
+            return Err(LoadError::SensitiveGrant { plugin, capability });
+        }
         let digest = hex::encode(Sha256::digest(&wasm));
-        let engine = self.inner.engine.clone();
-        let cache_dir = self.inner.cache_dir.clone();
-        let component = tokio::task::spawn_blocking(move || compile_cached(&engine, cache_dir.as_deref(), &wasm))
+        let component = self
+            .compile(wasm, third_party)
             .await
-            .map_err(|e| LoadError::Compile { plugin: plugin.clone(), reason: e.to_string() })?
-            .map_err(|e| LoadError::Compile { plugin: plugin.clone(), reason: e.to_string() })?;
+            .map_err(|reason| LoadError::Compile { plugin: plugin.clone(), reason })?;
         self.check_imports(&component, &manifest)?;
 
         let link_error = |e: wasmtime::Error| LoadError::Link { plugin: plugin.clone(), reason: format!("{e:#}") };
@@ -146,7 +189,12 @@ impl Runtime {
         host_api::link_granted(&mut linker, &manifest.grants).map_err(link_error)?;
         let pre = PluginPre::new(linker.instantiate_pre(&component).map_err(link_error)?).map_err(link_error)?;
 
-        let (limits, notes) = PluginLimits::resolve(&manifest, &self.inner.limits);
+        let (limits, notes) = if third_party {
+            PluginLimits::resolve(&manifest, &self.inner.limits)
+        } else {
+            (PluginLimits::builtin(&manifest, &self.inner.limits), Vec::new())
+        };
+        let log_rate = third_party.then(|| Arc::new(LogRate::new(policy.shared.log_bytes_per_second)));
         let concurrency = limits.max_concurrent_calls.map(|calls| tokio::sync::Semaphore::new(calls as usize));
         let rate = limits.calls_per_second.map(|per_second| {
             let per_second = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);
@@ -156,8 +204,9 @@ impl Runtime {
             name: Arc::from(plugin.as_str()),
             warm: WarmPool::new(limits.instances),
             manifest,
+            origin,
             tools: Vec::new(),
-            validators: Vec::new(),
+            checks: Vec::new(),
             digest,
             limits,
             notes,
@@ -168,14 +217,26 @@ impl Runtime {
             pre,
             concurrency,
             rate,
+            log_rate,
         };
         let descriptors = self
-            .describe(&loaded)
+            .describe(loaded.guest(), loaded.limits.deadline)
             .await
             .map_err(|e| LoadError::Describe { plugin: plugin.clone(), reason: e.to_string() })?;
-        (loaded.tools, loaded.validators) = descriptors
+        let limits = third_party.then_some(&policy.descriptions);
+        if let Some(limits) = limits
+            && descriptors.len() > limits.max_tools
+        {
+            let reason = format!(
+                "it describes {} tools, more than the {} this host serves",
+                descriptors.len(),
+                limits.max_tools
+            );
+            return Err(LoadError::InvalidTool { plugin, reason });
+        }
+        (loaded.tools, loaded.checks) = descriptors
             .into_iter()
-            .map(tool_spec)
+            .map(|descriptor| tool_spec(descriptor, limits))
             .collect::<Result<Vec<_>, String>>()
             .map_err(|reason| LoadError::InvalidTool { plugin: plugin.clone(), reason })?
             .into_iter()
@@ -221,26 +282,45 @@ impl Runtime {
     }
 }
 
-/// Checks one descriptor, turns its schema texts into JSON objects and compiles its argument validator.
-fn tool_spec(descriptor: crate::bindings::tool::ToolDescriptor) -> Result<(ToolSpec, jsonschema::Validator), String> {
+/// Checks one descriptor (a third-party one also against the size `limits`), turns its schema texts into JSON
+/// objects and compiles its argument check.
+fn tool_spec(
+    descriptor: crate::bindings::tool::ToolDescriptor,
+    limits: Option<&DescriptionLimits>,
+) -> Result<(ToolSpec, ArgumentCheck), String> {
     let name = descriptor.name;
     let name_ok =
         (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !name_ok {
-        return Err(format!("tool name {name:?} must be 1-64 characters of a-z, A-Z, 0-9, '_' and '-'"));
+        let shown: String = name.chars().take(80).collect();
+        return Err(format!("tool name {shown:?} must be 1-64 characters of a-z, A-Z, 0-9, '_' and '-'"));
     }
-    let parse_schema = |text: &str, which: &str| -> Result<(Map<String, Value>, jsonschema::Validator), String> {
+    if let Some(limits) = limits {
+        let sizes = [
+            ("title", descriptor.title.as_ref().map_or(0, String::len), limits.max_title_bytes),
+            ("description", descriptor.description.len(), limits.max_description_bytes),
+            ("input schema", descriptor.input_schema.len(), limits.max_schema_bytes),
+            ("output schema", descriptor.output_schema.as_ref().map_or(0, String::len), limits.max_schema_bytes),
+        ];
+        if let Some((what, size, limit)) = sizes.into_iter().find(|(_, size, limit)| size > limit) {
+            return Err(format!("tool {name:?}: its {what} is {size} bytes, more than the {limit} this host serves"));
+        }
+    }
+    let parse_schema = |text: &str, which: &str| -> Result<(Map<String, Value>, ArgumentCheck), String> {
         let schema: Value =
             serde_json::from_str(text).map_err(|e| format!("tool {name:?}: {which} schema is not JSON: {e}"))?;
         if schema.get("type") != Some(&Value::String("object".to_owned())) {
             return Err(format!("tool {name:?}: {which} schema must be a JSON object with \"type\": \"object\""));
         }
-        let validator = jsonschema::validator_for(&schema)
-            .map_err(|e| format!("tool {name:?}: {which} schema is not a valid JSON Schema: {e}"))?;
+        let cost =
+            schema_cost::analyze(&schema).map_err(|e| format!("tool {name:?}: {which} schema is refused: {e}"))?;
+        let validator = validator_options()
+            .build(&schema)
+            .map_err(|e| format!("tool {name:?}: {which} schema is not a valid JSON Schema: {}", e.masked()))?;
         let Value::Object(schema) = schema else { unreachable!("it has a \"type\" member") };
-        Ok((schema, validator))
+        Ok((schema, ArgumentCheck { validator, cost }))
     };
-    let (input_schema, validator) = parse_schema(&descriptor.input_schema, "input")?;
+    let (input_schema, check) = parse_schema(&descriptor.input_schema, "input")?;
     let output_schema = descriptor
         .output_schema
         .as_deref()
@@ -261,5 +341,15 @@ fn tool_spec(descriptor: crate::bindings::tool::ToolDescriptor) -> Result<(ToolS
         },
         name,
     };
-    Ok((spec, validator))
+    Ok((spec, check))
+}
+
+/// How argument validators are built: `pattern`s run on a regular-expression engine that works in linear time
+/// (backtracking engines can take exponential time on a crafted string), with bounded compiled sizes, and
+/// `format` is an annotation only (as JSON Schema 2020-12 has it), so no format check parses hostile text.
+fn validator_options() -> jsonschema::ValidationOptions<'static> {
+    const REGEX_BYTES: usize = 1024 * 1024;
+    jsonschema::options()
+        .with_pattern_options(jsonschema::PatternOptions::regex().size_limit(REGEX_BYTES).dfa_size_limit(REGEX_BYTES))
+        .should_validate_formats(false)
 }

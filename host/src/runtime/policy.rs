@@ -1,23 +1,99 @@
-//! The operator's say over plugins: caps on what a manifest may ask for, and how each plugin's instances live.
+//! The operator's say over third-party plugins: caps on what a manifest may ask for, what all plugins together
+//! may take from the host, how large what they describe and compile may be, which sensitive grants they get, and
+//! how each plugin's instances live.
 //!
-//! A manifest is written by the plugin's author; the operator decides what runs on their machine. So every limit
-//! a plugin runs under is the manifest's request (or the runtime default) capped by this policy, and the instance
-//! policy is the operator's choice alone.
+//! A manifest is written by the plugin's author; the operator decides what runs on their machine. Every limit a
+//! plugin runs under is the manifest's request (or the runtime default) capped by this policy, and the defaults
+//! protect a small machine (two cores, a few GiB free) from a hostile plugin without any configuration. Built-in
+//! plugins are the product's own code: the caps do not apply to them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{Manifest, RuntimeLimits};
+use super::{Capability, Manifest, RuntimeLimits};
 
-/// Caps on the limits a manifest may request; `None` leaves that limit to the manifest (or the default).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+const MIB: usize = 1024 * 1024;
+
+/// Caps on the limits a manifest may request.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyCaps {
-    pub max_memory_mib: Option<u32>,
-    pub max_deadline: Option<Duration>,
+    pub max_memory_mib: u32,
+    pub max_deadline: Duration,
     /// Also applied to plugins whose manifest sets no concurrency limit.
-    pub max_concurrent_calls: Option<u32>,
-    /// Also applied to plugins whose manifest sets no rate.
+    pub max_concurrent_calls: u32,
+    /// Also applied to plugins whose manifest sets no rate; `None` leaves the rate to the manifest.
     pub max_calls_per_second: Option<u32>,
+}
+
+impl Default for PolicyCaps {
+    fn default() -> Self {
+        Self {
+            max_memory_mib: 256,
+            max_deadline: Duration::from_secs(10),
+            max_concurrent_calls: 8,
+            max_calls_per_second: None,
+        }
+    }
+}
+
+/// What all third-party plugin calls together may take from the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedLimits {
+    /// Calls of third-party plugins running at once, all plugins together; more wait (within their deadline) for
+    /// one to end. Built-in tools have slots of their own.
+    pub calls: u32,
+    /// Linear memory all those calls may hold at once.
+    pub memory_bytes: usize,
+    /// Threads that run third-party guests (at a lower priority than the server's own).
+    pub threads: usize,
+    /// Bytes per second each plugin may write to the host log (its `log` calls and its stdout/stderr), across
+    /// all its calls; a burst of four seconds' worth is allowed.
+    pub log_bytes_per_second: u32,
+}
+
+impl Default for SharedLimits {
+    fn default() -> Self {
+        Self {
+            calls: 32,
+            memory_bytes: 2048 * MIB,
+            threads: std::thread::available_parallelism().map_or(2, usize::from),
+            log_bytes_per_second: 16 * 1024,
+        }
+    }
+}
+
+/// Bounds on what a plugin describes: its tools are served in every `tools/list`, to every client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescriptionLimits {
+    pub max_tools: usize,
+    pub max_title_bytes: usize,
+    pub max_description_bytes: usize,
+    /// Each of a tool's input and output schemas, as JSON text.
+    pub max_schema_bytes: usize,
+}
+
+impl Default for DescriptionLimits {
+    fn default() -> Self {
+        Self { max_tools: 64, max_title_bytes: 256, max_description_bytes: 8 * 1024, max_schema_bytes: 64 * 1024 }
+    }
+}
+
+/// Bounds on compiling a third-party component (done in a child process that is killed past them, when the
+/// runtime has a compiler program; see [`RuntimeLimits::isolated_compiler`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileLimits {
+    /// Largest component read and compiled (a componentize-py guest is about 18 MB).
+    pub max_component_bytes: usize,
+    /// Wall-clock (and CPU) time a compile may take.
+    pub timeout: Duration,
+    /// Memory the compiling process may allocate.
+    pub memory_bytes: usize,
+}
+
+impl Default for CompileLimits {
+    fn default() -> Self {
+        Self { max_component_bytes: 64 * MIB, timeout: Duration::from_secs(60), memory_bytes: 2048 * MIB }
+    }
 }
 
 /// How a plugin's calls get their instance.
@@ -46,6 +122,12 @@ impl InstancePolicy {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PluginPolicy {
     pub caps: PolicyCaps,
+    pub shared: SharedLimits,
+    pub descriptions: DescriptionLimits,
+    pub compile: CompileLimits,
+    /// Sensitive grants (see [`Capability::is_sensitive`]) the operator gives, by plugin name. A third-party
+    /// plugin whose manifest asks for one it was not given here is refused.
+    pub sensitive_grants: BTreeMap<String, Vec<Capability>>,
     /// Instance policy by plugin name; plugins not listed get [`InstancePolicy::Fresh`].
     pub instances: BTreeMap<String, InstancePolicy>,
 }
@@ -58,6 +140,11 @@ impl PluginPolicy {
     /// Idle instances all warm pools together may hold (the engine reserves that many slots for them).
     pub fn total_idle_capacity(&self) -> u32 {
         self.instances.values().map(|policy| policy.idle_capacity()).sum()
+    }
+
+    /// Whether the operator gave `plugin` the sensitive `capability`.
+    pub fn allows_sensitive(&self, plugin: &str, capability: Capability) -> bool {
+        self.sensitive_grants.get(plugin).is_some_and(|grants| grants.contains(&capability))
     }
 }
 
@@ -72,8 +159,21 @@ pub struct PluginLimits {
 }
 
 impl PluginLimits {
-    /// The manifest's requests over the runtime defaults, capped by the operator's policy, with one note per
-    /// request the policy lowered (shown in `plugins list` and the logs, so an author sees why).
+    /// A built-in plugin's limits: its manifest's requests over the runtime defaults; the product's own code is
+    /// not capped by the policy for third parties.
+    pub fn builtin(manifest: &Manifest, defaults: &RuntimeLimits) -> Self {
+        Self {
+            deadline: manifest.deadline().unwrap_or(defaults.deadline),
+            memory_bytes: manifest.limits.memory_mib.map_or(defaults.memory_bytes, |mib| mib as usize * MIB),
+            max_concurrent_calls: manifest.limits.max_concurrent_calls,
+            calls_per_second: manifest.limits.calls_per_second,
+            instances: defaults.policy.instances_of(&manifest.name),
+        }
+    }
+
+    /// A third-party plugin's limits: the manifest's requests over the runtime defaults, capped by the operator's
+    /// policy, with one note per request the policy lowered (shown in `plugins list` and the logs, so an author
+    /// sees why).
     pub fn resolve(manifest: &Manifest, defaults: &RuntimeLimits) -> (Self, Vec<String>) {
         let caps = &defaults.policy.caps;
         let mut notes = Vec::new();
@@ -89,26 +189,26 @@ impl PluginLimits {
         let requested_mib = manifest.limits.memory_mib.map_or(defaults.memory_bytes / MIB, |mib| mib as usize);
         let memory_mib = capped(
             requested_mib,
-            caps.max_memory_mib.map(|mib| mib as usize),
+            caps.max_memory_mib as usize,
             || format!("memory_mib {requested_mib} lowered to the operator's cap"),
             if manifest.limits.memory_mib.is_some() { &mut notes } else { &mut unasked },
         );
-        let max_concurrent_calls = capped_optional(
-            manifest.limits.max_concurrent_calls,
+        let max_concurrent_calls = capped(
+            manifest.limits.max_concurrent_calls.unwrap_or(caps.max_concurrent_calls),
             caps.max_concurrent_calls,
             || "max_concurrent_calls lowered to the operator's cap".to_owned(),
             &mut notes,
         );
-        let calls_per_second = capped_optional(
-            manifest.limits.calls_per_second,
-            caps.max_calls_per_second,
-            || "calls_per_second lowered to the operator's cap".to_owned(),
-            &mut notes,
-        );
+        let calls_per_second = match (manifest.limits.calls_per_second, caps.max_calls_per_second) {
+            (Some(requested), Some(cap)) => {
+                Some(capped(requested, cap, || "calls_per_second lowered to the operator's cap".to_owned(), &mut notes))
+            }
+            (requested, cap) => requested.or(cap),
+        };
         let limits = Self {
             deadline,
             memory_bytes: memory_mib * MIB,
-            max_concurrent_calls,
+            max_concurrent_calls: Some(max_concurrent_calls),
             calls_per_second,
             instances: defaults.policy.instances_of(&manifest.name),
         };
@@ -116,29 +216,12 @@ impl PluginLimits {
     }
 }
 
-const MIB: usize = 1024 * 1024;
-
-fn capped<T: Ord + Copy>(requested: T, cap: Option<T>, note: impl FnOnce() -> String, notes: &mut Vec<String>) -> T {
-    match cap {
-        Some(cap) if requested > cap => {
-            notes.push(note());
-            cap
-        }
-        _ => requested,
-    }
-}
-
-/// A limit the manifest may leave unset: the cap then applies as is.
-fn capped_optional(
-    requested: Option<u32>,
-    cap: Option<u32>,
-    note: impl FnOnce() -> String,
-    notes: &mut Vec<String>,
-) -> Option<u32> {
-    match (requested, cap) {
-        (Some(requested), Some(cap)) => Some(capped(requested, Some(cap), note, notes)),
-        (None, cap) => cap,
-        (requested, None) => requested,
+fn capped<T: Ord + Copy>(requested: T, cap: T, note: impl FnOnce() -> String, notes: &mut Vec<String>) -> T {
+    if requested > cap {
+        notes.push(note());
+        cap
+    } else {
+        requested
     }
 }
 
@@ -154,9 +237,9 @@ mod tests {
     fn manifest_requests_are_capped_by_the_operator() {
         let mut defaults = RuntimeLimits::default();
         defaults.policy.caps = PolicyCaps {
-            max_memory_mib: Some(32),
-            max_deadline: Some(Duration::from_secs(1)),
-            max_concurrent_calls: Some(4),
+            max_memory_mib: 32,
+            max_deadline: Duration::from_secs(1),
+            max_concurrent_calls: 4,
             max_calls_per_second: Some(100),
         };
         let (limits, notes) = PluginLimits::resolve(
@@ -172,18 +255,33 @@ mod tests {
     }
 
     #[test]
-    fn caps_apply_to_plugins_that_ask_for_nothing_and_defaults_stand_without_caps() {
+    fn the_default_caps_protect_the_host_from_a_manifest_that_asks_for_everything() {
+        let defaults = RuntimeLimits::default();
+        let (limits, notes) = PluginLimits::resolve(
+            &manifest("memory_mib = 4096\ndeadline_ms = 600000\nmax_concurrent_calls = 1024"),
+            &defaults,
+        );
+        assert_eq!(limits.memory_bytes, 256 * MIB);
+        assert_eq!(limits.deadline, Duration::from_secs(10));
+        assert_eq!(limits.max_concurrent_calls, Some(8));
+        assert_eq!(notes.len(), 3, "{notes:?}");
+    }
+
+    #[test]
+    fn caps_apply_to_plugins_that_ask_for_nothing_and_built_ins_are_not_capped() {
         let mut defaults = RuntimeLimits::default();
         let (limits, notes) = PluginLimits::resolve(&manifest(""), &defaults);
         assert_eq!((limits.deadline, limits.memory_bytes), (defaults.deadline, defaults.memory_bytes));
-        assert_eq!((limits.max_concurrent_calls, limits.calls_per_second), (None, None));
-        assert!(notes.is_empty());
+        assert_eq!((limits.max_concurrent_calls, limits.calls_per_second), (Some(8), None));
+        assert!(notes.is_empty(), "nothing was asked for, so nothing was lowered");
         defaults.policy.caps.max_calls_per_second = Some(10);
-        defaults.policy.caps.max_concurrent_calls = Some(2);
+        defaults.policy.caps.max_concurrent_calls = 2;
         defaults.policy.instances.insert("p".into(), InstancePolicy::Warm { pool: 2, max_reuse: 50 });
         let (limits, notes) = PluginLimits::resolve(&manifest(""), &defaults);
         assert_eq!((limits.max_concurrent_calls, limits.calls_per_second), (Some(2), Some(10)));
         assert_eq!(limits.instances, InstancePolicy::Warm { pool: 2, max_reuse: 50 });
-        assert!(notes.is_empty(), "nothing was asked for, so nothing was lowered");
+        assert!(notes.is_empty());
+        let builtin = PluginLimits::builtin(&manifest("memory_mib = 512"), &defaults);
+        assert_eq!((builtin.memory_bytes, builtin.max_concurrent_calls), (512 * MIB, None));
     }
 }

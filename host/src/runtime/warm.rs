@@ -13,7 +13,7 @@ use wasmtime::Store;
 use super::InstancePolicy;
 use super::guest_output::BoundedOutput;
 use crate::bindings::Plugin;
-use crate::host_api::CallState;
+use crate::host_api::{CallState, LogRate};
 
 /// A store with its captured output and, once instantiated, the plugin's instance in it.
 pub(super) struct Sandbox {
@@ -23,6 +23,17 @@ pub(super) struct Sandbox {
     pub(super) instance: Option<Plugin>,
     /// Calls this instance has served.
     pub(super) uses: u32,
+    /// The plugin's log rate (third-party plugins), which what the guest printed also counts against.
+    pub(super) log_rate: Option<std::sync::Arc<LogRate>>,
+}
+
+impl Sandbox {
+    /// Writes what the guest printed during the call to the host log (within the plugin's log rate) and
+    /// empties the buffers for the next call.
+    pub(super) fn flush_output(&self, plugin: &str) {
+        self.stdout.flush_to_log(plugin, "stdout", self.log_rate.as_deref());
+        self.stderr.flush_to_log(plugin, "stderr", self.log_rate.as_deref());
+    }
 }
 
 /// The idle warm instances of one loaded plugin version.

@@ -49,8 +49,8 @@ impl StoreBuilder {
             .locking_mode(SqliteLockingMode::Exclusive)
             .synchronous(SqliteSynchronous::Off);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        migrate(&writer).await?;
-        Ok(Self { store: Store::with(writer, Readers::none()), building, target: target.to_owned(), turn })
+        let cursor_key = migrate(&writer).await?;
+        Ok(Self { store: Store::with(writer, Readers::none(), cursor_key), building, target: target.to_owned(), turn })
     }
 
     /// The store being built. It takes writes only: reading it fails until it is finished.

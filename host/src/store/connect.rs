@@ -8,6 +8,7 @@ use backon::{ExponentialBuilder, Retryable as _};
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnectOptions;
 
+use super::cursor::CursorKey;
 use super::{Result, StoreError};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -70,9 +71,18 @@ fn is_busy(error: &sqlx::Error) -> bool {
 /// apply the first missing migration, and one would fail ("table admins already exists"). `BEGIN IMMEDIATE` takes
 /// SQLite's write lock before sqlx reads which migrations are applied: the others wait (the busy timeout), then
 /// find the schema current. sqlx runs each migration as a savepoint inside this transaction.
-pub(super) async fn migrate(writer: &SqlitePool) -> Result<()> {
+///
+/// The same transaction gives the store its cursor key on first open (see [`CursorKey`]), which it returns.
+pub(super) async fn migrate(writer: &SqlitePool) -> Result<CursorKey> {
     let mut transaction = writer.begin_with("BEGIN IMMEDIATE").await?;
     MIGRATIONS.run(&mut *transaction).await?;
+    sqlx::query("INSERT OR IGNORE INTO workspace_meta (key, value) VALUES ('cursor_key', lower(hex(randomblob(32))))")
+        .execute(&mut *transaction)
+        .await?;
+    let key: String = sqlx::query_scalar("SELECT value FROM workspace_meta WHERE key = 'cursor_key'")
+        .fetch_one(&mut *transaction)
+        .await?;
     transaction.commit().await?;
-    Ok(())
+    CursorKey::from_hex(&key)
+        .ok_or_else(|| StoreError::Database(sqlx::Error::Configuration("the store's cursor key is malformed".into())))
 }

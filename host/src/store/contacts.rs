@@ -27,7 +27,7 @@ impl Store {
             ));
         }
         let fingerprint = cursor::fingerprint(filter);
-        let position = page.cursor.as_deref().map(|c| cursor::decode(c, fingerprint)).transpose()?;
+        let position = page.cursor.as_deref().map(|c| self.cursor_key.decode(c, fingerprint)).transpose()?;
         let limit = page.clamped_limit();
 
         let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
@@ -52,13 +52,14 @@ impl Store {
         let total = self.page_total(&rows, from_and_conditions).await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_cursor = match rows.last() {
-            Some(last) if has_more => Some(cursor::encode(
-                fingerprint,
-                Position::IntKey { v: last.try_get("updated_at")?, r: last.try_get("rowid")? },
-            )),
-            _ => None,
-        };
+        let next_cursor =
+            match rows.last() {
+                Some(last) if has_more => Some(self.cursor_key.encode(
+                    fingerprint,
+                    Position::IntKey { v: last.try_get("updated_at")?, r: last.try_get("rowid")? },
+                )),
+                _ => None,
+            };
         let items = rows.iter().map(contact_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page { items, total, next_cursor })
     }

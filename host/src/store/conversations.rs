@@ -88,7 +88,7 @@ impl Store {
         }
         let order = Order::resolve(sort, fts_query.is_some());
         let fingerprint = cursor::fingerprint(&(filter, sort));
-        let position = page.cursor.as_deref().map(|c| cursor::decode(c, fingerprint)).transpose()?;
+        let position = page.cursor.as_deref().map(|c| self.cursor_key.decode(c, fingerprint)).transpose()?;
         let limit = page.clamped_limit();
 
         let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
@@ -107,7 +107,7 @@ impl Store {
             matches(&mut select);
             let offset = push_position(&mut select, order, position)?;
             select.push(" ORDER BY score DESC, f.rowid LIMIT ").push_bind(i64::from(limit) + 1);
-            select.push(" OFFSET ").push_bind(offset as i64);
+            select.push(" OFFSET ").push_bind(i64::try_from(offset).map_err(|_| invalid_offset())?);
             select.push(") AS ranked JOIN conversations c ON c.rowid = ranked.rowid");
             select.push(order.sql());
             offset
@@ -128,13 +128,15 @@ impl Store {
         let next_cursor = match rows.last() {
             Some(last) if has_more => {
                 let position = match order {
-                    Order::Relevance => Position::Offset { o: offset + u64::from(limit) },
+                    Order::Relevance => {
+                        Position::Offset { o: offset.checked_add(u64::from(limit)).ok_or_else(invalid_offset)? }
+                    }
                     Order::Created { .. } => {
                         Position::IntKey { v: last.try_get("created_at")?, r: last.try_get("rowid")? }
                     }
                     Order::Updated => Position::IntKey { v: last.try_get("updated_at")?, r: last.try_get("rowid")? },
                 };
-                Some(cursor::encode(fingerprint, position))
+                Some(self.cursor_key.encode(fingerprint, position))
             }
             _ => None,
         };
@@ -254,6 +256,11 @@ fn push_from_and_conditions(
             query.push(format_args!(" AND c.{column} {op} ")).push_bind(value);
         }
     }
+}
+
+/// An offset no cursor of this store carries (cursors are signed; this guards the arithmetic all the same).
+fn invalid_offset() -> StoreError {
+    StoreError::InvalidArgument("invalid cursor: its position is out of range".to_owned())
 }
 
 /// Appends the keyset condition of a cursor; returns the row offset (non-zero only for relevance order).

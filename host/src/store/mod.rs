@@ -22,11 +22,13 @@ mod write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
 use sqlx::sqlite::{SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use connect::{connect_options, migrate, use_write_ahead_log};
+use cursor::CursorKey;
 use readers::Readers;
 
 pub use api_keys::ApiKeyRecord;
@@ -55,6 +57,9 @@ pub enum StoreError {
     /// A new store was to be built where one exists already (maybe built meanwhile by another process).
     #[error("{} exists already", .0.display())]
     Exists(std::path::PathBuf),
+    /// A read under a deadline (see [`Store::until`]) did not finish by then and was stopped.
+    #[error("the read did not finish within its deadline")]
+    DeadlineExceeded,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -81,6 +86,10 @@ pub struct Store {
     /// Commits made through this handle's writer, so caches of what the store says can tell they are stale.
     commits: Arc<AtomicU64>,
     freshness: Arc<meta::FreshnessCache>,
+    /// Signs the cursors this store issues.
+    cursor_key: Arc<CursorKey>,
+    /// When reads through this handle must end (see [`Store::until`]).
+    deadline: Option<Instant>,
 }
 
 impl Store {
@@ -92,13 +101,27 @@ impl Store {
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(base.clone().create_if_missing(true)).await?;
         use_write_ahead_log(&writer).await?;
-        migrate(&writer).await?;
+        let cursor_key = migrate(&writer).await?;
         let readers = Readers::open(&base.read_only(true).pragma("mmap_size", "268435456"), options.readers).await?;
-        Ok(Self::with(writer, readers))
+        Ok(Self::with(writer, readers, cursor_key))
     }
 
-    fn with(writer: SqlitePool, readers: Readers) -> Self {
-        Self { writer, readers: Arc::new(readers), commits: Arc::default(), freshness: Arc::default() }
+    fn with(writer: SqlitePool, readers: Readers, cursor_key: CursorKey) -> Self {
+        Self {
+            writer,
+            readers: Arc::new(readers),
+            commits: Arc::default(),
+            freshness: Arc::default(),
+            cursor_key: Arc::new(cursor_key),
+            deadline: None,
+        }
+    }
+
+    /// This store, with reads that must end by `deadline`: one that has not started by then fails, and SQLite
+    /// stops one that is still running (both as [`StoreError::DeadlineExceeded`]). What a plugin call reads
+    /// counts against the call's deadline this way. Cheap: a few reference counts.
+    pub fn until(&self, deadline: Instant) -> Self {
+        Self { deadline: Some(deadline), ..self.clone() }
     }
 
     /// Closes both pools, waiting for connections in use to be returned.
@@ -109,8 +132,11 @@ impl Store {
 
     /// Runs one read (of one statement, as far as possible: see `conversations.rs`) on a read-only connection.
     async fn read<T>(&self, read: impl AsyncFnOnce(&mut SqliteConnection) -> sqlx::Result<T>) -> Result<T> {
-        let mut reader = self.readers.acquire().await?;
-        let value = read(reader.connection()).await?;
+        let mut reader = self.readers.acquire(self.deadline).await?;
+        let value = read(reader.connection()).await.map_err(|error| match readers::is_interrupted(&error) {
+            true => StoreError::DeadlineExceeded,
+            false => StoreError::Database(error),
+        })?;
         reader.done();
         Ok(value)
     }

@@ -10,23 +10,69 @@
 //! may have failed because the connection did (its thread gone). So a reader says when its read finished
 //! ([`Reader::done`]); any other reader goes back only after a ping has waited for the connection's thread to
 //! be free and shown it alive, and a connection that does not answer is replaced by a new one.
+//!
+//! A read may have a deadline (a plugin call's): SQLite then stops the statement once it passes (a progress
+//! handler checks the clock every few thousand steps of SQLite's virtual machine), so a costly query holds a
+//! connection, and a core, no longer than the call that asked for it.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::Result;
+use super::{Result, StoreError};
 
 /// How long a read waits for a connection before it fails as "unavailable" (sqlx's pool default).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Steps of SQLite's virtual machine between two looks at a read's deadline (a few microseconds of work).
+const PROGRESS_STEPS: i32 = 4000;
+
+/// No deadline, as a [`Connection::deadline`] value.
+const NO_DEADLINE: u64 = u64::MAX;
+
+/// Nanoseconds since the first call, as a deadline an atomic can hold.
+fn clock(at: Instant) -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    u64::try_from(at.saturating_duration_since(start).as_nanos()).unwrap_or(NO_DEADLINE - 1)
+}
+
+/// A read-only connection and the deadline its progress handler enforces.
+#[derive(Debug)]
+struct Connection {
+    sqlite: SqliteConnection,
+    /// [`clock`] value past which the running statement is interrupted; [`NO_DEADLINE`] between reads.
+    deadline: Arc<AtomicU64>,
+}
+
+impl Connection {
+    async fn open(options: &SqliteConnectOptions) -> sqlx::Result<Self> {
+        let mut sqlite = options.connect().await?;
+        let deadline = Arc::new(AtomicU64::new(NO_DEADLINE));
+        let watched = Arc::clone(&deadline);
+        // Returning false interrupts the statement (SQLITE_INTERRUPT).
+        sqlite
+            .lock_handle()
+            .await?
+            .set_progress_handler(PROGRESS_STEPS, move || clock(Instant::now()) < watched.load(Ordering::Relaxed));
+        Ok(Self { sqlite, deadline })
+    }
+}
+
+/// Whether `error` is SQLite's answer to an interrupted statement.
+pub(super) fn is_interrupted(error: &sqlx::Error) -> bool {
+    const SQLITE_INTERRUPT: &str = "9";
+    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == SQLITE_INTERRUPT)
+}
+
 /// A fixed set of read-only connections.
 #[derive(Debug)]
 pub(super) struct Readers {
-    idle: Mutex<Vec<SqliteConnection>>,
+    idle: Mutex<Vec<Connection>>,
     /// One permit per connection in `idle`, so a reader waits for a connection rather than spinning.
     available: Arc<Semaphore>,
     size: u32,
@@ -40,7 +86,7 @@ impl Readers {
         let size = size.max(1);
         let mut idle = Vec::with_capacity(size as usize);
         for _ in 0..size {
-            idle.push(options.connect().await?);
+            idle.push(Connection::open(options).await?);
         }
         Ok(Self {
             idle: Mutex::new(idle),
@@ -62,13 +108,18 @@ impl Readers {
         }
     }
 
-    /// Waits for an idle connection: fails once the set is closed, or after [`ACQUIRE_TIMEOUT`].
-    pub(super) async fn acquire(self: &Arc<Self>) -> Result<Reader> {
-        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.available).acquire_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+    /// Waits for an idle connection, whose statements stop at `deadline` if there is one: fails once the set is
+    /// closed, after [`ACQUIRE_TIMEOUT`], or at the deadline.
+    pub(super) async fn acquire(self: &Arc<Self>, deadline: Option<Instant>) -> Result<Reader> {
+        let waited = Instant::now() + ACQUIRE_TIMEOUT;
+        let until = deadline.map_or(waited, |deadline| deadline.min(waited));
+        let permit = match tokio::time::timeout_at(until.into(), Arc::clone(&self.available).acquire_owned()).await {
+            Ok(permit) => permit.map_err(|_| sqlx::Error::PoolClosed)?,
+            Err(_) if deadline.is_some_and(|deadline| deadline <= waited) => return Err(StoreError::DeadlineExceeded),
+            Err(_) => return Err(sqlx::Error::PoolTimedOut.into()),
+        };
         let connection = self.idle.lock().expect("readers lock").pop().expect("a permit means an idle connection");
+        connection.deadline.store(deadline.map_or(NO_DEADLINE, clock), Ordering::Relaxed);
         Ok(Reader { connection: Some(connection), permit: Some(permit), readers: Arc::clone(self), done: false })
     }
 
@@ -79,21 +130,22 @@ impl Readers {
         all.forget();
         let connections = std::mem::take(&mut *self.idle.lock().expect("readers lock"));
         for connection in connections {
-            connection.close().await.ok();
+            connection.sqlite.close().await.ok();
         }
     }
 
-    /// Puts a connection back; the permit, released after, lets the next reader take it.
-    fn give_back(&self, connection: SqliteConnection, permit: OwnedSemaphorePermit) {
+    /// Puts a connection back, without a deadline; the permit, released after, lets the next reader take it.
+    fn give_back(&self, connection: Connection, permit: OwnedSemaphorePermit) {
+        connection.deadline.store(NO_DEADLINE, Ordering::Relaxed);
         self.idle.lock().expect("readers lock").push(connection);
         drop(permit);
     }
 
     /// Puts back a connection whose read did not finish, once it is free and alive (or a new one instead).
-    async fn check_and_give_back(self: Arc<Self>, mut connection: SqliteConnection, permit: OwnedSemaphorePermit) {
-        if let Err(error) = connection.ping().await {
+    async fn check_and_give_back(self: Arc<Self>, mut connection: Connection, permit: OwnedSemaphorePermit) {
+        if let Err(error) = connection.sqlite.ping().await {
             tracing::warn!(%error, "a read-only store connection stopped answering; opening a new one");
-            match self.options.connect().await {
+            match Connection::open(&self.options).await {
                 Ok(fresh) => connection = fresh,
                 // Kept: the next read fails with the store's error and, not done, brings it here again.
                 Err(error) => tracing::error!(%error, "cannot open a read-only store connection"),
@@ -105,7 +157,7 @@ impl Readers {
 
 /// One connection, for one read; back to the set when dropped.
 pub(super) struct Reader {
-    connection: Option<SqliteConnection>,
+    connection: Option<Connection>,
     permit: Option<OwnedSemaphorePermit>,
     readers: Arc<Readers>,
     done: bool,
@@ -114,7 +166,7 @@ pub(super) struct Reader {
 impl Reader {
     /// The connection to read with.
     pub(super) fn connection(&mut self) -> &mut SqliteConnection {
-        self.connection.as_mut().expect("present until dropped")
+        &mut self.connection.as_mut().expect("present until dropped").sqlite
     }
 
     /// Says the read finished (successfully), so the connection goes back as it is. A reader dropped without it
@@ -161,14 +213,14 @@ mod tests {
         let readers = Arc::new(Readers::open(&options, 2).await.unwrap());
 
         let slow = async {
-            let mut reader = readers.acquire().await.unwrap();
+            let mut reader = readers.acquire(None).await.unwrap();
             sqlx::query_scalar::<_, i64>(SLOW_READ).fetch_one(reader.connection()).await.unwrap();
             reader.done();
         };
         assert!(tokio::time::timeout(Duration::from_millis(50), slow).await.is_err(), "the read was cancelled");
         assert_eq!(idle(&readers).await, 1, "the cancelled read's connection is not handed out while it is busy");
 
-        let mut reader = readers.acquire().await.unwrap();
+        let mut reader = readers.acquire(None).await.unwrap();
         let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
         assert_eq!(one, 1);
         reader.done();
@@ -178,7 +230,7 @@ mod tests {
             assert!(started.elapsed() < Duration::from_secs(120), "the checked connection never came back");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let (mut first, mut second) = (readers.acquire().await.unwrap(), readers.acquire().await.unwrap());
+        let (mut first, mut second) = (readers.acquire(None).await.unwrap(), readers.acquire(None).await.unwrap());
         for reader in [&mut first, &mut second] {
             let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
             assert_eq!(one, 1);
@@ -187,8 +239,33 @@ mod tests {
         second.done();
         readers.close().await;
         assert!(matches!(
-            readers.acquire().await.err(),
+            readers.acquire(None).await.err(),
             Some(crate::store::StoreError::Database(sqlx::Error::PoolClosed))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_past_its_deadline_is_interrupted_by_sqlite_and_its_connection_serves_the_next_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new().filename(dir.path().join("db")).create_if_missing(true);
+        let readers = Arc::new(Readers::open(&options, 1).await.unwrap());
+        let endless = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r";
+        let mut reader = readers.acquire(Some(Instant::now() + Duration::from_millis(100))).await.unwrap();
+        let error = sqlx::query_scalar::<_, i64>(endless).fetch_one(reader.connection()).await.unwrap_err();
+        assert!(is_interrupted(&error), "{error}");
+        drop(reader);
+        // The one connection comes back (after its check) and reads without a deadline again.
+        let mut reader = readers.acquire(None).await.unwrap();
+        let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
+        assert_eq!(one, 1);
+        reader.done();
+        let past = readers.acquire(Some(Instant::now())).await.unwrap();
+        drop(past);
+        let busy = readers.acquire(None).await.unwrap();
+        assert!(matches!(
+            readers.acquire(Some(Instant::now() + Duration::from_millis(50))).await.err(),
+            Some(StoreError::DeadlineExceeded)
+        ));
+        drop(busy);
     }
 }

@@ -49,8 +49,12 @@ pub struct BenchHttpArgs {
 
 pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
     let dir = bench_workspace(config, args.conversations, args.bench_dir.as_deref()).await?;
-    std::fs::write(dir.join("config.toml"), "[http.rate_limit]\nper_second = 1000000\nburst = 1000000\n")
-        .context("cannot write the benchmark's config.toml")?;
+    let unlimited = "per_second = 1000000\nburst = 1000000\n";
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("[http.rate_limit]\n{unlimited}[http.keyless_rate_limit]\n{unlimited}"),
+    )
+    .context("cannot write the benchmark's config.toml")?;
     let (mut child, url) = start_server(&dir).await?;
     let era = if args.era == "legacy" { Era::Legacy } else { Era::Modern };
 

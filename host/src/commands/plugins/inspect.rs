@@ -33,8 +33,9 @@ impl Judge {
     /// serves now; returns its status.
     pub(super) async fn judge(&self, wasm_path: &Path) -> anyhow::Result<PluginStatus> {
         let trust = self.config.plugin_settings()?.trust;
-        let candidate = registry::source_from_files(wasm_path, &trust);
-        let mut entries = registry::directory_sources(&self.config.plugins_dir, &trust)?;
+        let max_component_bytes = self.registry.runtime().limits().policy.compile.max_component_bytes;
+        let candidate = registry::source_from_files(wasm_path, &trust, max_component_bytes);
+        let mut entries = registry::directory_sources(&self.config.plugins_dir, &trust, max_component_bytes)?;
         entries.retain(|entry| entry.name != candidate.name);
         let name = candidate.name.clone();
         entries.push(candidate);
