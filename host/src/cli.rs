@@ -29,7 +29,8 @@ pub struct GlobalArgs {
     /// Third-party plugins directory (`<name>.wasm` + `<name>.toml`) [default: <data-dir>/plugins]
     #[arg(long, env = "FASTINTERCOM_PLUGINS_DIR", global = true)]
     pub plugins_dir: Option<PathBuf>,
-    /// Compiled-component cache [default: <data-dir>/cache/components]; may be shared by several data dirs
+    /// Compiled-component cache [default: <data-dir>/cache/components]; may be shared by several data dirs of one
+    /// user (the server loads what it finds there as compiled code)
     #[arg(long, env = "FASTINTERCOM_CACHE_DIR", global = true)]
     pub cache_dir: Option<PathBuf>,
     /// Wall-clock deadline of one tool call, in milliseconds

@@ -101,11 +101,14 @@ async fn schemas_that_would_make_validation_explode_are_refused_at_load() {
 #[tokio::test]
 async fn oversized_lists_and_strings_in_host_calls_are_refused_before_any_work() {
     let harness = serving_hostile(RuntimeLimits::default(), "").await;
-    for (which, name) in [("states", "states"), ("tags", "tags"), ("priorities", "priorities")] {
-        let error = failure(&harness, "huge_list", json!({"which": which, "entries": 1_000_000})).await;
+    for (which, entries) in [("states", 1_000_000), ("priorities", 1_000_000), ("tags", 100_000)] {
+        let error = failure(&harness, "huge_list", json!({"which": which, "entries": entries})).await;
         let text = error.to_string();
-        assert!(text.contains("host refused") && text.contains(&format!("{name} has more than")), "{text}");
+        assert!(text.contains("host refused") && text.contains(&format!("{which} has more than")), "{text}");
     }
+    // A million tags are 24 MB once copied out of the guest: more than the host copies out of a sandbox at once.
+    let error = failure(&harness, "huge_list", json!({"which": "tags", "entries": 1_000_000})).await;
+    assert!(matches!(error, ToolCallError::Call(CallError::TooMuchData(_))), "{error}");
     let error = failure(&harness, "long_string", json!({"bytes": 1 << 20})).await.to_string();
     assert!(error.contains("the id is longer than"), "{error}");
     let accepted =
@@ -118,14 +121,19 @@ async fn oversized_lists_and_strings_in_host_calls_are_refused_before_any_work()
 #[tokio::test]
 async fn error_messages_and_empty_blocks_count_against_the_output_limit() {
     let harness = serving_hostile(RuntimeLimits::default(), "").await;
-    for (tool, arguments) in [("huge_error", json!({"bytes": 50 << 20})), ("empty_blocks", json!({"count": 1_000_000}))]
-    {
+    for (tool, arguments) in [("huge_error", json!({"bytes": 5 << 20})), ("empty_blocks", json!({"count": 200_000}))] {
         let error = failure(&harness, tool, arguments).await;
         assert!(
             matches!(error, ToolCallError::Call(CallError::OutputTooLarge { limit, .. }) if limit == 4 << 20),
             "{tool}: {error}"
         );
         assert!(error.to_string().len() < 200, "the refusal itself is short");
+    }
+    // Far larger ones are stopped while the host copies them out of the guest, before anything counts them.
+    for (tool, arguments) in [("huge_error", json!({"bytes": 50 << 20})), ("empty_blocks", json!({"count": 1_000_000}))]
+    {
+        let error = failure(&harness, tool, arguments).await;
+        assert!(matches!(error, ToolCallError::Call(CallError::TooMuchData(_))), "{tool}: {error}");
     }
     let small = failure(&harness, "huge_error", json!({"bytes": 100})).await;
     assert!(matches!(small, ToolCallError::Call(CallError::ToolFailed(ref m)) if m.len() == 100), "{small}");

@@ -83,19 +83,26 @@ async fn a_file_swapped_between_regular_file_and_fifo_never_stops_reloads() {
     reload_within_30s(&harness).await;
     assert!(harness.status("swap").served.is_some(), "{:?}", harness.status("swap").problem);
 
-    // Another plugin's files flip, by atomic renames, between regular files and FIFOs, as fast as they can.
+    // Another plugin's files flip, as fast as renames go, between a regular file and a FIFO: the component as a
+    // symbolic link to one or the other (the attack as reported), the manifest and signature as hard links.
+    let templates = tempfile::TempDir::new_in(dir.parent().unwrap()).unwrap();
+    let (regular, fifo) = (templates.path().join("regular"), templates.path().join("fifo"));
+    std::fs::write(&regular, b"\0asm\x0d\0\x01\0").unwrap();
+    mkfifo(&fifo);
     let stop = Arc::new(AtomicBool::new(false));
     let flipper = {
         let (dir, stop) = (dir.clone(), Arc::clone(&stop));
         std::thread::spawn(move || {
             let mut flips = 0u32;
             while !stop.load(Ordering::SeqCst) {
+                let target = if flips.is_multiple_of(2) { &fifo } else { &regular };
                 for extension in ["wasm", "toml", "sig"] {
                     let staged = dir.join(format!(".race.{extension}.tmp"));
-                    if flips.is_multiple_of(2) {
-                        mkfifo(&staged);
+                    let _ = std::fs::remove_file(&staged);
+                    if extension == "wasm" {
+                        symlink(target, &staged).unwrap();
                     } else {
-                        std::fs::write(&staged, b"\0asm\x0d\0\x01\0").unwrap();
+                        std::fs::hard_link(target, &staged).unwrap();
                     }
                     std::fs::rename(&staged, dir.join(format!("race.{extension}"))).unwrap();
                 }
@@ -104,12 +111,13 @@ async fn a_file_swapped_between_regular_file_and_fifo_never_stops_reloads() {
             flips
         })
     };
-    for _ in 0..20 {
+    // Each reload reads the flipping files once; without the fix, about one reload in a hundred blocked for good.
+    for _ in 0..600 {
         reload_within_30s(&harness).await;
     }
     stop.store(true, Ordering::SeqCst);
     let flips = flipper.join().unwrap();
-    assert!(flips > 20, "the files flipped {flips} times during the reloads");
+    assert!(flips > 1000, "the files flipped {flips} times during the reloads");
 
     // Reloads still take effect: a removal withdraws the plugin's tools.
     std::fs::remove_file(dir.join("swap.wasm")).unwrap();

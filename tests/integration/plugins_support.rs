@@ -45,11 +45,15 @@ impl Harness {
         land(self.plugins.path(), name, wasm, manifest, None);
     }
 
-    /// What a server does when the directory changed.
+    /// What a server does when the directory changed. The files are read on a thread of their own, so that a
+    /// read that blocks (what the hostile-file tests look for) holds neither the test's runtime nor its shutdown,
+    /// and a test's timeout around this can fail it.
     pub async fn reload(&self) -> LoadOutcome {
         let max_component_bytes = self.registry.runtime().limits().policy.compile.max_component_bytes;
-        let entries = registry::directory_sources(self.plugins.path(), &self.trust, max_component_bytes)
-            .expect("plugins directory");
+        let (dir, trust) = (self.plugins.path().to_owned(), self.trust.clone());
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || sender.send(registry::directory_sources(&dir, &trust, max_component_bytes)));
+        let entries = receiver.await.expect("reading the plugins directory").expect("plugins directory");
         self.registry.reconcile(registry::builtin_sources, entries, &self.trust).await.expect("the built-ins load")
     }
 

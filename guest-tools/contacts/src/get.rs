@@ -50,7 +50,7 @@ fn input_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "id": {"type": "string", "minLength": 1, "description": "The contact id, as search_contacts or a conversation returns it."}
+            "id": {"type": "string", "minLength": 1, "maxLength": 64, "description": "The contact id, as search_contacts or a conversation returns it."}
         },
         "required": ["id"],
         "additionalProperties": false

@@ -57,9 +57,9 @@ fn input_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "query": {"type": "string", "description": "Words of the contact's name or email (prefix match, case-insensitive), e.g. \"ada\" or \"ada lovelace\"."},
-            "email": {"type": "string", "description": "Exactly this email address (case-insensitive)."},
-            "company": {"type": "string", "description": "Only contacts of a company whose name contains this text (case-insensitive), or whose Intercom id is this."},
+            "query": {"type": "string", "maxLength": 1000, "description": "Words of the contact's name or email (prefix match, case-insensitive), e.g. \"ada\" or \"ada lovelace\"."},
+            "email": {"type": "string", "maxLength": 254, "description": "Exactly this email address (case-insensitive)."},
+            "company": {"type": "string", "maxLength": 200, "description": "Only contacts of a company whose name contains this text (case-insensitive), or whose Intercom id is this."},
             "limit": schema::limit_argument(DEFAULT_LIMIT, MAX_LIMIT),
             "cursor": schema::cursor_argument()
         },

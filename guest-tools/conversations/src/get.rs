@@ -53,7 +53,7 @@ fn input_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "id": {"type": "string", "minLength": 1, "description": "The conversation id, as search_conversations returns it."}
+            "id": {"type": "string", "minLength": 1, "maxLength": 64, "description": "The conversation id, as search_conversations returns it."}
         },
         "required": ["id"],
         "additionalProperties": false

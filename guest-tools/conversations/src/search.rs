@@ -80,12 +80,12 @@ fn input_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "query": {"type": "string", "description": "Full-text search over subjects and every message and note. All words must occur (whole words, English stemming); punctuation and operators are plain text. Omit to filter only."},
+            "query": {"type": "string", "maxLength": 1000, "description": "Full-text search over subjects and every message and note. All words must occur (whole words, English stemming); punctuation and operators are plain text. Omit to filter only."},
             "state": {"type": "string", "enum": STATES, "description": "Only conversations in this state."},
-            "tags": {"type": "array", "items": {"type": "string"}, "description": "Only conversations with any of these tags (names, case-insensitive, or tag ids)."},
-            "contact_id": {"type": "string", "description": "Only conversations involving this contact (Intercom contact id; find it with search_contacts)."},
-            "admin_assignee_id": {"type": "string", "description": "Only conversations assigned to this admin (teammate) id."},
-            "team_assignee_id": {"type": "string", "description": "Only conversations assigned to this team id."},
+            "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}, "maxItems": 50, "description": "Only conversations with any of these tags (names, case-insensitive, or tag ids)."},
+            "contact_id": {"type": "string", "maxLength": 64, "description": "Only conversations involving this contact (Intercom contact id; find it with search_contacts)."},
+            "admin_assignee_id": {"type": "string", "maxLength": 64, "description": "Only conversations assigned to this admin (teammate) id."},
+            "team_assignee_id": {"type": "string", "maxLength": 64, "description": "Only conversations assigned to this team id."},
             "priority": {
                 "description": "true: only prioritized conversations (any level but none); false: only unprioritized ones; or one or more priority levels.",
                 "anyOf": [

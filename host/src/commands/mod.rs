@@ -2,7 +2,7 @@
 
 pub mod bench;
 pub mod bench_http;
-mod bench_support;
+pub mod bench_support;
 pub mod bench_sync;
 pub mod demo;
 pub mod keys;

@@ -11,7 +11,7 @@ use crate::bindings::conversations::ConversationFilter;
 use crate::bindings::types::{HostError, PageRequest};
 
 /// Bytes of a full-text query.
-pub const MAX_QUERY_BYTES: usize = 1024;
+pub const MAX_QUERY_BYTES: usize = 4096;
 /// Entries of `states` (three states exist) and of `priorities` (five levels exist).
 pub const MAX_STATES: usize = 3;
 pub const MAX_PRIORITIES: usize = 5;
@@ -20,9 +20,9 @@ pub const MAX_TAGS: usize = 50;
 pub const MAX_TAG_BYTES: usize = 256;
 /// Bytes of an id (conversation, contact, admin, team, company).
 pub const MAX_ID_BYTES: usize = 256;
-/// Bytes of an email address (RFC 5321's limit) and of a company name or id.
-pub const MAX_EMAIL_BYTES: usize = 320;
-pub const MAX_COMPANY_BYTES: usize = 256;
+/// Bytes of an email address and of a company name or id.
+pub const MAX_EMAIL_BYTES: usize = 1024;
+pub const MAX_COMPANY_BYTES: usize = 1024;
 /// Bytes of a cursor (the host issues far shorter ones).
 pub const MAX_CURSOR_BYTES: usize = 1024;
 

@@ -64,8 +64,9 @@ impl<W: Write> Write for Escaping<W> {
     }
 }
 
-/// `bytes` with every ASCII control character (and DEL) written as `\n`, `\r`, `\t` or `\xNN`, and the Unicode
-/// line and paragraph separators as `\u{2028}` / `\u{2029}`.
+/// `bytes` with every ASCII control character (and DEL) written as `\n`, `\r`, `\t` or `\xNN`, the C1 controls
+/// (U+0080 to U+009F: NEL breaks lines, CSI starts terminal sequences) as `\u{NN}`, and the Unicode line and
+/// paragraph separators as `\u{2028}` / `\u{2029}`.
 pub fn escape_controls(bytes: &[u8]) -> Vec<u8> {
     let mut escaped = Vec::with_capacity(bytes.len());
     let mut rest = bytes;
@@ -75,6 +76,12 @@ pub fn escape_controls(bytes: &[u8]) -> Vec<u8> {
             b'\r' => escaped.extend_from_slice(b"\\r"),
             b'\t' => escaped.extend_from_slice(b"\\t"),
             0..=0x1f | 0x7f => escaped.extend_from_slice(format!("\\x{byte:02x}").as_bytes()),
+            // C1 controls in UTF-8.
+            0xc2 if tail.first().is_some_and(|next| (0x80..=0x9f).contains(next)) => {
+                escaped.extend_from_slice(format!("\\u{{{:02x}}}", tail[0]).as_bytes());
+                rest = &tail[1..];
+                continue;
+            }
             // U+2028 and U+2029 in UTF-8: line breaks to some log viewers.
             0xe2 if tail.starts_with(&[0x80, 0xa8]) || tail.starts_with(&[0x80, 0xa9]) => {
                 escaped.extend_from_slice(if tail[1] == 0xa8 { b"\\u{2028}" } else { b"\\u{2029}" });
@@ -100,5 +107,6 @@ mod tests {
         assert_eq!(out, b"INFO plugin=p hi\\n2026-12-06 INFO forged\\r\\x1b[31mred\\u{2028}x\n".to_vec());
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         assert_eq!(escape_controls("ünïcode é".as_bytes()), "ünïcode é".as_bytes(), "ordinary text is untouched");
+        assert_eq!(escape_controls("a\u{85}b\u{9b}31m".as_bytes()), b"a\\u{85}b\\u{9b}31m".to_vec());
     }
 }

@@ -298,7 +298,9 @@ impl ToolCallError {
                 | CallError::RateLimited { .. }
                 | CallError::HostBusy(_)
                 | CallError::HostMemoryExhausted(_) => CallOutcome::Busy,
-                CallError::OutputTooLarge { .. } | CallError::InvalidOutput(_) => CallOutcome::BadOutput,
+                CallError::OutputTooLarge { .. } | CallError::InvalidOutput(_) | CallError::TooMuchData(_) => {
+                    CallOutcome::BadOutput
+                }
             },
         }
     }

@@ -15,6 +15,11 @@ pub(super) const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// a few hundred KiB; the rest of a slot, when a call used more, is returned to the kernel.
 const LINEAR_MEMORY_KEEP_RESIDENT: usize = 2 * 1024 * 1024;
 
+/// The most core instances, linear memories and tables one component may have.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+const MEMORIES_PER_COMPONENT: u32 = 4;
+const TABLES_PER_COMPONENT: u32 = 16;
+
 /// The engine that runs plugins: [`compile_settings`] plus the pooling allocator, sized for the calls the limits
 /// allow at once.
 pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
@@ -22,14 +27,16 @@ pub(super) fn build(limits: &RuntimeLimits) -> anyhow::Result<Engine> {
     // Idle warm instances keep their slot between calls, so they are on top of the running calls.
     let slots = (limits.builtin_calls + limits.policy.shared.calls + limits.policy.total_idle_capacity()).max(1);
     let largest_memory = limits.memory_bytes.max(limits.policy.caps.max_memory_mib as usize * 1024 * 1024);
-    // A Rust guest built for wasm32-wasip2 is a handful of core instances (the program plus adapter shims).
+    // Every slot can hold a component using the most a component may have (a Rust guest built for wasm32-wasip2 is
+    // a handful of core instances and two memories; an interpreted one, more). Sized for fewer, components built to
+    // use the most could take the pool's instances, memories or tables from the built-in tools' slots.
     pool.total_component_instances(slots)
-        .total_core_instances(slots * 16)
-        .max_core_instances_per_component(32)
-        .total_memories(slots * 2)
-        .max_memories_per_component(4)
-        .total_tables(slots * 8)
-        .max_tables_per_component(16)
+        .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(slots * MEMORIES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .total_tables(slots * TABLES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
         .total_stacks(slots)
         .max_memory_size(largest_memory)
         // Tables and fiber stacks are reset with memset rather than returned to the kernel and faulted back in on

@@ -11,6 +11,9 @@ use std::future::Future;
 
 use tokio::task::JoinHandle;
 
+/// Stack of the guest threads (tokio's default is 2 MiB).
+const GUEST_THREAD_STACK_BYTES: usize = 16 * 1024 * 1024;
+
 /// A multi-threaded tokio runtime for guests; dropped without waiting for the guests still running on it.
 pub(super) struct GuestExecutor {
     runtime: Option<tokio::runtime::Runtime>,
@@ -22,6 +25,8 @@ impl GuestExecutor {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("plugin-guest")
+            // Argument validation walks a schema recursively (as deep as the load-time analysis allows).
+            .thread_stack_size(GUEST_THREAD_STACK_BYTES)
             .on_thread_start(super::os::lower_this_thread_priority)
             .enable_all()
             .build()

@@ -147,60 +147,42 @@ impl Manifest {
     }
 }
 
-/// Words a manifest error may quote: the manifest's own vocabulary. Anything else quoted in toml's message (a
-/// key, a value, a token of the file) is replaced by `…`.
-const VOCABULARY: &[&str] = &[
-    "name",
-    "version",
-    "grants",
-    "limits",
-    "memory_mib",
-    "deadline_ms",
-    "max_concurrent_calls",
-    "calls_per_second",
-    "log",
-    "sync-status",
-    "conversations",
-    "contacts",
-    "plugins",
-];
+/// Keys a manifest may have (quoted back when one is missing).
+const KEYS: &[&str] = &["name", "version", "grants", "limits"];
 
-/// toml's description of a parse error, with where it is (line and column) and nothing of the file's text.
+/// What is wrong with a manifest that does not parse, with where it is (line and column), in words of the host's
+/// own: toml's message quotes the offending text (a key, a value), and escapes inside a quoted value could make
+/// any scrubbing of it show what follows, so the message is classified instead, never echoed.
 fn describe_syntax_error(text: &str, error: &toml::de::Error) -> String {
-    let message = quote_only_vocabulary(error.message());
+    let message = error.message();
+    let what = if message.starts_with("unknown field") {
+        "an unknown key (a manifest has name, version, grants and a [limits] table of memory_mib, deadline_ms, \
+         max_concurrent_calls and calls_per_second)"
+            .to_owned()
+    } else if message.starts_with("unknown variant") {
+        "an unknown grant (grants are log, sync-status, conversations, contacts and plugins)".to_owned()
+    } else if let Some(key) = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`'))
+        && KEYS.contains(&key)
+    {
+        format!("the key `{key}` is missing")
+    } else if message.starts_with("invalid type") {
+        "a value of the wrong type".to_owned()
+    } else if message.starts_with("invalid value") || message.starts_with("invalid length") {
+        "an invalid value".to_owned()
+    } else if message.contains("duplicate") {
+        "a key given twice".to_owned()
+    } else {
+        "it is not valid TOML".to_owned()
+    };
     match error.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!("line {line}, column {column}: {message}")
+            format!("line {line}, column {column}: {what}")
         }
-        None => message,
+        None => what,
     }
-}
-
-/// Replaces every backtick- or double-quoted part of `message` that is not a word of [`VOCABULARY`] (or plain
-/// punctuation, as in "expected `=`") by `…`.
-fn quote_only_vocabulary(message: &str) -> String {
-    let mut shown = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(open) = rest.find(['`', '"']) {
-        let quote = rest[open..].chars().next().expect("found above");
-        shown.push_str(&rest[..=open]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find(quote) else {
-            // An unbalanced quote: drop what follows rather than risk showing the file.
-            shown.push('…');
-            return shown;
-        };
-        let quoted = &after[..close];
-        let safe = VOCABULARY.contains(&quoted) || quoted.chars().all(|c| c.is_ascii_punctuation() || c == ' ');
-        shown.push_str(if safe { quoted } else { "…" });
-        shown.push(quote);
-        rest = &after[close + 1..];
-    }
-    shown.push_str(rest);
-    shown
 }
 
 #[cfg(test)]
@@ -246,8 +228,15 @@ mod tests {
         assert!(!error.contains("root"), "{error}");
         let typo = "name = \"x\"\nversion = \"1\"\ngrants = [\"conversation\"]\n";
         let error = Manifest::parse(typo).unwrap_err().to_string();
-        assert!(error.contains("line 3") && error.contains("`conversations`"), "the vocabulary is shown: {error}");
-        assert!(!error.contains("`conversation`"), "{error}");
+        assert!(error.contains("line 3") && error.contains("unknown grant"), "{error}");
+        assert!(!error.contains("\"conversation\"") && !error.contains("`conversation`"), "{error}");
+        let escaped = "name = \"x\"\nversion = \"1\"\n[limits]\nmemory_mib = \"a\\\"TOPSECRET-123\\\"b\"\n";
+        let error = Manifest::parse(escaped).unwrap_err().to_string();
+        assert!(!error.contains("TOPSECRET") && error.contains("wrong type"), "{error}");
+        let ticks = "name = \"x\"\nversion = \"1\"\ngrants = [\"a`SECRET`b\"]\n";
+        assert!(!Manifest::parse(ticks).unwrap_err().to_string().contains("SECRET"));
+        let missing = "name = \"x\"\n";
+        assert!(Manifest::parse(missing).unwrap_err().to_string().contains("the key `version` is missing"));
         let secret_name = "name = \"hunter2 secret\"\nversion = \"1\"\n";
         assert!(!Manifest::parse(secret_name).unwrap_err().to_string().contains("hunter2"));
     }

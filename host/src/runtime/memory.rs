@@ -79,7 +79,14 @@ impl CallLimiter {
 }
 
 impl ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // wasmtime asks here before it checks the memory's own declared maximum, and a growth approved here that
+        // fails there is not given back: a guest looping `memory.grow` past its maximum would charge the budget
+        // without holding any memory. Such a growth is refused here, like wasm itself refuses it (not a refusal of
+        // ours: `refused` stays as it is).
+        if maximum.is_some_and(|maximum| desired > maximum) {
+            return Ok(false);
+        }
         let growth = desired.saturating_sub(current);
         let total = self.used_bytes.saturating_add(growth);
         let refusal = if total > self.memory_bytes {
@@ -137,6 +144,16 @@ mod tests {
         assert_eq!(shared.used(), 40 * MIB);
         drop(second);
         assert_eq!(shared.used(), 0);
+    }
+
+    #[test]
+    fn a_growth_past_the_memorys_own_maximum_is_refused_without_charging_anything() {
+        let shared = SharedMemory::new(100 * MIB);
+        let mut limiter = CallLimiter::new(64 * MIB, Some(shared.clone()));
+        for _ in 0..1000 {
+            assert!(!limiter.memory_growing(0, MIB, Some(65536)).unwrap());
+        }
+        assert_eq!((shared.used(), limiter.refused), (0, None));
     }
 
     #[test]

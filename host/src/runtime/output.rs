@@ -22,6 +22,21 @@ fn json_string_bytes(text: &str) -> usize {
         .sum::<usize>()
 }
 
+/// Bytes a JSON string can take at most per byte of text (a control character becomes `\u00XX`).
+const MAX_ESCAPED_BYTES_PER_BYTE: usize = 6;
+
+/// What a successful answer costs, at most: without looking at the text, from its length.
+fn answer_bytes_at_most(output: &tool::ToolOutput) -> usize {
+    let blocks: usize = output
+        .content
+        .iter()
+        .map(|block| match block {
+            tool::ContentBlock::Text(text) => BLOCK_FRAMING_BYTES + 2 + text.len() * MAX_ESCAPED_BYTES_PER_BYTE,
+        })
+        .sum();
+    blocks + output.structured.as_ref().map_or(0, String::len)
+}
+
 /// What a successful answer costs.
 fn answer_bytes(output: &tool::ToolOutput) -> usize {
     let blocks: usize = output
@@ -40,6 +55,8 @@ pub(super) fn within_limit(
     limit: usize,
 ) -> Result<Result<tool::ToolOutput, tool::ToolError>, CallError> {
     let actual = match &result {
+        // Most answers are far below the limit even if every byte needed escaping: no need to read the text.
+        Ok(output) if answer_bytes_at_most(output) <= limit => return Ok(result),
         Ok(output) => answer_bytes(output),
         Err(
             tool::ToolError::InvalidArguments(message)
@@ -52,6 +69,54 @@ pub(super) fn within_limit(
         return Err(CallError::OutputTooLarge { actual, limit });
     }
     Ok(result)
+}
+
+/// How much longer structured output can get when the host writes it out again after parsing it (`9e15` becomes
+/// `9000000000000000.0`, four and a half times as long; everything else stays or shrinks).
+const MAX_REWRITE_GROWTH: usize = 5;
+
+/// Checks the structured output as it will be sent (written again from `value`, parsed from `raw_len` bytes), in
+/// an answer whose other parts take `rest` bytes.
+pub(super) fn structured_within_limit(
+    value: &serde_json::Value,
+    raw_len: usize,
+    rest: usize,
+    limit: usize,
+) -> Result<(), CallError> {
+    if rest + raw_len.saturating_mul(MAX_REWRITE_GROWTH) <= limit {
+        return Ok(());
+    }
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, value).expect("counting cannot fail");
+    let actual = rest + counter.0;
+    if actual > limit {
+        return Err(CallError::OutputTooLarge { actual, limit });
+    }
+    Ok(())
+}
+
+/// Bytes of the content blocks of an answer (for [`structured_within_limit`]'s `rest`).
+pub(super) fn content_bytes(content: &[tool::ContentBlock]) -> usize {
+    content
+        .iter()
+        .map(|block| match block {
+            tool::ContentBlock::Text(text) => BLOCK_FRAMING_BYTES + json_string_bytes(text),
+        })
+        .sum()
+}
+
+/// Counts what is written to it.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -74,6 +139,28 @@ mod tests {
         assert_eq!(answer_bytes(&output), 2 * (BLOCK_FRAMING_BYTES + 2));
         output.structured = Some("{}".to_owned());
         assert_eq!(answer_bytes(&output), 2 * (BLOCK_FRAMING_BYTES + 2) + 2);
+    }
+
+    #[test]
+    fn structured_output_counts_as_it_is_written_again() {
+        let raw = format!("[{}]", vec!["9e15"; 1000].join(","));
+        let value: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let written = serde_json::to_string(&value).unwrap().len();
+        assert!(written > raw.len() * 3, "{written} against {}", raw.len());
+        assert!(structured_within_limit(&value, raw.len(), 0, written).is_ok());
+        assert!(matches!(
+            structured_within_limit(&value, raw.len(), 10, written),
+            Err(CallError::OutputTooLarge { actual, .. }) if actual == written + 10
+        ));
+    }
+
+    #[test]
+    fn the_quick_bound_never_undercounts() {
+        let output = text(&["\u{1}\u{1}", "plain", "\"q\""]);
+        assert!(answer_bytes_at_most(&output) >= answer_bytes(&output));
+        let limit = answer_bytes(&output);
+        assert!(within_limit(Ok(output.clone()), limit).is_ok());
+        assert!(within_limit(Ok(output), limit - 1).is_err(), "the exact count decides near the limit");
     }
 
     #[test]

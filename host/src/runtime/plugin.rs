@@ -234,13 +234,10 @@ impl Runtime {
             );
             return Err(LoadError::InvalidTool { plugin, reason });
         }
-        (loaded.tools, loaded.checks) = descriptors
-            .into_iter()
-            .map(|descriptor| tool_spec(descriptor, limits))
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(|reason| LoadError::InvalidTool { plugin: plugin.clone(), reason })?
-            .into_iter()
-            .unzip();
+        let limits = limits.cloned();
+        (loaded.tools, loaded.checks) = check_descriptors(descriptors, limits)
+            .await
+            .map_err(|reason| LoadError::InvalidTool { plugin: plugin.clone(), reason })?;
         let mut names: Vec<&str> = loaded.tools.iter().map(|tool| tool.name.as_str()).collect();
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -280,6 +277,32 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+/// Stack of the thread that checks a plugin's tools: JSON Schemas are walked recursively (by the cost analysis and
+/// by the validator's compiler), to [`schema_cost::MAX_SCHEMA_DEPTH`] levels.
+const CHECK_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// Checks every descriptor with [`tool_spec`] on a thread of its own: off the async runtime (a plugin's 64 tools
+/// with 64 KiB schemas take seconds to judge) and with a stack deep enough for any schema the analysis accepts.
+async fn check_descriptors(
+    descriptors: Vec<crate::bindings::tool::ToolDescriptor>,
+    limits: Option<DescriptionLimits>,
+) -> Result<(Vec<ToolSpec>, Vec<ArgumentCheck>), String> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("plugin-schemas".to_owned())
+        .stack_size(CHECK_STACK_BYTES)
+        .spawn(move || {
+            let checked = descriptors
+                .into_iter()
+                .map(|descriptor| tool_spec(descriptor, limits.as_ref()))
+                .collect::<Result<Vec<_>, String>>()
+                .map(|specs| specs.into_iter().unzip());
+            let _ = sender.send(checked);
+        })
+        .map_err(|e| format!("cannot start checking its tools: {e}"))?;
+    receiver.await.map_err(|_| "checking its tools failed".to_owned())?
 }
 
 /// Checks one descriptor (a third-party one also against the size `limits`), turns its schema texts into JSON

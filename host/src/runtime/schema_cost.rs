@@ -11,9 +11,15 @@
 //!
 //! The figure is an upper bound: at every object it assumes the costliest property, at every array the costliest
 //! item schema, and for each combination of subschemas that all apply to the same value the sum of their costs.
-//! References must stay inside the schema (`#...`, `$anchor`s, or the root's own `$id`); a reference cycle that
-//! does not descend into the arguments (which would never end) is refused, as are `$dynamicRef`,
-//! `$recursiveRef` and nested `$id`s, whose resolution this bound could not follow.
+//! An evaluation is weighted by the work its keywords do whatever the value (an `enum` of 9,000 members is
+//! compared member by member), and a string argument counts as a value per 64 bytes (a `pattern` reads all of
+//! it).
+//!
+//! References must stay inside the schema (`#...`, `$anchor`s, or the root's own `$id`) and must resolve here as
+//! the validator resolves them: so a reference cycle that does not descend into the arguments (which would never
+//! end), `$dynamicRef`, `$recursiveRef`, `$id`s below the root, anchors defined twice and draft-04 schemas (whose
+//! `id` keyword moves the base of references) are refused. So is a schema that nests, through its references,
+//! more than [`MAX_SCHEMA_DEPTH`] levels: the validator follows it recursively.
 
 use std::collections::HashMap;
 
@@ -28,6 +34,13 @@ pub const MAX_EVALUATIONS_PER_VALUE: u64 = 10_000;
 /// Subschema evaluations a call's arguments may cause in all (values × evaluations per value): a few hundred
 /// milliseconds of one core at worst.
 pub const MAX_VALIDATION_WORK: u64 = 4_000_000;
+
+/// Levels a schema may nest, following its subschemas and references (a recursive schema counts once per level of
+/// the arguments it reaches, up to [`MAX_ARGUMENT_DEPTH`]).
+pub const MAX_SCHEMA_DEPTH: usize = 512;
+
+/// Bytes of a string argument that count as one value.
+const STRING_BYTES_PER_VALUE: usize = 64;
 
 /// Why a schema is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +58,10 @@ pub enum SchemaCostError {
         "it refers to a schema outside itself or to one that does not exist; only references within the schema are supported"
     )]
     UnresolvedReference,
+    #[error("it defines the anchor {0:?} twice")]
+    DuplicateAnchor(String),
+    #[error("it nests, through its subschemas and references, more than {MAX_SCHEMA_DEPTH} levels deep")]
+    TooDeep,
 }
 
 /// The bound worked out for one schema.
@@ -64,27 +81,37 @@ pub enum ArgumentsTooComplex {
 }
 
 impl SchemaCost {
-    /// Refuses arguments whose validation would exceed the bounds, counting their values and depth first.
-    pub fn admit(&self, arguments: &Value) -> Result<(), ArgumentsTooComplex> {
+    /// Refuses arguments whose validation would exceed the bounds, counting their values and depth first; returns
+    /// the count.
+    pub fn admit(&self, arguments: &Value) -> Result<u64, ArgumentsTooComplex> {
         let values = count_values(arguments)?;
         let most = MAX_VALIDATION_WORK / self.per_value.max(1);
         if values > most {
             return Err(ArgumentsTooComplex::TooMany(values, most));
         }
-        Ok(())
+        Ok(values)
     }
 }
 
-/// Values in `value` (itself included), or an error when it nests deeper than [`MAX_ARGUMENT_DEPTH`]. Iterative:
-/// arguments nested a million levels deep (the JSON parser allows 128) must not overflow the stack here.
-fn count_values(value: &Value) -> Result<u64, ArgumentsTooComplex> {
+/// Values in `value` (itself included; a string counts one more per [`STRING_BYTES_PER_VALUE`] bytes, and so does
+/// each member name), or an error when it nests deeper than [`MAX_ARGUMENT_DEPTH`]. Iterative: arguments nested a
+/// million levels deep must not overflow the stack here.
+pub fn count_values(value: &Value) -> Result<u64, ArgumentsTooComplex> {
     let mut pending = vec![(value, 0usize)];
     let mut values = 0u64;
     while let Some((value, depth)) = pending.pop() {
         values += 1;
         let children: Box<dyn Iterator<Item = &Value>> = match value {
             Value::Array(items) => Box::new(items.iter()),
-            Value::Object(members) => Box::new(members.values()),
+            Value::Object(members) => {
+                let names: usize = members.keys().map(|name| name.len() / STRING_BYTES_PER_VALUE).sum();
+                values += names as u64;
+                Box::new(members.values())
+            }
+            Value::String(text) => {
+                values += (text.len() / STRING_BYTES_PER_VALUE) as u64;
+                continue;
+            }
             _ => continue,
         };
         if depth >= MAX_ARGUMENT_DEPTH {
@@ -96,7 +123,13 @@ fn count_values(value: &Value) -> Result<u64, ArgumentsTooComplex> {
 }
 
 /// Works out the bound for `schema`, refusing it when the bound is over [`MAX_EVALUATIONS_PER_VALUE`].
+/// Recursive (to [`MAX_SCHEMA_DEPTH`] levels): run it on a thread with a large stack, as loading does.
 pub fn analyze(schema: &Value) -> Result<SchemaCost, SchemaCostError> {
+    if let Some(draft) = schema.get("$schema").and_then(Value::as_str)
+        && (draft.contains("draft-04") || draft.contains("draft-03"))
+    {
+        return Err(SchemaCostError::Unsupported("a draft-04 (or older) $schema; use draft 7, 2019-09 or 2020-12"));
+    }
     let mut analysis = Analysis::new(schema)?;
     let mut per_value = 0;
     for depth in 0..=MAX_ARGUMENT_DEPTH {
@@ -136,14 +169,22 @@ struct Analysis<'a> {
     /// Evaluations at depth `d` below a schema, by (schema address, d).
     memo: HashMap<(usize, usize), u64>,
     /// (schema, depth) pairs being worked out, to catch reference cycles at one value.
-    in_progress: Vec<(usize, usize)>,
+    in_progress: std::collections::HashSet<(usize, usize)>,
+    /// How deep the walk is now.
+    nesting: usize,
 }
 
 impl<'a> Analysis<'a> {
     fn new(root: &'a Value) -> Result<Self, SchemaCostError> {
         let root_id = root.get("$id").and_then(Value::as_str);
-        let mut analysis =
-            Self { root, root_id, anchors: HashMap::new(), memo: HashMap::new(), in_progress: Vec::new() };
+        let mut analysis = Self {
+            root,
+            root_id,
+            anchors: HashMap::new(),
+            memo: HashMap::new(),
+            in_progress: std::collections::HashSet::new(),
+            nesting: 0,
+        };
         analysis.collect_anchors()?;
         Ok(analysis)
     }
@@ -161,15 +202,16 @@ impl<'a> Analysis<'a> {
                     if members.contains_key("$recursiveRef") {
                         return Err(SchemaCostError::Unsupported("$recursiveRef"));
                     }
-                    for key in ["$anchor", "$dynamicAnchor"] {
-                        if let Some(name) = members.get(key).and_then(Value::as_str) {
-                            self.anchors.insert(name, value);
+                    let fragment_id = members.get("$id").and_then(Value::as_str).and_then(|id| id.strip_prefix('#'));
+                    let names = ["$anchor", "$dynamicAnchor"].map(|key| members.get(key).and_then(Value::as_str));
+                    for name in names.into_iter().flatten().chain(fragment_id) {
+                        // The validator would pick one of two same-named anchors, maybe not the one counted here.
+                        if self.anchors.insert(name, value).is_some_and(|other| !std::ptr::eq(other, value)) {
+                            return Err(SchemaCostError::DuplicateAnchor(name.to_owned()));
                         }
                     }
                     match members.get("$id").and_then(Value::as_str) {
-                        Some(id) if id.starts_with('#') => {
-                            self.anchors.insert(&id[1..], value);
-                        }
+                        Some(id) if id.starts_with('#') => {}
                         Some(_) if !is_root => return Err(SchemaCostError::Unsupported("an $id below the root")),
                         _ => {}
                     }
@@ -187,7 +229,7 @@ impl<'a> Analysis<'a> {
         let fragment = match reference.split_once('#') {
             Some(("", fragment)) => fragment,
             Some((base, fragment)) if Some(base) == self.root_id => fragment,
-            None if Some(reference) == self.root_id => "",
+            None if reference.is_empty() || Some(reference) == self.root_id => "",
             _ => return Err(SchemaCostError::UnresolvedReference),
         };
         let fragment = percent_decode(fragment).ok_or(SchemaCostError::UnresolvedReference)?;
@@ -236,7 +278,8 @@ impl<'a> Analysis<'a> {
         Ok(applied)
     }
 
-    /// Evaluations, at most, at one value `depth` levels below a value that `schema` is applied to.
+    /// Evaluations, at most, at one value `depth` levels below a value that `schema` is applied to (each
+    /// weighted by [`weight`]).
     fn evaluations(&mut self, schema: &'a Value, depth: usize) -> Result<u64, SchemaCostError> {
         let key = (std::ptr::from_ref(schema) as usize, depth);
         if let Some(&known) = self.memo.get(&key) {
@@ -249,9 +292,13 @@ impl<'a> Analysis<'a> {
             // `true`, `false`, or something the validator would have refused to compile.
             return Ok(u64::from(depth == 0));
         };
-        self.in_progress.push(key);
+        if self.nesting >= MAX_SCHEMA_DEPTH {
+            return Err(SchemaCostError::TooDeep);
+        }
+        self.nesting += 1;
+        self.in_progress.insert(key);
         let applied = self.applied(members)?;
-        let mut total = u64::from(depth == 0);
+        let mut total = if depth == 0 { weight(members) } else { 0 };
         for &same in &applied.same {
             total = add(total, self.evaluations(same, depth)?);
         }
@@ -266,7 +313,8 @@ impl<'a> Analysis<'a> {
             // The value is an object or an array, not both.
             total = add(total, object.max(array));
         }
-        self.in_progress.pop();
+        self.in_progress.remove(&key);
+        self.nesting -= 1;
         self.memo.insert(key, total);
         Ok(total)
     }
@@ -278,6 +326,21 @@ impl<'a> Analysis<'a> {
     fn sum(&mut self, schemas: &[&'a Value], depth: usize) -> Result<u64, SchemaCostError> {
         schemas.iter().try_fold(0, |sum, &schema| Ok(add(sum, self.evaluations(schema, depth)?)))
     }
+}
+
+/// What evaluating one schema object costs, in units of a simple keyword: its keywords whose work grows with the
+/// schema rather than with the value (`enum` compares against each member, `required` and `dependentRequired`
+/// look up each name, `patternProperties` runs each pattern on every member name), plus one.
+fn weight(members: &Map<String, Value>) -> u64 {
+    let list = |keyword: &str| {
+        members.get(keyword).map_or(0, |value| match value {
+            Value::Array(items) => items.len(),
+            Value::Object(entries) => entries.len(),
+            _ => 0,
+        })
+    };
+    let sizes = ["enum", "required", "dependentRequired", "patternProperties", "dependencies"].map(list);
+    1 + sizes.iter().sum::<usize>() as u64
 }
 
 fn add(a: u64, b: u64) -> u64 {
@@ -356,6 +419,40 @@ mod tests {
         let doubling =
             json!({"type": "object", "properties": {"a": {"$ref": "#"}}, "patternProperties": {"^a$": {"$ref": "#"}}});
         assert!(matches!(analyze(&doubling), Err(SchemaCostError::TooCostly(_))));
+    }
+
+    #[test]
+    fn keywords_whose_work_grows_with_the_schema_weigh_more_and_long_strings_count_as_several_values() {
+        let members: Vec<u32> = (0..9000).collect();
+        let schema = json!({"type": "object", "properties": {"x": {"type": "array", "items": {"enum": members}}}});
+        let cost = analyze(&schema).unwrap();
+        assert!(cost.per_value > 9000, "{cost:?}");
+        assert!(matches!(cost.admit(&json!({"x": vec![1.5; 1000]})), Err(ArgumentsTooComplex::TooMany(..))));
+        assert_eq!(count_values(&json!("x".repeat(640))), Ok(11));
+        assert_eq!(count_values(&json!({"y".repeat(128): 1})), Ok(4));
+    }
+
+    #[test]
+    fn schemas_the_validator_would_resolve_differently_or_follow_too_deep_are_refused() {
+        let draft4 = json!({"$schema": "http://json-schema.org/draft-04/schema#", "type": "object"});
+        assert!(matches!(analyze(&draft4), Err(SchemaCostError::Unsupported(_))));
+        let twice =
+            json!({"type": "object", "$defs": {"a": {"$anchor": "A"}, "b": {"$anchor": "A", "type": "string"}}});
+        assert_eq!(analyze(&twice), Err(SchemaCostError::DuplicateAnchor("A".to_owned())));
+        // 100 definitions, each 30 nested allOfs ending in a reference to the next: 3,000 levels.
+        let mut defs = Map::new();
+        for level in 0..100 {
+            let mut nested = json!({"$ref": format!("#/$defs/d{}", level + 1)});
+            for _ in 0..30 {
+                nested = json!({"allOf": [nested]});
+            }
+            defs.insert(format!("d{level}"), nested);
+        }
+        defs.insert("d100".to_owned(), json!({"type": "string"}));
+        let deep = json!({"type": "object", "properties": {"x": {"$ref": "#/$defs/d0"}}, "$defs": defs});
+        assert_eq!(analyze(&deep), Err(SchemaCostError::TooDeep));
+        let own = json!({"type": "object", "properties": {"again": {"$ref": ""}}});
+        assert!(analyze(&own).is_ok(), "an empty reference is the schema itself");
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub struct Store {
     cursor_key: Arc<CursorKey>,
     /// When reads through this handle must end (see [`Store::until`]).
     deadline: Option<Instant>,
+    /// Whether reads through this handle are a third-party plugin's (see [`Store::for_third_party`]).
+    third_party: bool,
 }
 
 impl Store {
@@ -114,7 +116,14 @@ impl Store {
             freshness: Arc::default(),
             cursor_key: Arc::new(cursor_key),
             deadline: None,
+            third_party: false,
         }
+    }
+
+    /// This store, for a third-party plugin's reads: they may hold only half the read connections at once, so a
+    /// plugin looping costly queries leaves the rest to the built-in tools, the probes and the sync.
+    pub fn for_third_party(&self) -> Self {
+        Self { third_party: true, ..self.clone() }
     }
 
     /// This store, with reads that must end by `deadline`: one that has not started by then fails, and SQLite
@@ -132,7 +141,7 @@ impl Store {
 
     /// Runs one read (of one statement, as far as possible: see `conversations.rs`) on a read-only connection.
     async fn read<T>(&self, read: impl AsyncFnOnce(&mut SqliteConnection) -> sqlx::Result<T>) -> Result<T> {
-        let mut reader = self.readers.acquire(self.deadline).await?;
+        let mut reader = self.readers.acquire(self.deadline, self.third_party).await?;
         let value = read(reader.connection()).await.map_err(|error| match readers::is_interrupted(&error) {
             true => StoreError::DeadlineExceeded,
             false => StoreError::Database(error),

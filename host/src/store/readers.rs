@@ -72,6 +72,9 @@ pub(super) fn is_interrupted(error: &sqlx::Error) -> bool {
 /// A fixed set of read-only connections.
 #[derive(Debug)]
 pub(super) struct Readers {
+    /// How many of the connections third-party plugins' reads may hold at once (half): a plugin looping costly
+    /// queries must leave connections for the built-in tools, `/ready` and the sync.
+    third_party: Arc<Semaphore>,
     idle: Mutex<Vec<Connection>>,
     /// One permit per connection in `idle`, so a reader waits for a connection rather than spinning.
     available: Arc<Semaphore>,
@@ -89,6 +92,7 @@ impl Readers {
             idle.push(Connection::open(options).await?);
         }
         Ok(Self {
+            third_party: Arc::new(Semaphore::new((size as usize / 2).max(1))),
             idle: Mutex::new(idle),
             available: Arc::new(Semaphore::new(size as usize)),
             size,
@@ -101,6 +105,7 @@ impl Readers {
         let available = Semaphore::new(0);
         available.close();
         Self {
+            third_party: Arc::new(Semaphore::new(0)),
             idle: Mutex::new(Vec::new()),
             available: Arc::new(available),
             size: 0,
@@ -108,19 +113,32 @@ impl Readers {
         }
     }
 
-    /// Waits for an idle connection, whose statements stop at `deadline` if there is one: fails once the set is
-    /// closed, after [`ACQUIRE_TIMEOUT`], or at the deadline.
-    pub(super) async fn acquire(self: &Arc<Self>, deadline: Option<Instant>) -> Result<Reader> {
+    /// Waits for an idle connection, whose statements stop at `deadline` if there is one (and, for a
+    /// `third_party` read, for one of the connections such reads may share): fails once the set is closed, after
+    /// [`ACQUIRE_TIMEOUT`], or at the deadline.
+    pub(super) async fn acquire(self: &Arc<Self>, deadline: Option<Instant>, third_party: bool) -> Result<Reader> {
         let waited = Instant::now() + ACQUIRE_TIMEOUT;
         let until = deadline.map_or(waited, |deadline| deadline.min(waited));
-        let permit = match tokio::time::timeout_at(until.into(), Arc::clone(&self.available).acquire_owned()).await {
-            Ok(permit) => permit.map_err(|_| sqlx::Error::PoolClosed)?,
-            Err(_) if deadline.is_some_and(|deadline| deadline <= waited) => return Err(StoreError::DeadlineExceeded),
-            Err(_) => return Err(sqlx::Error::PoolTimedOut.into()),
+        let wait =
+            |semaphore: &Arc<Semaphore>| tokio::time::timeout_at(until.into(), Arc::clone(semaphore).acquire_owned());
+        let timed_out = || match deadline.is_some_and(|deadline| deadline <= waited) {
+            true => StoreError::DeadlineExceeded,
+            false => sqlx::Error::PoolTimedOut.into(),
         };
+        let share = match third_party {
+            true => Some(wait(&self.third_party).await.map_err(|_| timed_out())?.map_err(|_| sqlx::Error::PoolClosed)?),
+            false => None,
+        };
+        let permit = wait(&self.available).await.map_err(|_| timed_out())?.map_err(|_| sqlx::Error::PoolClosed)?;
         let connection = self.idle.lock().expect("readers lock").pop().expect("a permit means an idle connection");
         connection.deadline.store(deadline.map_or(NO_DEADLINE, clock), Ordering::Relaxed);
-        Ok(Reader { connection: Some(connection), permit: Some(permit), readers: Arc::clone(self), done: false })
+        Ok(Reader {
+            connection: Some(connection),
+            permit: Some(permit),
+            readers: Arc::clone(self),
+            done: false,
+            _share: share,
+        })
     }
 
     /// Waits for every connection to come back, then closes them; later reads fail.
@@ -142,16 +160,35 @@ impl Readers {
     }
 
     /// Puts back a connection whose read did not finish, once it is free and alive (or a new one instead).
-    async fn check_and_give_back(self: Arc<Self>, mut connection: Connection, permit: OwnedSemaphorePermit) {
+    ///
+    /// The check runs on whichever runtime the read was dropped on, which may shut down first (the threads that
+    /// run plugins, say): a check cut short still puts the connection back, unchecked, rather than losing it
+    /// while its permit returns (which would let a reader find no connection).
+    async fn check_and_give_back(self: Arc<Self>, connection: Connection, permit: OwnedSemaphorePermit) {
+        let mut pending = GiveBackOnDrop { readers: &self, connection: Some((connection, permit)) };
+        let (connection, _) = pending.connection.as_mut().expect("present until given back");
         if let Err(error) = connection.sqlite.ping().await {
             tracing::warn!(%error, "a read-only store connection stopped answering; opening a new one");
             match Connection::open(&self.options).await {
-                Ok(fresh) => connection = fresh,
+                Ok(fresh) => *connection = fresh,
                 // Kept: the next read fails with the store's error and, not done, brings it here again.
                 Err(error) => tracing::error!(%error, "cannot open a read-only store connection"),
             }
         }
-        self.give_back(connection, permit);
+    }
+}
+
+/// Gives a connection back to its set when dropped, however the code holding it ends.
+struct GiveBackOnDrop<'a> {
+    readers: &'a Readers,
+    connection: Option<(Connection, OwnedSemaphorePermit)>,
+}
+
+impl Drop for GiveBackOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some((connection, permit)) = self.connection.take() {
+            self.readers.give_back(connection, permit);
+        }
     }
 }
 
@@ -159,6 +196,8 @@ impl Readers {
 pub(super) struct Reader {
     connection: Option<Connection>,
     permit: Option<OwnedSemaphorePermit>,
+    /// A third-party read's share of the connections, released when the read is over.
+    _share: Option<OwnedSemaphorePermit>,
     readers: Arc<Readers>,
     done: bool,
 }
@@ -213,14 +252,14 @@ mod tests {
         let readers = Arc::new(Readers::open(&options, 2).await.unwrap());
 
         let slow = async {
-            let mut reader = readers.acquire(None).await.unwrap();
+            let mut reader = readers.acquire(None, false).await.unwrap();
             sqlx::query_scalar::<_, i64>(SLOW_READ).fetch_one(reader.connection()).await.unwrap();
             reader.done();
         };
         assert!(tokio::time::timeout(Duration::from_millis(50), slow).await.is_err(), "the read was cancelled");
         assert_eq!(idle(&readers).await, 1, "the cancelled read's connection is not handed out while it is busy");
 
-        let mut reader = readers.acquire(None).await.unwrap();
+        let mut reader = readers.acquire(None, false).await.unwrap();
         let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
         assert_eq!(one, 1);
         reader.done();
@@ -230,7 +269,8 @@ mod tests {
             assert!(started.elapsed() < Duration::from_secs(120), "the checked connection never came back");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let (mut first, mut second) = (readers.acquire(None).await.unwrap(), readers.acquire(None).await.unwrap());
+        let (mut first, mut second) =
+            (readers.acquire(None, false).await.unwrap(), readers.acquire(None, false).await.unwrap());
         for reader in [&mut first, &mut second] {
             let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
             assert_eq!(one, 1);
@@ -239,7 +279,7 @@ mod tests {
         second.done();
         readers.close().await;
         assert!(matches!(
-            readers.acquire(None).await.err(),
+            readers.acquire(None, false).await.err(),
             Some(crate::store::StoreError::Database(sqlx::Error::PoolClosed))
         ));
     }
@@ -250,22 +290,42 @@ mod tests {
         let options = SqliteConnectOptions::new().filename(dir.path().join("db")).create_if_missing(true);
         let readers = Arc::new(Readers::open(&options, 1).await.unwrap());
         let endless = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r";
-        let mut reader = readers.acquire(Some(Instant::now() + Duration::from_millis(100))).await.unwrap();
+        let mut reader = readers.acquire(Some(Instant::now() + Duration::from_millis(100)), false).await.unwrap();
         let error = sqlx::query_scalar::<_, i64>(endless).fetch_one(reader.connection()).await.unwrap_err();
         assert!(is_interrupted(&error), "{error}");
         drop(reader);
         // The one connection comes back (after its check) and reads without a deadline again.
-        let mut reader = readers.acquire(None).await.unwrap();
+        let mut reader = readers.acquire(None, false).await.unwrap();
         let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
         assert_eq!(one, 1);
         reader.done();
-        let past = readers.acquire(Some(Instant::now())).await.unwrap();
+        let past = readers.acquire(Some(Instant::now()), false).await.unwrap();
         drop(past);
-        let busy = readers.acquire(None).await.unwrap();
+        let busy = readers.acquire(None, false).await.unwrap();
         assert!(matches!(
-            readers.acquire(Some(Instant::now() + Duration::from_millis(50))).await.err(),
+            readers.acquire(Some(Instant::now() + Duration::from_millis(50)), false).await.err(),
             Some(StoreError::DeadlineExceeded)
         ));
         drop(busy);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn third_party_reads_hold_at_most_half_the_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new().filename(dir.path().join("db")).create_if_missing(true);
+        let readers = Arc::new(Readers::open(&options, 4).await.unwrap());
+        let soon = || Some(Instant::now() + Duration::from_millis(100));
+        let (first, second) = (readers.acquire(None, true).await.unwrap(), readers.acquire(None, true).await.unwrap());
+        assert!(matches!(readers.acquire(soon(), true).await.err(), Some(StoreError::DeadlineExceeded)));
+        let (mut own, mut other) =
+            (readers.acquire(soon(), false).await.unwrap(), readers.acquire(soon(), false).await.unwrap());
+        for reader in [&mut own, &mut other] {
+            let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(reader.connection()).await.unwrap();
+            assert_eq!(one, 1);
+        }
+        for reader in [first, second, own, other] {
+            reader.done();
+        }
+        readers.acquire(None, true).await.unwrap().done();
     }
 }

@@ -117,7 +117,7 @@ impl WriteTx {
     }
 
     /// Empties every workspace table and the sync state, e.g. before a real workspace replaces the demo one (a
-    /// checkpoint must never claim data that is gone).
+    /// checkpoint must never claim data that is gone). The store's cursor key stays: running servers sign with it.
     pub async fn clear_workspace(&mut self) -> Result<()> {
         for table in [
             "conversation_fts",
@@ -128,11 +128,11 @@ impl WriteTx {
             "admins",
             "teams",
             "tags",
-            "workspace_meta",
             "sync_state",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *self.tx).await?;
         }
+        sqlx::query("DELETE FROM workspace_meta WHERE key <> 'cursor_key'").execute(&mut *self.tx).await?;
         Ok(())
     }
 
