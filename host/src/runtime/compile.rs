@@ -166,6 +166,8 @@ async fn compile_in_child(program: &Path, wasm: &[u8], out: &Path, limits: &Comp
     let failed = |e: std::io::Error| CompileError::Compiler(e.to_string());
     let mut command = tokio::process::Command::new(program);
     command
+        // It needs nothing of the server's environment (which may hold the Intercom token).
+        .env_clear()
         .arg(COMPILER_SUBCOMMAND)
         .arg("--out")
         .arg(out)
