@@ -3,6 +3,8 @@
 //! the toolchain file's wasm target.
 
 fn main() {
+    // `sqlx::migrate!` embeds the migration files when the crate compiles; a new file must recompile it.
+    println!("cargo:rerun-if-changed=../migrations");
     let artefacts = fastintercom_guest_build::build(&[
         "fastintercom-tool-conversations",
         "fastintercom-tool-contacts",

@@ -73,6 +73,8 @@ pub enum Command {
     Bench(commands::bench::BenchArgs),
     /// Measure tool-call throughput and latency over Streamable HTTP with many concurrent clients.
     BenchHttp(commands::bench_http::BenchHttpArgs),
+    /// Measure search_conversations latency over stdio for every cell of text × filters × sort × limit.
+    BenchSearch(commands::bench_search::BenchSearchArgs),
     /// Measure sync throughput, rate-limit utilisation and incremental cost against a local fake Intercom.
     BenchSync(commands::bench_sync::BenchSyncArgs),
     /// (Internal) compile a third-party component from stdin under limits; the server runs this itself.
@@ -107,6 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugins(args) => commands::plugins::run(&config, args).await,
         Command::Bench(args) => commands::bench::run(&config, args).await,
         Command::BenchHttp(args) => commands::bench_http::run(&config, args).await,
+        Command::BenchSearch(args) => commands::bench_search::run(&config, args).await,
         Command::BenchSync(args) => commands::bench_sync::run(&config, args).await,
         Command::CompileComponent(args) => match args.run() {
             code if code == std::process::ExitCode::SUCCESS => Ok(()),

@@ -16,6 +16,7 @@ mod plugins_dir;
 mod plugins_support;
 mod python_guest;
 mod sandbox;
+mod search_matrix;
 mod store_filters;
 mod support;
 mod sync;

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_http;
+pub mod bench_search;
 pub mod bench_support;
 pub mod bench_sync;
 pub mod demo;

@@ -7,6 +7,7 @@ use super::filter::{ConversationFilter, ConversationSort, PageRequest};
 use super::model::{
     Author, ConversationDetail, ConversationState, ConversationSummary, Page, PartView, Priority, Statistics,
 };
+use super::search_plan::{Access, FEW_FILTERED_ROWS, Filtered, Plan, Shape, push_from};
 use super::text::{fts_all_words, preview};
 use super::{Result, Store, StoreError, json_column, push_total};
 
@@ -62,12 +63,22 @@ impl Order {
         }
     }
 
-    fn sql(self) -> &'static str {
+    /// The index that returns conversations in this order.
+    fn index(self) -> Option<&'static str> {
         match self {
-            Self::Relevance => " ORDER BY ranked.score DESC, c.rowid",
-            Self::Created { descending: true } => " ORDER BY c.created_at DESC, c.rowid DESC",
-            Self::Created { descending: false } => " ORDER BY c.created_at ASC, c.rowid ASC",
-            Self::Updated => " ORDER BY c.updated_at DESC, c.rowid DESC",
+            Self::Relevance => None,
+            Self::Created { .. } => Some("conversations_by_created"),
+            Self::Updated => Some("conversations_by_updated"),
+        }
+    }
+
+    /// ` ORDER BY ...` on the columns of `table` (`c`, or a subquery with the same names and `score`).
+    fn sql(self, table: &str) -> String {
+        match self {
+            Self::Relevance => format!(" ORDER BY {table}.score DESC, {table}.rowid"),
+            Self::Created { descending: true } => format!(" ORDER BY {table}.created_at DESC, {table}.rowid DESC"),
+            Self::Created { descending: false } => format!(" ORDER BY {table}.created_at ASC, {table}.rowid ASC"),
+            Self::Updated => format!(" ORDER BY {table}.updated_at DESC, {table}.rowid DESC"),
         }
     }
 }
@@ -80,6 +91,17 @@ impl Store {
         sort: ConversationSort,
         page: &PageRequest,
     ) -> Result<Page<ConversationSummary>> {
+        self.search_conversations_planned(filter, sort, page, None).await
+    }
+
+    /// [`Store::search_conversations`] with the plan it chooses, or with `forced` (tests run every plan).
+    pub(super) async fn search_conversations_planned(
+        &self,
+        filter: &ConversationFilter,
+        sort: ConversationSort,
+        page: &PageRequest,
+        forced: Option<Plan>,
+    ) -> Result<Page<ConversationSummary>> {
         let fts_query = filter.text.as_deref().and_then(fts_all_words);
         if filter.text.is_some() && fts_query.is_none() {
             return Err(StoreError::InvalidArgument(
@@ -91,31 +113,46 @@ impl Store {
         let position = page.cursor.as_deref().map(|c| self.cursor_key.decode(c, fingerprint)).transpose()?;
         let limit = page.clamped_limit();
 
-        let mut select = QueryBuilder::<Sqlite>::new("SELECT ");
-        select.push(SUMMARY_COLUMNS);
-        // What the search matches, as the total counts it (the rows of the page may need a join more).
-        let matches = |query: &mut QueryBuilder<Sqlite>| {
-            push_from_and_conditions(query, filter, fts_query.as_deref(), false);
+        let plan = match forced {
+            Some(plan) => plan,
+            None => self.plan(filter, fts_query.as_deref(), order).await?,
         };
-        push_total(&mut select, matches);
-        let offset = if order == Order::Relevance {
-            // Rank on the full-text index alone (joining rows only when other conditions need them), then
-            // read the few rows of the page: ranking must not read every matching conversation's row.
-            select.push(
-                ", ranked.score AS score FROM (SELECT f.rowid AS rowid, -bm25(conversation_fts, 2.0, 1.0) AS score",
-            );
-            matches(&mut select);
-            let offset = push_position(&mut select, order, position)?;
-            select.push(" ORDER BY score DESC, f.rowid LIMIT ").push_bind(i64::from(limit) + 1);
+        let fts = fts_query.as_deref();
+        let has_row_conditions = filter.has_row_conditions();
+
+        // What the search matches, as its total counts it.
+        let matches = |query: &mut QueryBuilder<Sqlite>| {
+            push_from(query, plan.total, fts, has_row_conditions, None);
+            push_conditions(query, filter);
+        };
+        let mut select = QueryBuilder::<Sqlite>::new("");
+        let offset = if plan.page == Access::FromText {
+            // Every match is read once into `m`, with what orders it; the page and the total both come from
+            // there, and only the page's rows are read whole.
+            select.push("WITH m AS MATERIALIZED (SELECT f.rowid AS rowid");
+            let ranked = order == Order::Relevance;
+            select.push(match ranked {
+                true => ", -bm25(conversation_fts, 2.0, 1.0) AS score",
+                false => ", NULL AS score, c.created_at AS created_at, c.updated_at AS updated_at",
+            });
+            push_from(&mut select, Access::FromText, fts, !ranked || has_row_conditions, None);
+            push_conditions(&mut select, filter);
+            select.push(") SELECT ").push(SUMMARY_COLUMNS);
+            select.push(", (SELECT count(*) FROM m) AS total, page.score AS score FROM (SELECT m.rowid, m.score FROM m WHERE 1 = 1");
+            let offset = push_position(&mut select, order, position, "m")?;
+            select.push(order.sql("m")).push(" LIMIT ").push_bind(i64::from(limit) + 1);
             select.push(" OFFSET ").push_bind(i64::try_from(offset).map_err(|_| invalid_offset())?);
-            select.push(") AS ranked JOIN conversations c ON c.rowid = ranked.rowid");
-            select.push(order.sql());
+            select.push(") AS page CROSS JOIN conversations c ON c.rowid = page.rowid");
+            select.push(order.sql(if ranked { "page" } else { "c" }));
             offset
         } else {
+            select.push("SELECT ").push(SUMMARY_COLUMNS);
+            push_total(&mut select, matches);
             select.push(", NULL AS score");
-            push_from_and_conditions(&mut select, filter, fts_query.as_deref(), true);
-            let offset = push_position(&mut select, order, position)?;
-            select.push(order.sql());
+            push_from(&mut select, plan.page, fts, true, plan.walk_order_index.then(|| order.index()).flatten());
+            push_conditions(&mut select, filter);
+            let offset = push_position(&mut select, order, position, "c")?;
+            select.push(order.sql("c"));
             select.push(" LIMIT ").push_bind(i64::from(limit) + 1);
             offset
         };
@@ -142,6 +179,35 @@ impl Store {
         };
         let items = rows.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page { items, total, next_cursor })
+    }
+
+    /// Chooses how a search reads (see [`search_plan`]): measures its text, and its filter when that decides.
+    async fn plan(&self, filter: &ConversationFilter, fts: Option<&str>, order: Order) -> Result<Plan> {
+        let text = match fts {
+            Some(fts) => Some(self.text_matches(fts).await?),
+            None => None,
+        };
+        let ranked = order == Order::Relevance;
+        let has_row_conditions = filter.has_row_conditions();
+        let filter = if !has_row_conditions {
+            Filtered::No
+        } else if Shape::needs_filter_size(text, ranked, has_row_conditions) && self.filter_selects_few(filter).await? {
+            Filtered::ToFewRows
+        } else {
+            Filtered::Yes
+        };
+        Ok(Shape { text, ranked, filter }.plan())
+    }
+
+    /// Whether the filter's conditions (not its text) select at most [`FEW_FILTERED_ROWS`] conversations; reads
+    /// at most one more than that.
+    async fn filter_selects_few(&self, filter: &ConversationFilter) -> Result<bool> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1");
+        push_from(&mut count, Access::Rows, None, true, None);
+        push_conditions(&mut count, filter);
+        count.push(" LIMIT ").push_bind(FEW_FILTERED_ROWS + 1).push(")");
+        let rows: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
+        Ok(rows <= FEW_FILTERED_ROWS)
     }
 
     /// Returns one conversation with all its parts in order, or `None` when no conversation has this id.
@@ -177,28 +243,8 @@ impl Store {
     }
 }
 
-/// Appends `FROM ... WHERE ...` for the filter. With a text query the full-text index (`f`) drives the query,
-/// and conversation rows (`c`) are joined only when `needs_rows` (the caller selects or orders by them) or another
-/// condition needs them.
-fn push_from_and_conditions(
-    query: &mut QueryBuilder<Sqlite>,
-    filter: &ConversationFilter,
-    fts_query: Option<&str>,
-    needs_rows: bool,
-) {
-    let needs_rows = needs_rows || filter.has_row_conditions();
-    match fts_query {
-        Some(fts) => {
-            query.push(" FROM conversation_fts f");
-            if needs_rows {
-                query.push(" JOIN conversations c ON c.rowid = f.rowid");
-            }
-            query.push(" WHERE conversation_fts MATCH ").push_bind(fts.to_owned());
-        }
-        None => {
-            query.push(" FROM conversations c WHERE 1 = 1");
-        }
-    }
+/// Appends ` AND ...` for every condition of the filter but its text (see [`push_from`] for that).
+fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter) {
     if !filter.states.is_empty() {
         query.push(" AND c.state IN (");
         let mut list = query.separated(", ");
@@ -264,23 +310,26 @@ fn invalid_offset() -> StoreError {
 }
 
 /// Appends the keyset condition of a cursor; returns the row offset (non-zero only for relevance order).
-fn push_position(query: &mut QueryBuilder<Sqlite>, order: Order, position: Option<Position>) -> Result<u64> {
+fn push_position(
+    query: &mut QueryBuilder<Sqlite>,
+    order: Order,
+    position: Option<Position>,
+    table: &str,
+) -> Result<u64> {
     let mismatch = || StoreError::InvalidArgument("this cursor belongs to a different sort order".to_owned());
-    match (order, position) {
-        (_, None) => Ok(0),
-        (Order::Relevance, Some(Position::Offset { o })) => Ok(o),
-        (Order::Created { descending }, Some(Position::IntKey { v, r })) => {
-            let op = if descending { "<" } else { ">" };
-            query.push(format_args!(" AND (c.created_at, c.rowid) {op} ("));
-            query.push_bind(v).push(", ").push_bind(r).push(")");
-            Ok(0)
+    let (column, op) = match (order, &position) {
+        (_, None) => return Ok(0),
+        (Order::Relevance, Some(Position::Offset { o })) => return Ok(*o),
+        (Order::Created { descending }, Some(Position::IntKey { .. })) => {
+            ("created_at", if descending { "<" } else { ">" })
         }
-        (Order::Updated, Some(Position::IntKey { v, r })) => {
-            query.push(" AND (c.updated_at, c.rowid) < (").push_bind(v).push(", ").push_bind(r).push(")");
-            Ok(0)
-        }
-        _ => Err(mismatch()),
-    }
+        (Order::Updated, Some(Position::IntKey { .. })) => ("updated_at", "<"),
+        _ => return Err(mismatch()),
+    };
+    let Some(Position::IntKey { v, r }) = position else { return Err(mismatch()) };
+    query.push(format_args!(" AND ({table}.{column}, {table}.rowid) {op} ("));
+    query.push_bind(v).push(", ").push_bind(r).push(")");
+    Ok(0)
 }
 
 fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {

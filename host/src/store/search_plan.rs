@@ -1,0 +1,200 @@
+//! How a conversation search reaches its rows: which index drives it, chosen per search.
+//!
+//! SQLite's planner cannot see how many conversations a full-text query matches (the index is a virtual table
+//! and claims a fixed cost), and left to itself it picks plans that cost a hundred times the best: it probed the
+//! full-text index once per row of a filter's index (about 30 µs a probe), or read every match of a common
+//! word and sorted them all for a newest-first page of twenty. So the store measures the text first, with one
+//! cheap statement that reads at most a few thousand postings, and writes the join order into the SQL:
+//!
+//! | text | order | other conditions | page | total |
+//! |---|---|---|---|---|
+//! | none | any | any | rows, through the index SQLite picks | same |
+//! | few matches (≤ 2,000) | any | any | every match from the full-text index, then its row | same pass |
+//! | more | relevance | any | every match (each needs its score), and its row when a condition needs it | same pass |
+//! | more | a column | none | rows in the order's index, each probed (most match) or kept when in the set of matches, until the page is full | the index alone |
+//! | more | a column | select ≤ 64 rows | those rows, each probed in the index | same |
+//! | more | a column | select more | rows, through the index SQLite picks, kept when in the set of matches | same |
+//!
+//! Measured on 100,000 demo conversations (2026-12-06): the statements alone, "refund" (12,728 matches) newest
+//! first took 23 ms when SQLite chose and 2.0 ms walking the date index against the set of matches, "the"
+//! (96,149 matches) 28 ms against the set and 0.95 ms probing row by row; end to end (`bench-search`, p50), a
+//! common word with a tag went from 201–438 ms (and calls failing at the 2 s deadline) to 16–18 ms, and a word in
+//! nearly every conversation, newest first, from 402–997 ms to 5.1–11.3 ms.
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{Result, Store};
+
+/// Below this many matches, a text query drives the search: reading every match and its row costs at most
+/// about 2 ms.
+pub(super) const FEW_TEXT_MATCHES: i64 = 2_000;
+
+/// A text query whose newest [`FEW_TEXT_MATCHES`] matches lie within this many of the newest conversations
+/// matches at least half of them: walking rows and probing each costs less than building the set of matches.
+const DENSE_TEXT_WINDOW: i64 = 2 * FEW_TEXT_MATCHES;
+
+/// How many conversations a text query matches, as far as the plan needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextMatches {
+    /// At most [`FEW_TEXT_MATCHES`].
+    Few,
+    /// More, and at least about half of the conversations.
+    Most,
+    /// More, but not most.
+    Many,
+}
+
+/// Where the rows of a search come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    /// No text: the conversations, through whichever index SQLite picks.
+    Rows,
+    /// Every text match from the full-text index (`f`), then its row (`c`) when a condition or the order needs
+    /// it, read once for both the page and the total.
+    FromText,
+    /// The rows in the order's index, each probed in the full-text index, stopping when the page is full.
+    RowsProbingText,
+    /// The rows (in the order's index when nothing else narrows them), kept when in the set of text matches.
+    RowsInTextSet,
+}
+
+impl Store {
+    /// Measures a full-text query for [`Access`]: one statement reading at most twice [`FEW_TEXT_MATCHES`]
+    /// postings and counting at most [`DENSE_TEXT_WINDOW`] rows.
+    pub(super) async fn text_matches(&self, fts_query: &str) -> Result<TextMatches> {
+        // How many matches, up to one more than few; when more, the rowid of the FEW_TEXT_MATCHES-th newest
+        // match (conversation ids grow with time) and how many of the newest conversations hold that many.
+        let mut probe = QueryBuilder::<Sqlite>::new("SELECT few.n, CASE WHEN few.n > ");
+        probe.push_bind(FEW_TEXT_MATCHES);
+        probe.push(
+            " THEN (SELECT count(*) FROM (SELECT 1 FROM conversations WHERE rowid >= (SELECT rowid FROM \
+             conversation_fts WHERE conversation_fts MATCH ",
+        );
+        probe.push_bind(fts_query.to_owned()).push(" ORDER BY rowid DESC LIMIT 1 OFFSET ");
+        probe.push_bind(FEW_TEXT_MATCHES - 1).push(") LIMIT ").push_bind(DENSE_TEXT_WINDOW + 1);
+        probe.push(
+            ")) END FROM (SELECT count(*) AS n FROM (SELECT 1 FROM conversation_fts WHERE conversation_fts MATCH ",
+        );
+        probe.push_bind(fts_query.to_owned()).push(" LIMIT ").push_bind(FEW_TEXT_MATCHES + 1).push(")) AS few");
+        let (matches, window): (i64, Option<i64>) =
+            self.read(async |c| probe.build_query_as().fetch_one(c).await).await?;
+        let window = window.unwrap_or(i64::MAX);
+        Ok(if matches <= FEW_TEXT_MATCHES {
+            TextMatches::Few
+        } else if window <= DENSE_TEXT_WINDOW {
+            TextMatches::Most
+        } else {
+            TextMatches::Many
+        })
+    }
+}
+
+/// Most rows a filter may select for a search with a common word to drive from the filter, probing each row
+/// in the full-text index (about 30 µs a probe).
+pub(super) const FEW_FILTERED_ROWS: i64 = 64;
+
+/// How one search reads: the access of its page and of its total, and the index its page walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Plan {
+    pub page: Access,
+    pub total: Access,
+    /// Forces the page's walk through the index of its order (`INDEXED BY`), when rows drive the page in
+    /// order and no filter narrows them: SQLite would otherwise read every match and sort.
+    pub walk_order_index: bool,
+}
+
+/// What a plan is chosen from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Shape {
+    /// What the text matches; `None` without text.
+    pub text: Option<TextMatches>,
+    /// Relevance order (every match needs its score).
+    pub ranked: bool,
+    /// Whether conditions other than the text apply, and whether they select at most [`FEW_FILTERED_ROWS`]
+    /// rows (measured only when the plan depends on it).
+    pub filter: Filtered,
+}
+
+/// The conditions besides the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Filtered {
+    No,
+    /// At most [`FEW_FILTERED_ROWS`] rows.
+    ToFewRows,
+    /// More rows, or not measured.
+    Yes,
+}
+
+impl Shape {
+    /// Whether the plan depends on how many rows the filter selects: a common word with other conditions.
+    pub fn needs_filter_size(text: Option<TextMatches>, ranked: bool, has_row_conditions: bool) -> bool {
+        has_row_conditions && !ranked && matches!(text, Some(TextMatches::Most | TextMatches::Many))
+    }
+
+    pub fn plan(self) -> Plan {
+        use Access::*;
+        let (page, total) = match (self.text, self.ranked, self.filter) {
+            (None, _, _) => (Rows, Rows),
+            (Some(TextMatches::Few), _, _) => (FromText, FromText),
+            // Every match needs its score.
+            (Some(_), true, _) => (FromText, FromText),
+            (Some(_), false, Filtered::ToFewRows) => (RowsProbingText, RowsProbingText),
+            (Some(TextMatches::Most), false, Filtered::No) => (RowsProbingText, FromText),
+            (Some(TextMatches::Many), false, Filtered::No) => (RowsInTextSet, FromText),
+            (Some(_), false, Filtered::Yes) => (RowsInTextSet, RowsInTextSet),
+        };
+        let walk_order_index = self.filter == Filtered::No && matches!(page, RowsProbingText | RowsInTextSet);
+        Plan { page, total, walk_order_index }
+    }
+}
+
+/// Appends `FROM ... WHERE <text condition>` for `access`; the caller appends ` AND ...` conditions after it.
+/// `rows_needed`: whether the caller reads or orders by conversation columns (`c`). `order_index`: the index
+/// that returns rows in the page's order, walked when rows drive and no filter does.
+pub(super) fn push_from(
+    query: &mut QueryBuilder<Sqlite>,
+    access: Access,
+    fts_query: Option<&str>,
+    rows_needed: bool,
+    order_index: Option<&str>,
+) {
+    let fts = || fts_query.expect("a text access has a text query").to_owned();
+    match access {
+        Access::Rows => {
+            query.push(" FROM conversations c WHERE 1 = 1");
+        }
+        Access::FromText => {
+            query.push(" FROM conversation_fts f");
+            if rows_needed {
+                // CROSS JOIN keeps this order: SQLite would otherwise probe the index once per row.
+                query.push(" CROSS JOIN conversations c ON c.rowid = f.rowid");
+            }
+            query.push(" WHERE conversation_fts MATCH ").push_bind(fts());
+        }
+        Access::RowsProbingText => {
+            query.push(" FROM conversations c");
+            if let Some(index) = order_index {
+                query.push(format_args!(" INDEXED BY {index}"));
+            }
+            query.push(
+                " WHERE EXISTS (SELECT 1 FROM conversation_fts f WHERE f.rowid = c.rowid AND conversation_fts MATCH ",
+            );
+            query.push_bind(fts()).push(")");
+        }
+        Access::RowsInTextSet => {
+            query.push(" FROM conversations c");
+            if let Some(index) = order_index {
+                query.push(format_args!(" INDEXED BY {index}"));
+            }
+            // `+` keeps SQLite from driving from the set (a row lookup per match, 1.7 µs each): a filter's index
+            // or the order's drives, and the set only filters ("refund" created in the last 400 days: 43 ms
+            // driven from the set, 15 ms from the date index).
+            query.push(" WHERE +c.rowid IN (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH ");
+            query.push_bind(fts()).push(")");
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "search_plan_tests.rs"]
+mod tests;

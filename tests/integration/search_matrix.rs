@@ -1,0 +1,201 @@
+//! Every cell of the search matrix (text × filters × sort × limit, the cells `bench-search` measures) answered
+//! by the store, checked against a plain reference: the demo generator for every filter, one unoptimised
+//! full-text query for the words and their bm25 scores. Each answer must hold the same ids in the same order
+//! and the exact total, and its cursors must page through the whole result without a gap or a repeat.
+
+use std::collections::HashMap;
+
+use fastintercom::commands::bench_search::matrix::{self, Cell, SampledConversation, Values};
+use fastintercom::demo;
+use fastintercom::store::filter::{ConversationFilter, ConversationSort, PageRequest};
+use fastintercom::store::model::{ConversationRecord, ConversationState, Priority};
+use fastintercom::store::{Store, StoreOptions};
+use sqlx::ConnectOptions as _;
+use sqlx::sqlite::SqliteConnectOptions;
+
+use crate::support::{demo_data_dir, demo_options};
+
+/// What the reference knows of one conversation.
+struct Known {
+    rowid: i64,
+    id: String,
+    record: ConversationRecord,
+    tag_names: Vec<String>,
+}
+
+/// The reference: the generator's conversations, and the full-text index asked the plainest way.
+struct Reference {
+    conversations: Vec<Known>,
+    connection: sqlx::SqliteConnection,
+}
+
+impl Reference {
+    async fn open() -> Self {
+        let workspace = demo::generate(&demo_options());
+        let names: HashMap<&str, &str> = workspace.tags.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
+        let conversations = workspace
+            .conversations()
+            .map(|record| Known {
+                rowid: record.id.parse().expect("demo ids are integers"),
+                id: record.id.clone(),
+                tag_names: record.tag_ids.iter().map(|id| names[id.as_str()].to_owned()).collect(),
+                record,
+            })
+            .collect();
+        let connection = SqliteConnectOptions::new()
+            .filename(demo_data_dir().join("workspace.sqlite3"))
+            .read_only(true)
+            .connect()
+            .await
+            .expect("a read-only connection to the demo store");
+        Self { conversations, connection }
+    }
+
+    /// Rowids of the conversations whose text holds every word, with their bm25 relevance, asked without any
+    /// other condition or order.
+    async fn text_matches(&mut self, text: &str) -> HashMap<i64, f64> {
+        let words: Vec<String> =
+            text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| format!("\"{w}\"")).collect();
+        sqlx::query_as::<_, (i64, f64)>(
+            "SELECT rowid, -bm25(conversation_fts, 2.0, 1.0) FROM conversation_fts WHERE conversation_fts MATCH ?",
+        )
+        .bind(words.join(" "))
+        .fetch_all(&mut self.connection)
+        .await
+        .expect("the reference full-text query")
+        .into_iter()
+        .collect()
+    }
+
+    /// Every conversation the search matches, in its order.
+    async fn answer(&mut self, filter: &ConversationFilter, sort: ConversationSort) -> Vec<String> {
+        let scores = match &filter.text {
+            Some(text) => Some(self.text_matches(text).await),
+            None => None,
+        };
+        let mut found: Vec<(&Known, f64)> = self
+            .conversations
+            .iter()
+            .filter(|c| matches(c, filter))
+            .filter_map(|c| match &scores {
+                Some(scores) => scores.get(&c.rowid).map(|score| (c, *score)),
+                None => Some((c, 0.0)),
+            })
+            .collect();
+        let key = |c: &Known| (c.record.created_at, c.rowid);
+        match sort {
+            ConversationSort::Relevance if scores.is_some() => {
+                found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.rowid.cmp(&b.0.rowid)));
+            }
+            ConversationSort::Relevance | ConversationSort::Newest => {
+                found.sort_by_key(|(c, _)| std::cmp::Reverse(key(c)))
+            }
+            ConversationSort::Oldest => found.sort_by_key(|(c, _)| key(c)),
+            ConversationSort::Updated => found.sort_by_key(|(c, _)| std::cmp::Reverse((c.record.updated_at, c.rowid))),
+        }
+        found.into_iter().map(|(c, _)| c.id.clone()).collect()
+    }
+}
+
+/// Whether a conversation meets every condition of the filter but its text.
+fn matches(c: &Known, filter: &ConversationFilter) -> bool {
+    let r = &c.record;
+    let in_range = |value: i64, after: Option<i64>, before: Option<i64>| {
+        after.is_none_or(|a| value >= a) && before.is_none_or(|b| value < b)
+    };
+    (filter.states.is_empty() || filter.states.contains(&r.state.unwrap_or(ConversationState::Open)))
+        && (filter.tags.is_empty()
+            || filter
+                .tags
+                .iter()
+                .any(|tag| r.tag_ids.contains(tag) || c.tag_names.iter().any(|name| name.eq_ignore_ascii_case(tag))))
+        && filter.contact_id.as_ref().is_none_or(|id| r.contact_ids.contains(id))
+        && filter.admin_assignee_id.as_ref().is_none_or(|id| r.admin_assignee_id.as_ref() == Some(id))
+        && filter.team_assignee_id.as_ref().is_none_or(|id| r.team_assignee_id.as_ref() == Some(id))
+        && (filter.priorities.is_empty() || filter.priorities.contains(&r.priority.unwrap_or(Priority::None)))
+        && in_range(r.created_at, filter.created_after, filter.created_before)
+        && in_range(r.updated_at, filter.updated_after, filter.updated_before)
+}
+
+fn values(reference: &Reference) -> Values {
+    let sampled = reference.conversations.iter().map(|c| SampledConversation {
+        contact_ids: &c.record.contact_ids,
+        admin_assignee_id: c.record.admin_assignee_id.as_deref(),
+        team_assignee_id: c.record.team_assignee_id.as_deref(),
+        tags: &c.tag_names,
+    });
+    let values = Values::sample(sampled, demo_options().now);
+    assert!(values.is_complete(), "{values:?}");
+    values
+}
+
+/// Checks one search of a cell: the first page against the reference, and, when `whole`, every page after it.
+async fn check(store: &Store, reference: &mut Reference, cell: &Cell, values: &Values, i: usize, whole: bool) {
+    let search = cell.search(values, i);
+    let expected = reference.answer(&search.filter, search.sort).await;
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .search_conversations(&search.filter, search.sort, &PageRequest { limit: search.limit, cursor })
+            .await
+            .unwrap_or_else(|e| panic!("{cell} (#{i}, {:?}): {e}", search.arguments));
+        assert_eq!(page.total, expected.len() as u64, "{cell} (#{i}, {}): total", search.arguments);
+        let start = seen.len();
+        seen.extend(page.items.iter().map(|c| c.id.clone()));
+        let end = seen.len().min(expected.len());
+        assert_eq!(
+            seen[start..],
+            expected[start..end],
+            "{cell} (#{i}, {}): page starting at {start}",
+            search.arguments
+        );
+        assert_eq!(
+            page.next_cursor.is_some(),
+            seen.len() < expected.len(),
+            "{cell} (#{i}): next_cursor after {}",
+            seen.len()
+        );
+        match page.next_cursor {
+            Some(next) if whole => cursor = Some(next),
+            _ => break,
+        }
+    }
+    if whole {
+        assert_eq!(seen, expected, "{cell} (#{i}): paging through the whole result");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cell_of_the_search_matrix_answers_as_the_reference_does() {
+    let mut reference = Reference::open().await;
+    let values = values(&reference);
+    let store = Store::open(&demo_data_dir().join("workspace.sqlite3"), StoreOptions::default()).await.unwrap();
+    for (n, cell) in matrix::cells().iter().enumerate() {
+        // Each cell with two of its rotating values; the largest pages are followed to the end.
+        for i in [n, n + 1] {
+            check(&store, &mut reference, cell, &values, i, cell.limit == matrix::LIMITS[2]).await;
+        }
+    }
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_is_not_trivial() {
+    // The matrix proves little if its searches match nothing. On 3,000 conversations a rare word with a filter
+    // often does (that is checked too), but many searches must match something, and some more than a page.
+    let mut reference = Reference::open().await;
+    let values = values(&reference);
+    let mut empty = 0;
+    let mut large = 0;
+    let cells = matrix::cells();
+    for (n, cell) in cells.iter().enumerate().filter(|(_, c)| c.limit == 1 && c.sort == ConversationSort::Newest) {
+        let search = cell.search(&values, n);
+        let found = reference.answer(&search.filter, search.sort).await.len();
+        empty += usize::from(found == 0);
+        large += usize::from(found > 50);
+    }
+    let measured = cells.len() / (matrix::LIMITS.len() * matrix::SORTS.len());
+    assert!(empty * 5 < measured * 3, "{empty} of {measured} searches match nothing");
+    assert!(large * 8 > measured, "only {large} of {measured} searches match more than one page");
+}
