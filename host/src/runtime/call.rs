@@ -408,7 +408,7 @@ fn convert_output(output: tool::ToolOutput, limit: usize) -> Result<ToolOutput, 
         None => None,
         Some(text) => {
             let value: Value = serde_json::from_str(text).map_err(|e| CallError::InvalidOutput(e.to_string()))?;
-            output::structured_within_limit(&value, text.len(), output::content_bytes(&output.content), limit)?;
+            output::structured_within_limit(&value, text.len(), &output.content, limit)?;
             Some(value)
         }
     };

@@ -147,8 +147,8 @@ impl Manifest {
     }
 }
 
-/// Keys a manifest may have (quoted back when one is missing).
-const KEYS: &[&str] = &["name", "version", "grants", "limits"];
+/// Keys a manifest must have (quoted back when one is missing; `grants` and `limits` have defaults).
+const REQUIRED_KEYS: &[&str] = &["name", "version"];
 
 /// What is wrong with a manifest that does not parse, with where it is (line and column), in words of the host's
 /// own: toml's message quotes the offending text (a key, a value), and escapes inside a quoted value could make
@@ -160,9 +160,10 @@ fn describe_syntax_error(text: &str, error: &toml::de::Error) -> String {
          max_concurrent_calls and calls_per_second)"
             .to_owned()
     } else if message.starts_with("unknown variant") {
-        "an unknown grant (grants are log, sync-status, conversations, contacts and plugins)".to_owned()
+        let grants: Vec<&str> = Capability::ALL.iter().map(|grant| grant.name()).collect();
+        format!("an unknown grant (grants are {})", grants.join(", "))
     } else if let Some(key) = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`'))
-        && KEYS.contains(&key)
+        && REQUIRED_KEYS.contains(&key)
     {
         format!("the key `{key}` is missing")
     } else if message.starts_with("invalid type") {

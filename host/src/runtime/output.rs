@@ -25,28 +25,34 @@ fn json_string_bytes(text: &str) -> usize {
 /// Bytes a JSON string can take at most per byte of text (a control character becomes `\u00XX`).
 const MAX_ESCAPED_BYTES_PER_BYTE: usize = 6;
 
-/// What a successful answer costs, at most: without looking at the text, from its length.
-fn answer_bytes_at_most(output: &tool::ToolOutput) -> usize {
-    let blocks: usize = output
-        .content
+/// Bytes the content blocks take, at most: without looking at their text, from its length.
+fn content_bytes_at_most(content: &[tool::ContentBlock]) -> usize {
+    content
         .iter()
         .map(|block| match block {
             tool::ContentBlock::Text(text) => BLOCK_FRAMING_BYTES + 2 + text.len() * MAX_ESCAPED_BYTES_PER_BYTE,
         })
-        .sum();
-    blocks + output.structured.as_ref().map_or(0, String::len)
+        .sum()
 }
 
-/// What a successful answer costs.
-fn answer_bytes(output: &tool::ToolOutput) -> usize {
-    let blocks: usize = output
-        .content
+/// Bytes the content blocks take.
+fn content_bytes(content: &[tool::ContentBlock]) -> usize {
+    content
         .iter()
         .map(|block| match block {
             tool::ContentBlock::Text(text) => BLOCK_FRAMING_BYTES + json_string_bytes(text),
         })
-        .sum();
-    blocks + output.structured.as_ref().map_or(0, String::len)
+        .sum()
+}
+
+/// What a successful answer costs, at most: without looking at the text, from its length.
+fn answer_bytes_at_most(output: &tool::ToolOutput) -> usize {
+    content_bytes_at_most(&output.content) + output.structured.as_ref().map_or(0, String::len)
+}
+
+/// What a successful answer costs.
+fn answer_bytes(output: &tool::ToolOutput) -> usize {
+    content_bytes(&output.content) + output.structured.as_ref().map_or(0, String::len)
 }
 
 /// The guest's answer, or its error, if it fits in `limit` bytes; otherwise an error saying how large it was.
@@ -76,33 +82,24 @@ pub(super) fn within_limit(
 const MAX_REWRITE_GROWTH: usize = 5;
 
 /// Checks the structured output as it will be sent (written again from `value`, parsed from `raw_len` bytes), in
-/// an answer whose other parts take `rest` bytes.
+/// an answer whose other parts are `content`. Cheap for most answers: only one that might be near the limit has
+/// its text read and its structured output written out again to count them.
 pub(super) fn structured_within_limit(
     value: &serde_json::Value,
     raw_len: usize,
-    rest: usize,
+    content: &[tool::ContentBlock],
     limit: usize,
 ) -> Result<(), CallError> {
-    if rest + raw_len.saturating_mul(MAX_REWRITE_GROWTH) <= limit {
+    if content_bytes_at_most(content) + raw_len.saturating_mul(MAX_REWRITE_GROWTH) <= limit {
         return Ok(());
     }
     let mut counter = ByteCounter(0);
     serde_json::to_writer(&mut counter, value).expect("counting cannot fail");
-    let actual = rest + counter.0;
+    let actual = content_bytes(content) + counter.0;
     if actual > limit {
         return Err(CallError::OutputTooLarge { actual, limit });
     }
     Ok(())
-}
-
-/// Bytes of the content blocks of an answer (for [`structured_within_limit`]'s `rest`).
-pub(super) fn content_bytes(content: &[tool::ContentBlock]) -> usize {
-    content
-        .iter()
-        .map(|block| match block {
-            tool::ContentBlock::Text(text) => BLOCK_FRAMING_BYTES + json_string_bytes(text),
-        })
-        .sum()
 }
 
 /// Counts what is written to it.
@@ -147,10 +144,11 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&raw).unwrap();
         let written = serde_json::to_string(&value).unwrap().len();
         assert!(written > raw.len() * 3, "{written} against {}", raw.len());
-        assert!(structured_within_limit(&value, raw.len(), 0, written).is_ok());
+        assert!(structured_within_limit(&value, raw.len(), &[], written).is_ok());
+        let one_empty_block = [tool::ContentBlock::Text(String::new())];
         assert!(matches!(
-            structured_within_limit(&value, raw.len(), 10, written),
-            Err(CallError::OutputTooLarge { actual, .. }) if actual == written + 10
+            structured_within_limit(&value, raw.len(), &one_empty_block, written),
+            Err(CallError::OutputTooLarge { actual, .. }) if actual == written + BLOCK_FRAMING_BYTES + 2
         ));
     }
 

@@ -104,8 +104,10 @@ impl Readers {
     pub(super) fn none() -> Self {
         let available = Semaphore::new(0);
         available.close();
+        let third_party = Semaphore::new(0);
+        third_party.close();
         Self {
-            third_party: Arc::new(Semaphore::new(0)),
+            third_party: Arc::new(third_party),
             idle: Mutex::new(Vec::new()),
             available: Arc::new(available),
             size: 0,
@@ -119,30 +121,29 @@ impl Readers {
     pub(super) async fn acquire(self: &Arc<Self>, deadline: Option<Instant>, third_party: bool) -> Result<Reader> {
         let waited = Instant::now() + ACQUIRE_TIMEOUT;
         let until = deadline.map_or(waited, |deadline| deadline.min(waited));
-        let wait =
-            |semaphore: &Arc<Semaphore>| tokio::time::timeout_at(until.into(), Arc::clone(semaphore).acquire_owned());
-        let timed_out = || match deadline.is_some_and(|deadline| deadline <= waited) {
-            true => StoreError::DeadlineExceeded,
-            false => sqlx::Error::PoolTimedOut.into(),
+        let wait = async |semaphore: &Arc<Semaphore>| -> Result<OwnedSemaphorePermit> {
+            match tokio::time::timeout_at(until.into(), Arc::clone(semaphore).acquire_owned()).await {
+                Ok(Ok(permit)) => Ok(permit),
+                Ok(Err(_closed)) => Err(sqlx::Error::PoolClosed.into()),
+                Err(_elapsed) if deadline.is_some_and(|deadline| deadline <= waited) => {
+                    Err(StoreError::DeadlineExceeded)
+                }
+                Err(_elapsed) => Err(sqlx::Error::PoolTimedOut.into()),
+            }
         };
         let share = match third_party {
-            true => Some(wait(&self.third_party).await.map_err(|_| timed_out())?.map_err(|_| sqlx::Error::PoolClosed)?),
+            true => Some(wait(&self.third_party).await?),
             false => None,
         };
-        let permit = wait(&self.available).await.map_err(|_| timed_out())?.map_err(|_| sqlx::Error::PoolClosed)?;
+        let permit = wait(&self.available).await?;
         let connection = self.idle.lock().expect("readers lock").pop().expect("a permit means an idle connection");
         connection.deadline.store(deadline.map_or(NO_DEADLINE, clock), Ordering::Relaxed);
-        Ok(Reader {
-            connection: Some(connection),
-            permit: Some(permit),
-            readers: Arc::clone(self),
-            done: false,
-            _share: share,
-        })
+        Ok(Reader { connection: Some(connection), permit: Some(permit), readers: Arc::clone(self), done: false, share })
     }
 
     /// Waits for every connection to come back, then closes them; later reads fail.
     pub(super) async fn close(&self) {
+        self.third_party.close();
         let Ok(all) = self.available.acquire_many(self.size).await else { return };
         self.available.close();
         all.forget();
@@ -164,7 +165,14 @@ impl Readers {
     /// The check runs on whichever runtime the read was dropped on, which may shut down first (the threads that
     /// run plugins, say): a check cut short still puts the connection back, unchecked, rather than losing it
     /// while its permit returns (which would let a reader find no connection).
-    async fn check_and_give_back(self: Arc<Self>, connection: Connection, permit: OwnedSemaphorePermit) {
+    /// A third-party read's `share` is released only after the connection is back.
+    async fn check_and_give_back(
+        self: Arc<Self>,
+        connection: Connection,
+        permit: OwnedSemaphorePermit,
+        share: Option<OwnedSemaphorePermit>,
+    ) {
+        let _share = share;
         let mut pending = GiveBackOnDrop { readers: &self, connection: Some((connection, permit)) };
         let (connection, _) = pending.connection.as_mut().expect("present until given back");
         if let Err(error) = connection.sqlite.ping().await {
@@ -196,8 +204,8 @@ impl Drop for GiveBackOnDrop<'_> {
 pub(super) struct Reader {
     connection: Option<Connection>,
     permit: Option<OwnedSemaphorePermit>,
-    /// A third-party read's share of the connections, released when the read is over.
-    _share: Option<OwnedSemaphorePermit>,
+    /// A third-party read's share of the connections, released when its connection is back.
+    share: Option<OwnedSemaphorePermit>,
     readers: Arc<Readers>,
     done: bool,
 }
@@ -223,7 +231,8 @@ impl Drop for Reader {
         }
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(Arc::clone(&self.readers).check_and_give_back(connection, permit));
+                let share = self.share.take();
+                runtime.spawn(Arc::clone(&self.readers).check_and_give_back(connection, permit, share));
             }
             // Outside a runtime nothing can wait for the check: put it back as it is.
             Err(_) => self.readers.give_back(connection, permit),

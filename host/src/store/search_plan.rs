@@ -59,8 +59,9 @@ pub(super) enum Access {
 }
 
 impl Store {
-    /// Measures a full-text query for [`Access`]: one statement reading at most twice [`FEW_TEXT_MATCHES`]
-    /// postings and counting at most [`DENSE_TEXT_WINDOW`] rows.
+    /// Measures a full-text query for [`Access`]: one statement that counts at most [`FEW_TEXT_MATCHES`] + 1
+    /// matches (twice, the second time from the newest) and at most [`DENSE_TEXT_WINDOW`] + 1 rows. (Words that
+    /// must all occur may read more postings than that to find their matches.)
     pub(super) async fn text_matches(&self, fts_query: &str) -> Result<TextMatches> {
         // How many matches, up to one more than few; when more, the rowid of the FEW_TEXT_MATCHES-th newest
         // match (conversation ids grow with time) and how many of the newest conversations hold that many.
