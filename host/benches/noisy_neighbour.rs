@@ -16,7 +16,6 @@
 //! windows, as a smoke test.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -102,13 +101,11 @@ async fn run(conversations: usize, window: Duration) -> anyhow::Result<()> {
         Neighbour::Spinning(32),
         Neighbour::SlowFlood { callers: 500, sleep_ms: 1500 },
     ] {
-        let stop = Arc::new(AtomicBool::new(false));
-        let attackers = attack(&client, neighbour, &stop);
+        let attackers = attack(&client, neighbour);
         tokio::time::sleep(Duration::from_millis(500)).await; // let the neighbour get going
         let health = tokio::spawn(probe_health(base.clone(), window));
         let (mut calls, failed) = probe_calls(&client, &ids, window).await;
         let mut health = health.await??;
-        stop.store(true, Ordering::SeqCst);
         for attacker in attackers {
             attacker.abort();
         }
@@ -137,8 +134,8 @@ async fn run(conversations: usize, window: Duration) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the neighbour's callers; they run until `stop` (or until aborted).
-fn attack(client: &HttpClient, neighbour: Neighbour, stop: &Arc<AtomicBool>) -> Vec<tokio::task::JoinHandle<()>> {
+/// Starts the neighbour's callers; they run until aborted.
+fn attack(client: &HttpClient, neighbour: Neighbour) -> Vec<tokio::task::JoinHandle<()>> {
     let (callers, tool, arguments, pace) = match neighbour {
         Neighbour::Quiet => return Vec::new(),
         Neighbour::Spinning(calls) => (calls, "spin", json!({}), Duration::ZERO),
@@ -148,9 +145,9 @@ fn attack(client: &HttpClient, neighbour: Neighbour, stop: &Arc<AtomicBool>) -> 
     };
     (0..callers)
         .map(|_| {
-            let (client, stop, arguments) = (client.clone(), Arc::clone(stop), arguments.clone());
+            let (client, arguments) = (client.clone(), arguments.clone());
             tokio::spawn(async move {
-                while !stop.load(Ordering::SeqCst) {
+                loop {
                     let started = Instant::now();
                     let _ = client.call_tool(tool, arguments.clone()).await;
                     // A caller keeps one call going: a refused one tries again when its call would have ended.

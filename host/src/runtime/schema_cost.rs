@@ -170,8 +170,6 @@ struct Analysis<'a> {
     memo: HashMap<(usize, usize), u64>,
     /// (schema, depth) pairs being worked out, to catch reference cycles at one value.
     in_progress: std::collections::HashSet<(usize, usize)>,
-    /// How deep the walk is now.
-    nesting: usize,
 }
 
 impl<'a> Analysis<'a> {
@@ -183,7 +181,6 @@ impl<'a> Analysis<'a> {
             anchors: HashMap::new(),
             memo: HashMap::new(),
             in_progress: std::collections::HashSet::new(),
-            nesting: 0,
         };
         analysis.collect_anchors()?;
         Ok(analysis)
@@ -202,18 +199,17 @@ impl<'a> Analysis<'a> {
                     if members.contains_key("$recursiveRef") {
                         return Err(SchemaCostError::Unsupported("$recursiveRef"));
                     }
-                    let fragment_id = members.get("$id").and_then(Value::as_str).and_then(|id| id.strip_prefix('#'));
+                    let id = members.get("$id").and_then(Value::as_str);
+                    let fragment_id = id.and_then(|id| id.strip_prefix('#'));
+                    if id.is_some() && fragment_id.is_none() && !is_root {
+                        return Err(SchemaCostError::Unsupported("an $id below the root"));
+                    }
                     let names = ["$anchor", "$dynamicAnchor"].map(|key| members.get(key).and_then(Value::as_str));
                     for name in names.into_iter().flatten().chain(fragment_id) {
                         // The validator would pick one of two same-named anchors, maybe not the one counted here.
                         if self.anchors.insert(name, value).is_some_and(|other| !std::ptr::eq(other, value)) {
                             return Err(SchemaCostError::DuplicateAnchor(name.to_owned()));
                         }
-                    }
-                    match members.get("$id").and_then(Value::as_str) {
-                        Some(id) if id.starts_with('#') => {}
-                        Some(_) if !is_root => return Err(SchemaCostError::Unsupported("an $id below the root")),
-                        _ => {}
                     }
                     pending.extend(members.values().map(|child| (child, false)));
                 }
@@ -292,10 +288,10 @@ impl<'a> Analysis<'a> {
             // `true`, `false`, or something the validator would have refused to compile.
             return Ok(u64::from(depth == 0));
         };
-        if self.nesting >= MAX_SCHEMA_DEPTH {
+        // The schemas in progress are the walk's path from the root: its depth.
+        if self.in_progress.len() >= MAX_SCHEMA_DEPTH {
             return Err(SchemaCostError::TooDeep);
         }
-        self.nesting += 1;
         self.in_progress.insert(key);
         let applied = self.applied(members)?;
         let mut total = if depth == 0 { weight(members) } else { 0 };
@@ -314,7 +310,6 @@ impl<'a> Analysis<'a> {
             total = add(total, object.max(array));
         }
         self.in_progress.remove(&key);
-        self.nesting -= 1;
         self.memo.insert(key, total);
         Ok(total)
     }
