@@ -284,3 +284,32 @@ async fn a_stdio_server_stops_on_sigterm_while_its_client_keeps_the_pipe_open() 
     assert!(exited.is_ok(), "the server did not exit within 10 s of SIGTERM");
     drop(stdin);
 }
+
+/// The built-in search uses `conversations@0.3.0`: a word in nearly every conversation gets a total that says it
+/// is an estimate when combined with a filter, and a relevance order that says how much of it is ranked; a rare
+/// word keeps an exact total and every match ranked (neither key appears).
+#[tokio::test]
+async fn a_word_in_nearly_every_conversation_gets_a_marked_estimate_and_a_ranked_window() {
+    let oracle = oracle();
+    let mut client = demo_server(Era::Modern).await;
+    let estimated =
+        client.call_tool("search_conversations", json!({"query": "the", "state": "closed", "limit": 5})).await.unwrap();
+    let summary = &estimated["structuredContent"]["summary"];
+    assert_eq!(summary["total_is_estimate"], true, "{summary}");
+    let closed = oracle.ids_where(|c| c.state == Some(ConversationState::Closed)).len() as f64;
+    let total = summary["total"].as_f64().unwrap();
+    assert!(total <= closed && total > closed / 2.0, "{total} of {closed} closed conversations");
+
+    let ranked = client.call_tool("search_conversations", json!({"query": "the", "limit": 5})).await.unwrap();
+    let summary = &ranked["structuredContent"]["summary"];
+    assert_eq!(summary["ranked"], 1000, "{summary}");
+    assert!(summary.get("total_is_estimate").is_none(), "counted exactly below the cap: {summary}");
+    let results = ranked["structuredContent"]["results"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["score"].is_number()), "the first page is ranked: {ranked}");
+
+    let exact =
+        client.call_tool("search_conversations", json!({"query": demo::MARKER_WORD, "state": "closed"})).await.unwrap();
+    let summary = &exact["structuredContent"]["summary"];
+    assert!(summary.get("total_is_estimate").is_none() && summary.get("ranked").is_none(), "{summary}");
+    client.shutdown().await.unwrap();
+}

@@ -101,10 +101,13 @@ async fn schemas_that_would_make_validation_explode_are_refused_at_load() {
 #[tokio::test]
 async fn oversized_lists_and_strings_in_host_calls_are_refused_before_any_work() {
     let harness = serving_hostile(RuntimeLimits::default(), "").await;
-    for (which, entries) in [("states", 1_000_000), ("priorities", 1_000_000), ("tags", 100_000)] {
-        let error = failure(&harness, "huge_list", json!({"which": which, "entries": entries})).await;
-        let text = error.to_string();
-        assert!(text.contains("host refused") && text.contains(&format!("{which} has more than")), "{text}");
+    // Through both versions of `conversations` (0.3.0's search is the bounded one).
+    for bounded in [false, true] {
+        for (which, entries) in [("states", 1_000_000), ("priorities", 1_000_000), ("tags", 100_000)] {
+            let arguments = json!({"which": which, "entries": entries, "bounded": bounded});
+            let text = failure(&harness, "huge_list", arguments).await.to_string();
+            assert!(text.contains("host refused") && text.contains(&format!("{which} has more than")), "{text}");
+        }
     }
     // A million tags are 24 MB once copied out of the guest: more than the host copies out of a sandbox at once.
     let error = failure(&harness, "huge_list", json!({"which": "tags", "entries": 1_000_000})).await;
@@ -220,8 +223,10 @@ async fn oversized_descriptions_and_sensitive_grants_are_refused_at_load() {
 #[tokio::test]
 async fn forged_cursors_exits_and_invalid_text_end_as_errors_that_say_so() {
     let harness = serving_hostile(RuntimeLimits::default(), "").await;
-    let forged = failure(&harness, "forged_cursor", json!({})).await.to_string();
-    assert!(forged.contains("host refused") && forged.contains("invalid cursor"), "{forged}");
+    for bounded in [false, true] {
+        let forged = failure(&harness, "forged_cursor", json!({"bounded": bounded})).await.to_string();
+        assert!(forged.contains("host refused") && forged.contains("invalid cursor"), "{forged}");
+    }
     let exit = failure(&harness, "exit", json!({})).await.to_string();
     assert!(exit.contains("exited with status"), "{exit}");
     let utf8 = failure(&harness, "bad_utf8", json!({})).await.to_string();

@@ -346,7 +346,7 @@ async fn an_import_of_a_contract_version_this_host_does_not_speak_is_refused_nam
         harness.land("swap", &wasm, SWAP_MANIFEST);
         harness.reload().await;
         let problem = harness.status("swap").problem.unwrap_or_default();
-        assert!(problem.contains(expected) && problem.contains("0.1.0, 0.2.0"), "log@{version}: {problem}");
+        assert!(problem.contains(expected) && problem.contains("0.1.0, 0.2.0, 0.3.0"), "log@{version}: {problem}");
     }
 }
 

@@ -2,6 +2,10 @@
 //! by the store, checked against a plain reference: the demo generator for every filter, one unoptimised
 //! full-text query for the words and their bm25 scores. Each answer must hold the same ids in the same order
 //! and the exact total, and its cursors must page through the whole result without a gap or a repeat.
+//!
+//! Bounded searches (contract 0.3.0) are checked against the same reference with their documented bounds: a
+//! text with more than 2,000 matches ranks its 1,000 most recently stored (the rest follow, most recently stored
+//! first), and a total marked as an estimate is within a quarter of the truth and never less than its page shows.
 
 use std::collections::HashMap;
 
@@ -9,7 +13,7 @@ use fastintercom::commands::bench_search::matrix::{self, Cell, SampledConversati
 use fastintercom::demo;
 use fastintercom::store::filter::{ConversationFilter, ConversationSort, PageRequest};
 use fastintercom::store::model::{ConversationRecord, ConversationState, Priority};
-use fastintercom::store::{Store, StoreOptions};
+use fastintercom::store::{SearchEffort, Store, StoreOptions};
 use sqlx::ConnectOptions as _;
 use sqlx::sqlite::SqliteConnectOptions;
 
@@ -67,12 +71,35 @@ impl Reference {
         .collect()
     }
 
-    /// Every conversation the search matches, in its order.
-    async fn answer(&mut self, filter: &ConversationFilter, sort: ConversationSort) -> Vec<String> {
+    /// Every conversation the search matches, in its order, and (bounded, in relevance order, when the text
+    /// has more matches than are ranked) how many of them are ranked.
+    async fn answer_with(
+        &mut self,
+        filter: &ConversationFilter,
+        sort: ConversationSort,
+        effort: SearchEffort,
+    ) -> (Vec<String>, Option<u64>) {
         let scores = match &filter.text {
             Some(text) => Some(self.text_matches(text).await),
             None => None,
         };
+        let window = match &scores {
+            Some(scores) if effort == SearchEffort::Bounded && scores.len() > RANKED_ABOVE => {
+                let mut rowids: Vec<i64> = scores.keys().copied().collect();
+                rowids.sort_unstable_by(|a, b| b.cmp(a));
+                rowids[RANKED_WINDOW - 1]
+            }
+            _ => i64::MIN,
+        };
+        if sort == ConversationSort::Relevance && window > i64::MIN {
+            let scores = scores.as_ref().expect("a text");
+            let found = self.conversations.iter().filter(|c| matches(c, filter) && scores.contains_key(&c.rowid));
+            let (mut ranked, mut older): (Vec<&Known>, Vec<&Known>) = found.partition(|c| c.rowid >= window);
+            ranked.sort_by(|a, b| scores[&b.rowid].total_cmp(&scores[&a.rowid]).then(a.rowid.cmp(&b.rowid)));
+            older.sort_by_key(|c| std::cmp::Reverse(c.rowid));
+            let count = ranked.len() as u64;
+            return (ranked.into_iter().chain(older).map(|c| c.id.clone()).collect(), Some(count));
+        }
         let mut found: Vec<(&Known, f64)> = self
             .conversations
             .iter()
@@ -93,9 +120,19 @@ impl Reference {
             ConversationSort::Oldest => found.sort_by_key(|(c, _)| key(c)),
             ConversationSort::Updated => found.sort_by_key(|(c, _)| std::cmp::Reverse((c.record.updated_at, c.rowid))),
         }
-        found.into_iter().map(|(c, _)| c.id.clone()).collect()
+        (found.into_iter().map(|(c, _)| c.id.clone()).collect(), None)
+    }
+
+    /// Every conversation the search matches, in its order.
+    async fn answer(&mut self, filter: &ConversationFilter, sort: ConversationSort) -> Vec<String> {
+        self.answer_with(filter, sort, SearchEffort::Exhaustive).await.0
     }
 }
+
+/// Above this many matches of a text, a bounded search ranks only its [`RANKED_WINDOW`] most recently stored
+/// (wit/0.3.0/conversations.wit).
+const RANKED_ABOVE: usize = 2_000;
+const RANKED_WINDOW: usize = 1_000;
 
 /// Whether a conversation meets every condition of the filter but its text.
 fn matches(c: &Known, filter: &ConversationFilter) -> bool {
@@ -130,30 +167,50 @@ fn values(reference: &Reference) -> Values {
 }
 
 /// Checks one search of a cell: the first page against the reference, and, when `whole`, every page after it.
-async fn check(store: &Store, reference: &mut Reference, cell: &Cell, values: &Values, i: usize, whole: bool) {
+async fn check(
+    store: &Store,
+    reference: &mut Reference,
+    (cell, values, i): (&Cell, &Values, usize),
+    effort: SearchEffort,
+    whole: bool,
+) -> (usize, usize) {
+    let (mut estimates, mut windowed) = (0, 0);
     let search = cell.search(values, i);
-    let expected = reference.answer(&search.filter, search.sort).await;
+    let (expected, ranked) = reference.answer_with(&search.filter, search.sort, effort).await;
+    let truth = expected.len() as u64;
     let mut seen: Vec<String> = Vec::new();
     let mut cursor = None;
     loop {
         let page = store
-            .search_conversations(&search.filter, search.sort, &PageRequest { limit: search.limit, cursor })
+            .search_conversations_with(
+                &search.filter,
+                search.sort,
+                &PageRequest { limit: search.limit, cursor },
+                effort,
+            )
             .await
-            .unwrap_or_else(|e| panic!("{cell} (#{i}, {:?}): {e}", search.arguments));
-        assert_eq!(page.total, expected.len() as u64, "{cell} (#{i}, {}): total", search.arguments);
+            .unwrap_or_else(|e| panic!("{cell} (#{i}, {effort:?}, {:?}): {e}", search.arguments));
         let start = seen.len();
         seen.extend(page.items.iter().map(|c| c.id.clone()));
+        let context = format!("{cell} (#{i}, {effort:?}, {}), page starting at {start}", search.arguments);
+        estimates += usize::from(page.total_is_estimate);
+        windowed += usize::from(page.ranked_matches.is_some());
+        if page.total_is_estimate {
+            assert_eq!(effort, SearchEffort::Bounded, "{context}: only bounded searches estimate");
+            let error = page.total.abs_diff(truth);
+            assert!(error <= (truth / 4).max(30), "{context}: estimate {} of {truth}", page.total);
+            let shown = page.items.len() as u64 + u64::from(page.next_cursor.is_some());
+            assert!(page.total >= shown, "{context}: estimate {} below what the page shows", page.total);
+        } else {
+            assert_eq!(page.total, truth, "{context}: total");
+        }
+        assert_eq!(page.ranked_matches, ranked, "{context}: ranked matches");
         let end = seen.len().min(expected.len());
-        assert_eq!(
-            seen[start..],
-            expected[start..end],
-            "{cell} (#{i}, {}): page starting at {start}",
-            search.arguments
-        );
+        assert_eq!(seen[start..], expected[start..end], "{context}");
         assert_eq!(
             page.next_cursor.is_some(),
             seen.len() < expected.len(),
-            "{cell} (#{i}): next_cursor after {}",
+            "{context}: next_cursor after {}",
             seen.len()
         );
         match page.next_cursor {
@@ -162,8 +219,9 @@ async fn check(store: &Store, reference: &mut Reference, cell: &Cell, values: &V
         }
     }
     if whole {
-        assert_eq!(seen, expected, "{cell} (#{i}): paging through the whole result");
+        assert_eq!(seen, expected, "{cell} (#{i}, {effort:?}): paging through the whole result");
     }
+    (estimates, windowed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,12 +229,20 @@ async fn every_cell_of_the_search_matrix_answers_as_the_reference_does() {
     let mut reference = Reference::open().await;
     let values = values(&reference);
     let store = Store::open(&demo_data_dir().join("workspace.sqlite3"), StoreOptions::default()).await.unwrap();
+    let (mut estimates, mut windowed) = (0, 0);
     for (n, cell) in matrix::cells().iter().enumerate() {
         // Each cell with two of its rotating values; the largest pages are followed to the end.
         for i in [n, n + 1] {
-            check(&store, &mut reference, cell, &values, i, cell.limit == matrix::LIMITS[2]).await;
+            for effort in [SearchEffort::Exhaustive, SearchEffort::Bounded] {
+                let whole = cell.limit == matrix::LIMITS[2];
+                let (e, w) = check(&store, &mut reference, (cell, &values, i), effort, whole).await;
+                estimates += e;
+                windowed += w;
+            }
         }
     }
+    // The bounds were exercised: words in nearly all of the 3,000 conversations have more than 2,000 matches.
+    assert!(estimates > 100 && windowed > 100, "{estimates} estimated totals, {windowed} ranked windows");
     store.close().await;
 }
 

@@ -213,7 +213,7 @@ fn summary_properties() -> serde_json::Map<String, Value> {
         "contact_ids": {"type": "array", "items": {"type": "string"}},
         "tags": {"type": "array", "items": {"type": "string"}},
         "rating": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
-        "score": {"type": "number", "description": "Full-text relevance (higher is better); only with a query."},
+        "score": {"type": "number", "description": "Full-text relevance (higher is better); only with a query, and only for ranked results (see summary.ranked)."},
         "statistics": {
             "type": "object",
             "properties": {

@@ -52,7 +52,8 @@ impl Tool for SearchConversations {
              (state, tags, contact, assignee, priority, creation/update dates or a named timeframe), newest first \
              or by relevance. Returns one page of conversation summaries (id, title, state, priority, dates, \
              assignees, author, a preview of the first message, tags, rating, timing statistics) plus the total \
-             number of matches, so it also answers \"how many\" questions (use limit 1 and read summary.total). \
+             number of matches, so it also answers \"how many\" questions (use limit 1 and read summary.total; \
+             summary.total_is_estimate says when a very common word made it an estimate). \
              Use get_conversation with a result's id to read the whole thread. All filters combine with AND; \
              dates are UTC.",
             &input_schema(),
@@ -68,6 +69,8 @@ impl Tool for SearchConversations {
         let results: Vec<SummaryOut<'_>> = page.items.iter().map(SummaryOut::from).collect();
         Envelope::new(results)
             .total(page.total)
+            .total_is_estimate(page.total_is_estimate)
+            .ranked(page.ranked_matches)
             .next_cursor(page.next_cursor.clone())
             .filters(request.applied)
             .freshness(&freshness)
@@ -99,7 +102,7 @@ fn input_schema() -> Value {
             "updated_after": schema::time_argument("Only conversations updated at or after this time."),
             "updated_before": schema::time_argument("Only conversations updated before this time."),
             "timeframe": schema::timeframe_argument("Only conversations created in these UTC days: today, yesterday, or the last 7/30/90 days including today. Combines with created_after/created_before (the later start and the earlier end win)."),
-            "sort": {"type": "string", "enum": SORTS, "description": "relevance (best full-text match first; the default with a query), newest (the default without), oldest, or updated (most recently updated first)."},
+            "sort": {"type": "string", "enum": SORTS, "description": "relevance (best full-text match first; the default with a query; a text in more than 2,000 conversations ranks its 1,000 most recent matches first, then the rest newest stored first, and summary.ranked says how many are ranked), newest (the default without), oldest, or updated (most recently updated first)."},
             "limit": schema::limit_argument(DEFAULT_LIMIT, MAX_LIMIT),
             "cursor": schema::cursor_argument()
         },

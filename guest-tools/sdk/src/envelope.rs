@@ -81,6 +81,8 @@ impl Filters {
 pub struct Envelope<T = Value> {
     results: Vec<T>,
     total: Option<u64>,
+    total_is_estimate: bool,
+    ranked: Option<u64>,
     next_cursor: Option<String>,
     filters: Map<String, Value>,
     data_as_of: Option<i64>,
@@ -95,6 +97,8 @@ impl<T: Serialize> Envelope<T> {
         Self {
             results,
             total: None,
+            total_is_estimate: false,
+            ranked: None,
             next_cursor: None,
             filters: Map::new(),
             data_as_of: None,
@@ -106,6 +110,20 @@ impl<T: Serialize> Envelope<T> {
     /// How many items match in all (across every page).
     pub fn total(mut self, total: u64) -> Self {
         self.total = Some(total);
+        self
+    }
+
+    /// Marks the total as an estimate (`summary.total_is_estimate`, present only when true), as a bounded
+    /// search reports it.
+    pub fn total_is_estimate(mut self, estimate: bool) -> Self {
+        self.total_is_estimate = estimate;
+        self
+    }
+
+    /// In relevance order, how many results from the first are ranked when not all are (`summary.ranked`,
+    /// present only when set), as a bounded search reports it.
+    pub fn ranked(mut self, ranked: Option<u64>) -> Self {
+        self.ranked = ranked;
         self
     }
 
@@ -157,6 +175,8 @@ impl<T: Serialize> Envelope<T> {
         Wire {
             summary: Summary {
                 total: self.total.unwrap_or(self.results.len() as u64),
+                total_is_estimate: self.total_is_estimate.then_some(true),
+                ranked: self.ranked,
                 returned: self.results.len(),
                 query_ms: self.query_ms,
             },
@@ -211,6 +231,10 @@ struct Wire<'a, T> {
 #[derive(Serialize)]
 struct Summary {
     total: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_is_estimate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranked: Option<u64>,
     returned: usize,
     query_ms: f64,
 }
@@ -239,7 +263,9 @@ pub fn envelope_output_schema(result_item: Value) -> Value {
                 "type": "object",
                 "required": ["total", "returned", "query_ms"],
                 "properties": {
-                    "total": {"type": "integer", "minimum": 0, "description": "How many items match in all, across every page."},
+                    "total": {"type": "integer", "minimum": 0, "description": "How many items match in all, across every page; an estimate when `total_is_estimate` is true."},
+                    "total_is_estimate": {"type": "boolean", "const": true, "description": "Present (true) when `total` was estimated rather than counted: counting stops at 10,000 matches of a text (then more match), and a text with thousands of matches combined with other filters is estimated from a sample of the conversations the filters select. Never less than this page's results (plus one when there is a next page)."},
+                    "ranked": {"type": "integer", "minimum": 0, "description": "Present in relevance order when the text matched too many conversations to rank them all: this many results, from the first, are ranked best first (the most recent matches); the rest follow most recently stored first."},
                     "returned": {"type": "integer", "minimum": 0, "description": "How many items are in `results`."},
                     "query_ms": {"type": "number", "minimum": 0, "description": "Milliseconds spent querying the local store."}
                 }

@@ -1,5 +1,5 @@
-//! What a fastintercom plugin author uses: the bindings of the plugin contract (world `plugin@0.2.0`, which is
-//! 0.1.0's world plus the `plugins` interface; see `wit/README.md`),
+//! What a fastintercom plugin author uses: the bindings of the plugin contract (world `plugin@0.3.0`: 0.1.0's
+//! world, the `plugins` interface of 0.2.0 and the bounded `conversations` search of 0.3.0; see `wit/README.md`),
 //! two ways to write a tool — a typed function ([`TypedTool`]) or the raw [`Tool`] trait — with
 //! [`export_plugin!`], and the helpers every tool needs — argument parsing with model-readable errors ([`Args`],
 //! [`parse_args`]), timestamps ([`parse_time`], [`format_unix`], [`Timeframe`]), a [`Stopwatch`] for `query_ms`,
@@ -101,8 +101,8 @@ pub mod bindings {
     wit_bindgen::generate!({
         // The newest contract; it includes every 0.1.0 interface unchanged. A component imports only what its code
         // calls, so a plugin that never calls `plugins` is exactly what a 0.1.0 build would have been.
-        world: "fastintercom:plugin/plugin@0.2.0",
-        path: ["../../wit/0.1.0", "../../wit/0.2.0"],
+        world: "fastintercom:plugin/plugin@0.3.0",
+        path: ["../../wit/0.1.0", "../../wit/0.2.0", "../../wit/0.3.0"],
         // The 0.1.0 interfaces come from another package (version) than the world: generate them too.
         generate_all,
         // `pub` so that the guest crates, not this one, export the `tool` interface (through `export_plugin!`).
@@ -129,8 +129,9 @@ pub use bindings::exports::fastintercom::plugin0_1_0::tool::{
 };
 /// Host interface: search and get contacts.
 pub use bindings::fastintercom::plugin0_1_0::contacts;
-/// Host interface: search and get conversations.
-pub use bindings::fastintercom::plugin0_1_0::conversations;
+/// Host interface (0.1.0): the same, with a search that counts every match exactly and ranks every one, however
+/// long that takes.
+pub use bindings::fastintercom::plugin0_1_0::conversations as conversations_exact;
 /// Host interface: write to the host's log (`log::log(log::Level::Info, "...")`).
 pub use bindings::fastintercom::plugin0_1_0::log;
 /// Host interface: freshness of the local copy (prefer [`freshness`]).
@@ -140,6 +141,9 @@ pub use bindings::fastintercom::plugin0_1_0::types;
 /// Host interface (since 0.2.0): the plugins this host serves, their state and counters. Needs the `plugins`
 /// grant.
 pub use bindings::fastintercom::plugin0_2_0::plugins;
+/// Host interface (0.3.0): search and get conversations. Its search counts and ranks within bounds and says so
+/// (`total_is_estimate`, `ranked_matches`); the records are 0.1.0's.
+pub use bindings::fastintercom::plugin0_3_0::conversations;
 
 pub use args::{Args, parse_args, shown};
 pub use envelope::{Envelope, Filters, envelope_output_schema, schema};

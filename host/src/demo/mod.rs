@@ -337,6 +337,7 @@ async fn write_workspace(
     }
     producer.await.context("generating demo conversations")?;
     store.mark_synced("demo", workspace.now()).await?;
+    store.compact_search_indexes().await.context("compacting the demo's search indexes")?;
 
     Ok(SeedReport {
         admins: workspace.admins.len(),

@@ -1,8 +1,11 @@
-//! `conversations`: typed search and retrieval over the store, converted to and from the WIT types.
+//! `conversations` (0.1.0 and 0.3.0): typed search and retrieval over the store, converted to and from the WIT
+//! types. Both versions share the records; 0.3.0's search is bounded and says so in its page.
 
 use super::{HostApi, bounds, host_error};
 use crate::bindings::conversations as wit;
+use crate::bindings::conversations_bounded as bounded;
 use crate::bindings::types::{Author, HostError, PageRequest};
+use crate::store::SearchEffort;
 use crate::store::filter::{ConversationFilter, ConversationSort};
 use crate::store::model;
 
@@ -13,6 +16,54 @@ impl wit::Host for HostApi {
         sort: wit::ConversationSort,
         page: PageRequest,
     ) -> Result<wit::ConversationPage, HostError> {
+        let found = self.search_with(filter, sort, page, SearchEffort::Exhaustive).await?;
+        Ok(wit::ConversationPage {
+            items: found.items.into_iter().map(summary_to_wit).collect(),
+            total: found.total,
+            next_cursor: found.next_cursor,
+        })
+    }
+
+    async fn get(&mut self, id: String) -> Result<Option<wit::Conversation>, HostError> {
+        bounds::id(&id)?;
+        let found = self.store.get_conversation(&id).await.map_err(|e| host_error(&self.plugin, e))?;
+        Ok(found.map(detail_to_wit))
+    }
+}
+
+/// `conversations@0.3.0`: the same search, bounded, with a page that says when its total is an estimate and how
+/// much of a relevance order is ranked.
+impl bounded::Host for HostApi {
+    async fn search(
+        &mut self,
+        filter: wit::ConversationFilter,
+        sort: wit::ConversationSort,
+        page: PageRequest,
+    ) -> Result<bounded::ConversationPage, HostError> {
+        let found = self.search_with(filter, sort, page, SearchEffort::Bounded).await?;
+        Ok(bounded::ConversationPage {
+            items: found.items.into_iter().map(summary_to_wit).collect(),
+            total: found.total,
+            total_is_estimate: found.total_is_estimate,
+            ranked_matches: found.ranked_matches,
+            next_cursor: found.next_cursor,
+        })
+    }
+
+    async fn get(&mut self, id: String) -> Result<Option<wit::Conversation>, HostError> {
+        wit::Host::get(self, id).await
+    }
+}
+
+impl HostApi {
+    /// Both versions of `search`: the arguments bounded before any work, then the store's search.
+    async fn search_with(
+        &mut self,
+        filter: wit::ConversationFilter,
+        sort: wit::ConversationSort,
+        page: PageRequest,
+        effort: SearchEffort,
+    ) -> Result<model::Page<model::ConversationSummary>, HostError> {
         bounds::conversation_filter(&filter)?;
         bounds::page(&page)?;
         let filter = ConversationFilter {
@@ -35,36 +86,31 @@ impl wit::Host for HostApi {
             wit::ConversationSort::Updated => ConversationSort::Updated,
         };
         let page = crate::store::filter::PageRequest { limit: page.limit, cursor: page.cursor };
-        let found =
-            self.store.search_conversations(&filter, sort, &page).await.map_err(|e| host_error(&self.plugin, e))?;
-        Ok(wit::ConversationPage {
-            items: found.items.into_iter().map(summary_to_wit).collect(),
-            total: found.total,
-            next_cursor: found.next_cursor,
-        })
+        self.store
+            .search_conversations_with(&filter, sort, &page, effort)
+            .await
+            .map_err(|e| host_error(&self.plugin, e))
     }
+}
 
-    async fn get(&mut self, id: String) -> Result<Option<wit::Conversation>, HostError> {
-        bounds::id(&id)?;
-        let found = self.store.get_conversation(&id).await.map_err(|e| host_error(&self.plugin, e))?;
-        Ok(found.map(|detail| wit::Conversation {
-            summary: summary_to_wit(detail.summary),
-            source_body: detail.source_body,
-            rating_remark: detail.rating_remark,
-            parts: detail
-                .parts
-                .into_iter()
-                .map(|part| wit::ConversationPart {
-                    id: part.id,
-                    part_type: part.part_type,
-                    body: part.body,
-                    author: author_to_wit(part.author),
-                    created_at: part.created_at,
-                    assigned_to: part.assigned_to_id,
-                })
-                .collect(),
-            parts_truncated: detail.parts_truncated,
-        }))
+fn detail_to_wit(detail: model::ConversationDetail) -> wit::Conversation {
+    wit::Conversation {
+        summary: summary_to_wit(detail.summary),
+        source_body: detail.source_body,
+        rating_remark: detail.rating_remark,
+        parts: detail
+            .parts
+            .into_iter()
+            .map(|part| wit::ConversationPart {
+                id: part.id,
+                part_type: part.part_type,
+                body: part.body,
+                author: author_to_wit(part.author),
+                created_at: part.created_at,
+                assigned_to: part.assigned_to_id,
+            })
+            .collect(),
+        parts_truncated: detail.parts_truncated,
     }
 }
 

@@ -34,12 +34,13 @@ impl Capability {
         }
     }
 
-    /// The contract version that introduced the interface; interfaces keep that version for as long as they do
-    /// not change (see `wit/README.md`).
-    pub fn contract_version(self) -> &'static str {
+    /// The contract versions the interface exists in: the one that introduced it, and each that changed it
+    /// (see `wit/README.md`). One grant covers every version.
+    pub fn contract_versions(self) -> &'static [&'static str] {
         match self {
-            Self::Log | Self::SyncStatus | Self::Conversations | Self::Contacts => "0.1.0",
-            Self::Plugins => "0.2.0",
+            Self::Log | Self::SyncStatus | Self::Contacts => &["0.1.0"],
+            Self::Conversations => &["0.1.0", "0.3.0"],
+            Self::Plugins => &["0.2.0"],
         }
     }
 

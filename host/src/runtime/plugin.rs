@@ -14,7 +14,7 @@ use crate::bindings::PluginPre;
 use crate::host_api::{self, CallState, LogRate};
 
 /// The versions of our WIT package this host links. A released version stays here forever (`wit/README.md`).
-const SUPPORTED_CONTRACT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
+const SUPPORTED_CONTRACT_VERSIONS: &[&str] = &["0.1.0", "0.2.0", "0.3.0"];
 const CONTRACT_PACKAGE: &str = "fastintercom:plugin/";
 /// The interface every host interface shares types from; it has no functions and needs no grant.
 const SHARED_TYPES: (&str, &str) = ("types", "0.1.0");
@@ -267,9 +267,10 @@ impl Runtime {
             if (interface, version) == SHARED_TYPES {
                 continue;
             }
-            // Interfaces keep the version that introduced them: `conversations@0.2.0` does not exist.
+            // Interfaces keep the version that introduced them until they change: `conversations@0.2.0` does not
+            // exist, `conversations@0.1.0` and `@0.3.0` do.
             let capability = Capability::from_interface(interface)
-                .filter(|capability| capability.contract_version() == version)
+                .filter(|capability| capability.contract_versions().contains(&version))
                 .ok_or_else(unknown)?;
             if !manifest.grants(capability) {
                 return Err(LoadError::MissingGrant { plugin: plugin.clone(), import: import.to_owned(), capability });

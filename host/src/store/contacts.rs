@@ -61,7 +61,7 @@ impl Store {
                 _ => None,
             };
         let items = rows.iter().map(contact_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, total, next_cursor })
+        Ok(Page { items, total, total_is_estimate: false, ranked_matches: None, next_cursor })
     }
 
     /// Returns one contact, or `None` when no contact has this id.

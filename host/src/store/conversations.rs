@@ -7,7 +7,9 @@ use super::filter::{ConversationFilter, ConversationSort, PageRequest};
 use super::model::{
     Author, ConversationDetail, ConversationState, ConversationSummary, Page, PartView, Priority, Statistics,
 };
-use super::search_plan::{Access, FEW_FILTERED_ROWS, Filtered, Plan, Shape, push_from};
+use super::search_plan::{
+    Access, FEW_FILTERED_ROWS, Filtered, Plan, SearchEffort, Shape, TEXT_WINDOW, TextMatches, TextMeasure, push_from,
+};
 use super::text::{fts_all_words, preview};
 use super::{Result, Store, StoreError, json_column, push_total};
 
@@ -84,22 +86,35 @@ impl Order {
 }
 
 impl Store {
-    /// Finds conversations matching `filter`, in `sort` order, one page at a time.
+    /// Finds conversations matching `filter`, in `sort` order, one page at a time, with an exact total and every
+    /// text match ranked ([`SearchEffort::Exhaustive`]).
     pub async fn search_conversations(
         &self,
         filter: &ConversationFilter,
         sort: ConversationSort,
         page: &PageRequest,
     ) -> Result<Page<ConversationSummary>> {
-        self.search_conversations_planned(filter, sort, page, None).await
+        self.search_conversations_with(filter, sort, page, SearchEffort::Exhaustive).await
     }
 
-    /// [`Store::search_conversations`] with the plan it chooses, or with `forced` (tests run every plan).
+    /// [`Store::search_conversations`] with a choice of how much work the total and the ranking may take.
+    pub async fn search_conversations_with(
+        &self,
+        filter: &ConversationFilter,
+        sort: ConversationSort,
+        page: &PageRequest,
+        effort: SearchEffort,
+    ) -> Result<Page<ConversationSummary>> {
+        self.search_conversations_planned(filter, sort, page, effort, None).await
+    }
+
+    /// [`Store::search_conversations_with`] with the plan it chooses, or with `forced` (tests run every plan).
     pub(super) async fn search_conversations_planned(
         &self,
         filter: &ConversationFilter,
         sort: ConversationSort,
         page: &PageRequest,
+        effort: SearchEffort,
         forced: Option<Plan>,
     ) -> Result<Page<ConversationSummary>> {
         let fts_query = filter.text.as_deref().and_then(fts_all_words);
@@ -109,14 +124,55 @@ impl Store {
             ));
         }
         let order = Order::resolve(sort, fts_query.is_some());
-        let fingerprint = cursor::fingerprint(&(filter, sort));
+        let fingerprint = cursor::fingerprint(&(filter, sort, effort));
         let position = page.cursor.as_deref().map(|c| self.cursor_key.decode(c, fingerprint)).transpose()?;
         let limit = page.clamped_limit();
 
-        let plan = match forced {
-            Some(plan) => plan,
-            None => self.plan(filter, fts_query.as_deref(), order).await?,
+        let measure = match fts_query.as_deref() {
+            Some(fts) => Some(self.text_matches(fts).await?),
+            None => None,
         };
+        // A bounded search of a text with more than a few matches neither ranks nor counts every one.
+        let many = measure.filter(|m| effort == SearchEffort::Bounded && m.matches != TextMatches::Few);
+        if let (Some(measure), Some(fts), Order::Relevance) = (many, fts_query.as_deref(), order) {
+            let offset = match position {
+                None => 0,
+                Some(Position::Offset { o }) => o,
+                Some(_) => return Err(mismatch()),
+            };
+            return self.search_ranked_window(filter, fts, measure, offset, limit, fingerprint).await;
+        }
+        let shape = match forced {
+            Some(_) => None,
+            None => Some(self.shape(filter, measure.map(|m| m.matches), order).await?),
+        };
+        let mut plan = forced.or(shape.map(Shape::plan)).expect("a forced plan or a chosen one");
+        // The total of a bounded search over many matches: what the text measure counted when nothing else
+        // applies, [`Store::bounded_total`] when other conditions do (unless they select so few rows that each
+        // is probed anyway, and counted with the page).
+        let mut known_total = match many {
+            Some(measure) if !filter.has_row_conditions() => Some((measure.counted, measure.capped)),
+            Some(measure) if shape.is_none_or(|s| s.filter != Filtered::ToFewRows) => {
+                let rows = self.count_filtered(filter).await?;
+                if measure.matches == TextMatches::Most && forced.is_none() {
+                    // A word in most conversations: the rows the conditions select, each probed until the page
+                    // is full (rather than against the set of matches, which is most of the workspace), in the
+                    // order's index when they are many (walking stops soon), else in the conditions' index.
+                    let walk_order_index = rows > WALK_ORDER_MIN_ROWS;
+                    plan = Plan { page: Access::RowsProbingText, total: Access::RowsProbingText, walk_order_index };
+                }
+                Some(self.bounded_total(filter, fts_query.as_deref().unwrap_or_default(), measure, rows).await?)
+            }
+            _ => None,
+        };
+        // Tags alone: counted from the tag index, without reading a conversation; and a common tag's page walks the
+        // order's index (SQLite would read every tagged conversation and sort them).
+        let mut walk_order_index = plan.walk_order_index;
+        if forced.is_none() && fts_query.is_none() && filter.has_only_tags() {
+            let tagged = self.count_tagged(filter).await?;
+            known_total = Some((tagged, false));
+            walk_order_index = tagged > COMMON_TAG_ROWS;
+        }
         let fts = fts_query.as_deref();
         let has_row_conditions = filter.has_row_conditions();
 
@@ -147,9 +203,14 @@ impl Store {
             offset
         } else {
             select.push("SELECT ").push(SUMMARY_COLUMNS);
-            push_total(&mut select, matches);
+            match known_total {
+                Some(_) => {
+                    select.push(", NULL AS total");
+                }
+                None => push_total(&mut select, matches),
+            }
             select.push(", NULL AS score");
-            push_from(&mut select, plan.page, fts, true, plan.walk_order_index.then(|| order.index()).flatten());
+            push_from(&mut select, plan.page, fts, true, walk_order_index.then(|| order.index()).flatten());
             push_conditions(&mut select, filter);
             let offset = push_position(&mut select, order, position, "c")?;
             select.push(order.sql("c"));
@@ -158,10 +219,14 @@ impl Store {
         };
 
         let mut rows = self.read(async |c| select.build().fetch_all(c).await).await?;
-        let total = self.page_total(&rows, matches).await?;
-
         let has_more = rows.len() > limit as usize;
+        let (total, total_is_estimate) = match known_total {
+            Some((total, estimated)) => (total, estimated),
+            None => (self.page_total(&rows, matches).await?, false),
+        };
         rows.truncate(limit as usize);
+        // An estimate never says less than the page shows.
+        let total = if total_is_estimate { total.max(rows.len() as u64 + u64::from(has_more)) } else { total };
         let next_cursor = match rows.last() {
             Some(last) if has_more => {
                 let position = match order {
@@ -178,15 +243,186 @@ impl Store {
             _ => None,
         };
         let items = rows.iter().map(summary_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, total, next_cursor })
+        Ok(Page { items, total, total_is_estimate, ranked_matches: None, next_cursor })
     }
 
-    /// Chooses how a search reads (see [`search_plan`]): measures its text, and its filter when that decides.
-    async fn plan(&self, filter: &ConversationFilter, fts: Option<&str>, order: Order) -> Result<Plan> {
-        let text = match fts {
-            Some(fts) => Some(self.text_matches(fts).await?),
-            None => None,
+    /// A bounded search in relevance order of a text with more than a few matches: its [`TEXT_WINDOW`] most
+    /// recently stored matches are scored, and those that meet the other conditions come first, best first; the
+    /// older matches that meet them follow, most recently stored first. The total is exact when the window holds
+    /// every match, the text's count when nothing else applies, and otherwise [`Store::bounded_total`].
+    async fn search_ranked_window(
+        &self,
+        filter: &ConversationFilter,
+        fts: &str,
+        measure: TextMeasure,
+        offset: u64,
+        limit: u32,
+        fingerprint: u64,
+    ) -> Result<Page<ConversationSummary>> {
+        let wanted = i64::from(limit) + 1;
+        let offset_sql = i64::try_from(offset).map_err(|_| invalid_offset())?;
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "WITH w AS MATERIALIZED (SELECT rowid, -bm25(conversation_fts, 2.0, 1.0) AS score FROM conversation_fts \
+             WHERE conversation_fts MATCH ",
+        );
+        select.push_bind(fts.to_owned()).push(" ORDER BY rowid DESC LIMIT ").push_bind(TEXT_WINDOW);
+        select.push("), m AS MATERIALIZED (SELECT w.rowid AS rowid, w.score AS score FROM w");
+        if filter.has_row_conditions() {
+            select.push(" CROSS JOIN conversations c ON c.rowid = w.rowid");
+        }
+        select.push(" WHERE 1 = 1");
+        push_conditions(&mut select, filter);
+        select.push("), page AS (SELECT rowid, score FROM m ORDER BY score DESC, rowid LIMIT ").push_bind(wanted);
+        select.push(" OFFSET ").push_bind(offset_sql);
+        // One row of figures, joined to the page's rows (or alone, with NULL columns, past the ranked part).
+        select.push(") SELECT ").push(SUMMARY_COLUMNS);
+        select.push(
+            ", page.rowid AS page_rowid, page.score AS score, figures.ranked, figures.windowed, figures.window_end \
+             FROM (SELECT (SELECT count(*) FROM m) AS ranked, (SELECT count(*) FROM w) AS windowed, \
+             (SELECT min(rowid) FROM w) AS window_end) AS figures \
+             LEFT JOIN page ON 1 LEFT JOIN conversations c ON c.rowid = page.rowid \
+             ORDER BY page.score DESC, page.rowid",
+        );
+        let rows = self.read(async |c| select.build().fetch_all(c).await).await?;
+        // The figures row is there even when the page is empty.
+        let figures = rows.first().ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+        let ranked: i64 = figures.try_get("ranked")?;
+        let windowed: i64 = figures.try_get("windowed")?;
+        let window_end: Option<i64> = figures.try_get("window_end")?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>("page_rowid")?.is_some() {
+                items.push(summary_from_row(row)?);
+            }
+        }
+
+        // Past the ranked part: the older matches, most recently stored first.
+        let older_exist = windowed == TEXT_WINDOW;
+        if (items.len() as i64) < wanted
+            && older_exist
+            && let Some(window_end) = window_end
+        {
+            let skip = offset_sql.saturating_sub(ranked).max(0);
+            let mut older = QueryBuilder::<Sqlite>::new("SELECT ");
+            older.push(SUMMARY_COLUMNS).push(", NULL AS score");
+            push_from(&mut older, Access::FromText, Some(fts), true, None);
+            older.push(" AND f.rowid < ").push_bind(window_end);
+            push_conditions(&mut older, filter);
+            older.push(" ORDER BY f.rowid DESC LIMIT ").push_bind(wanted - items.len() as i64);
+            older.push(" OFFSET ").push_bind(skip);
+            let rows = self.read(async |c| older.build().fetch_all(c).await).await?;
+            for row in &rows {
+                items.push(summary_from_row(row)?);
+            }
+        }
+
+        let has_more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let (total, total_is_estimate) = if !older_exist {
+            (ranked as u64, false)
+        } else if !filter.has_row_conditions() {
+            (measure.counted, measure.capped)
+        } else {
+            let rows = self.count_filtered(filter).await?;
+            self.bounded_total(filter, fts, measure, rows).await?
         };
+        let shown = offset.saturating_add(items.len() as u64 + u64::from(has_more));
+        let total = if total_is_estimate { total.max(shown) } else { total };
+        let next_cursor = match has_more {
+            true => {
+                let o = offset.checked_add(u64::from(limit)).ok_or_else(invalid_offset)?;
+                Some(self.cursor_key.encode(fingerprint, Position::Offset { o }))
+            }
+            false => None,
+        };
+        Ok(Page { items, total, total_is_estimate, ranked_matches: Some(ranked as u64), next_cursor })
+    }
+
+    /// The total of a bounded search of a text with more than a few matches and other conditions that select
+    /// `rows` conversations ([`Store::count_filtered`]), which an exact
+    /// count would find by checking every row the conditions select against the text (each of 96,329 closed
+    /// conversations against the 12,728 matches of "refund": 9.9 ms). Instead: the rows the conditions select,
+    /// counted, times the share of a sample of them that holds the text — the first [`SAMPLED_ROWS`] in the
+    /// index's order checked against the set of matches, or, for a word in most conversations (whose set is
+    /// the size of the workspace), the first [`FEW_FILTERED_ROWS`] each probed in the full-text index. Exact when
+    /// the sample is all of them.
+    async fn bounded_total(
+        &self,
+        filter: &ConversationFilter,
+        fts: &str,
+        measure: TextMeasure,
+        rows: u64,
+    ) -> Result<(u64, bool)> {
+        let sample = if measure.matches == TextMatches::Most { FEW_FILTERED_ROWS } else { SAMPLED_ROWS };
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT c.rowid");
+        push_from(&mut count, Access::Rows, None, true, None);
+        push_conditions(&mut count, filter);
+        count.push(" LIMIT ").push_bind(sample).push(") AS s WHERE ");
+        if measure.matches == TextMatches::Most {
+            count.push("EXISTS (SELECT 1 FROM conversation_fts f WHERE f.rowid = s.rowid AND conversation_fts MATCH ");
+            count.push_bind(fts.to_owned()).push(")");
+        } else {
+            count.push("s.rowid IN (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH ");
+            count.push_bind(fts.to_owned()).push(")");
+        }
+        let hits: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
+        if rows <= sample as u64 {
+            return Ok((hits as u64, false));
+        }
+        Ok(((rows as f64 * hits as f64 / sample as f64).round() as u64, true))
+    }
+
+    /// How many conversations the filter's conditions (not its text) select. Tags alone are counted from the tag
+    /// index; states alone from the other states when the asked-for ones are many (the closed conversations are
+    /// most of a workspace: 2.2 ms to count 96,329 of them, 0.1 ms to count the others).
+    async fn count_filtered(&self, filter: &ConversationFilter) -> Result<u64> {
+        let conditions = ConversationFilter { text: None, ..filter.clone() };
+        if conditions.has_only_tags() {
+            return self.count_tagged(&conditions).await;
+        }
+        let states_alone = ConversationFilter { states: filter.states.clone(), ..Default::default() };
+        if !filter.states.is_empty() && conditions == states_alone {
+            let others: Vec<_> = ConversationState::ALL.into_iter().filter(|s| !filter.states.contains(s)).collect();
+            let mut count = QueryBuilder::<Sqlite>::new("SELECT (SELECT count(*) FROM (SELECT 1");
+            push_from(&mut count, Access::Rows, None, true, None);
+            push_conditions(&mut count, &states_alone);
+            count
+                .push(" LIMIT ")
+                .push_bind(COUNTED_ROWS + 1)
+                .push(")), (SELECT count(*) FROM conversations c WHERE 1 = 1");
+            push_conditions(&mut count, &ConversationFilter { states: others.clone(), ..Default::default() });
+            count.push(")");
+            let (asked, others_counted): (i64, i64) =
+                self.read(async |c| count.build_query_as().fetch_one(c).await).await?;
+            if asked <= COUNTED_ROWS {
+                return Ok(asked as u64);
+            }
+            // A top-level count of a table is SQLite's page-by-page count (inside a subquery it reads every row).
+            let all: i64 = self
+                .read(async |c| sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(c).await)
+                .await?;
+            return Ok(if others.is_empty() { all } else { all - others_counted } as u64);
+        }
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+        push_from(&mut count, Access::Rows, None, true, None);
+        push_conditions(&mut count, filter);
+        let rows: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
+        Ok(rows as u64)
+    }
+
+    /// How many conversations carry any of the filter's tags, from the tag index alone.
+    async fn count_tagged(&self, filter: &ConversationFilter) -> Result<u64> {
+        let mut count = QueryBuilder::<Sqlite>::new(
+            "SELECT count(DISTINCT ct.conversation_rowid) FROM conversation_tags ct WHERE ",
+        );
+        push_tag_condition(&mut count, "ct.tag_id", filter);
+        let tagged: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
+        Ok(tagged as u64)
+    }
+
+    /// What a search's plan is chosen from (see [`search_plan`]): its measured text, and its filter when that
+    /// decides.
+    async fn shape(&self, filter: &ConversationFilter, text: Option<TextMatches>, order: Order) -> Result<Shape> {
         let ranked = order == Order::Relevance;
         let has_row_conditions = filter.has_row_conditions();
         let filter = if !has_row_conditions {
@@ -196,7 +432,7 @@ impl Store {
         } else {
             Filtered::Yes
         };
-        Ok(Shape { text, ranked, filter }.plan())
+        Ok(Shape { text, ranked, filter })
     }
 
     /// Whether the filter's conditions (not its text) select at most [`FEW_FILTERED_ROWS`] conversations; reads
@@ -266,20 +502,9 @@ fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter
         }
     }
     if !filter.tags.is_empty() {
-        query.push(
-            " AND c.rowid IN (SELECT ct.conversation_rowid FROM conversation_tags ct WHERE ct.tag_id IN \
-             (SELECT t.id FROM tags t WHERE t.id IN (",
-        );
-        let mut ids = query.separated(", ");
-        for tag in &filter.tags {
-            ids.push_bind(tag.clone());
-        }
-        query.push(") OR t.name COLLATE NOCASE IN (");
-        let mut names = query.separated(", ");
-        for tag in &filter.tags {
-            names.push_bind(tag.clone());
-        }
-        query.push(")))");
+        query.push(" AND c.rowid IN (SELECT ct.conversation_rowid FROM conversation_tags ct WHERE ");
+        push_tag_condition(query, "ct.tag_id", filter);
+        query.push(")");
     }
     if let Some(contact_id) = &filter.contact_id {
         query
@@ -304,9 +529,46 @@ fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter
     }
 }
 
+/// Appends `<column> IN (ids of the filter's tags, given by id or by name)`.
+fn push_tag_condition(query: &mut QueryBuilder<Sqlite>, column: &str, filter: &ConversationFilter) {
+    query.push(format_args!("{column} IN (SELECT t.id FROM tags t WHERE t.id IN ("));
+    let mut ids = query.separated(", ");
+    for tag in &filter.tags {
+        ids.push_bind(tag.clone());
+    }
+    query.push(") OR t.name COLLATE NOCASE IN (");
+    let mut names = query.separated(", ");
+    for tag in &filter.tags {
+        names.push_bind(tag.clone());
+    }
+    query.push("))");
+}
+
+/// Above this many tagged conversations, a page of a tag walks the order's index and keeps the tagged rows
+/// (about 0.8 ms on 100,000 conversations, wherever they lie); fewer are read and sorted. A tag on 6,908 of them,
+/// newest first: 15 ms read and sorted, 0.84 ms walking.
+const COMMON_TAG_ROWS: u64 = 500;
+
+/// Rows of a filter checked against the matches of a text to estimate how many hold it (see
+/// [`Store::bounded_total`]).
+const SAMPLED_ROWS: i64 = 1_000;
+
+/// Above this many rows selected by the conditions, a word in most conversations walks the order's index,
+/// checking the conditions and probing the text row by row: about `limit × conversations / rows` rows until the
+/// page is full. Fewer are read through the conditions' index and probed (and sorted when that index is not in
+/// the page's order).
+const WALK_ORDER_MIN_ROWS: u64 = 2_000;
+
+/// Rows of a condition on states counted before the other states are counted instead.
+const COUNTED_ROWS: i64 = 10_000;
+
 /// An offset no cursor of this store carries (cursors are signed; this guards the arithmetic all the same).
 fn invalid_offset() -> StoreError {
     StoreError::InvalidArgument("invalid cursor: its position is out of range".to_owned())
+}
+
+fn mismatch() -> StoreError {
+    StoreError::InvalidArgument("this cursor belongs to a different sort order".to_owned())
 }
 
 /// Appends the keyset condition of a cursor; returns the row offset (non-zero only for relevance order).
@@ -316,7 +578,6 @@ fn push_position(
     position: Option<Position>,
     table: &str,
 ) -> Result<u64> {
-    let mismatch = || StoreError::InvalidArgument("this cursor belongs to a different sort order".to_owned());
     let (column, op) = match (order, &position) {
         (_, None) => return Ok(0),
         (Order::Relevance, Some(Position::Offset { o })) => return Ok(*o),

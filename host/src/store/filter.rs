@@ -52,6 +52,14 @@ impl ConversationFilter {
     }
 }
 
+impl ConversationFilter {
+    /// Whether tags are the filter's only condition (no text either).
+    pub fn has_only_tags(&self) -> bool {
+        let tags_alone = Self { text: None, tags: self.tags.clone(), ..Self::default() };
+        !self.tags.is_empty() && *self == tags_alone
+    }
+}
+
 /// Orders a conversation search can return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConversationSort {

@@ -35,6 +35,7 @@ use readers::Readers;
 pub use api_keys::ApiKeyRecord;
 pub use builder::StoreBuilder;
 pub use prepare::{PreparedWrite, prepare_conversations, prepare_new_conversations};
+pub use search_plan::SearchEffort;
 pub use sync_state::{ResourceState, RunCheckpoint};
 pub use text::html_to_text;
 pub use write::{ReferenceTable, WriteTx};

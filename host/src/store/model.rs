@@ -313,8 +313,14 @@ pub struct ContactView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// How many items match in all.
+    /// How many items match in all: exact unless `total_is_estimate`.
     pub total: u64,
+    /// Whether `total` was estimated rather than counted (a bounded search: see
+    /// [`SearchEffort::Bounded`](super::SearchEffort::Bounded)).
+    pub total_is_estimate: bool,
+    /// In a bounded search in relevance order of a text with many matches: how many results, from the first,
+    /// are ranked; the rest follow most recently stored first. `None` when every match was ranked.
+    pub ranked_matches: Option<u64>,
     pub next_cursor: Option<String>,
 }
 

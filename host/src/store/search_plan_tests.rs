@@ -3,7 +3,7 @@
 //! checked against a plain reference in `tests/integration/search_matrix.rs`; at test sizes it is mostly the
 //! text-driven one, so this is where the others are proved.)
 
-use super::{Access, Plan};
+use super::{Access, Plan, SearchEffort};
 use crate::commands::bench_search::matrix::{self, SampledConversation, Values};
 use crate::demo::{self, DemoOptions};
 use crate::store::filter::{ConversationSort, PageRequest};
@@ -64,13 +64,23 @@ async fn every_plan_answers_every_cell_alike() {
         let chosen = store.search_conversations(&search.filter, search.sort, &first).await.unwrap();
         let second = chosen.next_cursor.clone().map(|cursor| PageRequest { limit: search.limit, cursor: Some(cursor) });
         for plan in plans(search.filter.text.is_some(), ranked) {
-            let page =
-                store.search_conversations_planned(&search.filter, search.sort, &first, Some(plan)).await.unwrap();
+            let page = store
+                .search_conversations_planned(&search.filter, search.sort, &first, SearchEffort::Exhaustive, Some(plan))
+                .await
+                .unwrap();
             assert_eq!(page, chosen, "{cell} with {plan:?}: {}", search.arguments);
             if let Some(second) = &second {
                 let expected = store.search_conversations(&search.filter, search.sort, second).await.unwrap();
-                let page =
-                    store.search_conversations_planned(&search.filter, search.sort, second, Some(plan)).await.unwrap();
+                let page = store
+                    .search_conversations_planned(
+                        &search.filter,
+                        search.sort,
+                        second,
+                        SearchEffort::Exhaustive,
+                        Some(plan),
+                    )
+                    .await
+                    .unwrap();
                 assert_eq!(page, expected, "{cell} with {plan:?}, second page: {}", search.arguments);
             }
             compared += 1;

@@ -36,6 +36,23 @@ impl Store {
     pub async fn begin_write(&self) -> Result<WriteTx> {
         Ok(WriteTx { tx: self.writer.begin_with("BEGIN IMMEDIATE").await?, commits: Arc::clone(&self.commits) })
     }
+
+    /// Merges each full-text index into one segment, and lets SQLite refresh its statistics, after a bulk write
+    /// (a demo seed, a sync that wrote thousands of conversations). Every full-text lookup then reads one segment
+    /// instead of one per batch: on 100,000 demo conversations (10 segments), checking 500 conversations for a word
+    /// one by one went from 5.5 ms to 1.65 ms and counting a word's 12,728 matches from 0.58 ms to 0.35 ms; the merge
+    /// took 0.44 s. Readers keep reading meanwhile (WAL); other writers wait.
+    pub async fn compact_search_indexes(&self) -> Result<()> {
+        let mut connection = self.writer.acquire().await?;
+        for statement in [
+            "INSERT INTO conversation_fts (conversation_fts) VALUES ('optimize')",
+            "INSERT INTO contact_fts (contact_fts) VALUES ('optimize')",
+            "PRAGMA optimize",
+        ] {
+            sqlx::query(statement).execute(&mut *connection).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Which ids of a contact one link table holds (its companies, its tags).

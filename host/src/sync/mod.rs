@@ -132,6 +132,10 @@ pub struct ResourceReport {
     pub deleted: u64,
 }
 
+/// Items written (or deleted) by one run above which the run ends by compacting the full-text indexes
+/// ([`Store::compact_search_indexes`]): a first sync, a backfill. Incremental runs leave the merging to FTS5.
+const COMPACT_AFTER_WRITES: u64 = 5_000;
+
 /// What a run did.
 #[derive(Debug, Clone, Default)]
 pub struct SyncReport {
@@ -200,7 +204,7 @@ impl SyncEngine {
         &self.store
     }
 
-    /// Runs every resource in order. A resource that fails has its error recorded in its status and the others
+    /// Runs every resource in order, and compacts the search indexes after a run that wrote many items. A resource that fails has its error recorded in its status and the others
     /// still run (a missing scope for tags must not stop conversations); the run then returns the first error.
     /// A rejected token stops everything at once.
     pub async fn run(&self, options: &SyncOptions, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
@@ -232,6 +236,9 @@ impl SyncEngine {
         let mut tx = self.store.begin_write().await.during(CONVERSATIONS)?;
         tx.mark_synced("intercom", self.client.server_now()).await.during(CONVERSATIONS)?;
         tx.commit().await.during(CONVERSATIONS)?;
+        if resources.iter().map(|r| r.written + r.deleted).sum::<u64>() >= COMPACT_AFTER_WRITES {
+            self.store.compact_search_indexes().await.during(CONVERSATIONS)?;
+        }
         let (sent, limited) = self.request_counts();
         Ok(SyncReport {
             resources,

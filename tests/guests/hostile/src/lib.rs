@@ -10,7 +10,8 @@
 //! - `spin`: computes forever;
 //! - `sleep`: sleeps `ms` milliseconds (holds a call slot, not a thread);
 //! - `hold_memory`: allocates and touches `mib` MiB, then sleeps `ms` (holds memory);
-//! - `huge_list`: `conversations.search` with `entries` states, tags or priorities (`which`);
+//! - `huge_list`: `conversations.search` with `entries` states, tags or priorities (`which`), through
+//!   `conversations@0.3.0` when `bounded` is true;
 //! - `long_string`: `conversations.get` with an id of `bytes` bytes;
 //! - `huge_error`: fails with an error message of `bytes` bytes;
 //! - `empty_blocks`: answers `count` empty text blocks;
@@ -30,8 +31,8 @@ use std::hint::black_box;
 use serde_json::{Value, json};
 
 wit_bindgen::generate!({
-    world: "fastintercom:plugin/plugin@0.2.0",
-    path: ["../../../wit/0.1.0", "../../../wit/0.2.0"],
+    world: "fastintercom:plugin/plugin@0.3.0",
+    path: ["../../../wit/0.1.0", "../../../wit/0.2.0", "../../../wit/0.3.0"],
     generate_all,
 });
 
@@ -129,7 +130,11 @@ impl Guest for Hostile {
                 std::thread::sleep(std::time::Duration::from_millis(number("ms", 0)));
                 Ok(text(format!("held {} bytes", black_box(block).len())))
             }
-            "huge_list" => huge_list(args["which"].as_str().unwrap_or("tags"), number("entries", 1_000_000) as usize),
+            "huge_list" => huge_list(
+                args["which"].as_str().unwrap_or("tags"),
+                number("entries", 1_000_000) as usize,
+                args["bounded"].as_bool().unwrap_or(false),
+            ),
             "long_string" => match conversations::get(&"9".repeat(number("bytes", 1 << 20) as usize)) {
                 Ok(_) => Ok(text("the host accepted it")),
                 Err(error) => Err(ToolError::Unavailable(format!("host refused: {error:?}"))),
@@ -159,8 +164,8 @@ impl Guest for Hostile {
                 let cursor = base64_url(payload.as_bytes());
                 let page = PageRequest { limit: 10, cursor: Some(cursor) };
                 let filter = filter(Some("refund".to_owned()));
-                match conversations::search(&filter, ConversationSort::Relevance, &page) {
-                    Ok(page) => Ok(text(format!("the host accepted it: {} items", page.items.len()))),
+                match search(&filter, ConversationSort::Relevance, &page, args["bounded"].as_bool().unwrap_or(false)) {
+                    Ok((items, _)) => Ok(text(format!("the host accepted it: {items} items"))),
                     Err(error) => Err(ToolError::InvalidArguments(format!("host refused: {error:?}"))),
                 }
             }
@@ -195,7 +200,24 @@ fn filter(text: Option<String>) -> ConversationFilter {
     }
 }
 
-fn huge_list(which: &str, entries: usize) -> Result<ToolOutput, ToolError> {
+/// `conversations.search` through `conversations@0.1.0`, or `@0.3.0` when `bounded`: the number of items and the
+/// total.
+fn search(
+    filter: &ConversationFilter,
+    sort: ConversationSort,
+    page: &PageRequest,
+    bounded: bool,
+) -> Result<(usize, u64), fastintercom::plugin0_1_0::types::HostError> {
+    if bounded {
+        let page = fastintercom::plugin0_3_0::conversations::search(filter, sort, page)?;
+        Ok((page.items.len(), page.total))
+    } else {
+        let page = conversations::search(filter, sort, page)?;
+        Ok((page.items.len(), page.total))
+    }
+}
+
+fn huge_list(which: &str, entries: usize, bounded: bool) -> Result<ToolOutput, ToolError> {
     let mut filter = filter(None);
     match which {
         "states" => filter.states = vec![ConversationState::Open; entries],
@@ -203,8 +225,8 @@ fn huge_list(which: &str, entries: usize) -> Result<ToolOutput, ToolError> {
         _ => filter.tags = vec![String::from("x"); entries],
     }
     let page = PageRequest { limit: 1, cursor: None };
-    match conversations::search(&filter, ConversationSort::Newest, &page) {
-        Ok(page) => Ok(text(format!("the host accepted it: total {}", page.total))),
+    match search(&filter, ConversationSort::Newest, &page, bounded) {
+        Ok((_, total)) => Ok(text(format!("the host accepted it: total {total}"))),
         Err(error) => Err(ToolError::InvalidArguments(format!("host refused: {error:?}"))),
     }
 }
