@@ -4,13 +4,14 @@
 //! and the exact total, and its cursors must page through the whole result without a gap or a repeat.
 //!
 //! Bounded searches (contract 0.3.0) are checked against the same reference with their documented bounds: a
-//! text with more than 2,000 matches ranks its 1,000 most recently stored (the rest follow, most recently stored
-//! first), and a total marked as an estimate is within a quarter of the truth and never less than its page shows.
+//! text with more than 2,000 matches ranks its 1,000 most recently stored (the rest follow, newest first; a text
+//! in most conversations is not ranked), and a total marked as an estimate is within a quarter of the truth and never less than its page shows.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use fastintercom::commands::bench_search::matrix::{self, Cell, SampledConversation, Values};
-use fastintercom::demo;
+use fastintercom::demo::{self, DemoOptions};
 use fastintercom::store::filter::{ConversationFilter, ConversationSort, PageRequest};
 use fastintercom::store::model::{ConversationRecord, ConversationState, Priority};
 use fastintercom::store::{SearchEffort, Store, StoreOptions};
@@ -34,8 +35,14 @@ struct Reference {
 }
 
 impl Reference {
+    /// The reference of the shared demo workspace.
     async fn open() -> Self {
-        let workspace = demo::generate(&demo_options());
+        Self::of(&demo_options(), &demo_data_dir().join("workspace.sqlite3")).await
+    }
+
+    /// The reference of the demo workspace `options` describe, seeded into the store at `path`.
+    async fn of(options: &DemoOptions, path: &Path) -> Self {
+        let workspace = demo::generate(options);
         let names: HashMap<&str, &str> = workspace.tags.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
         let conversations = workspace
             .conversations()
@@ -47,7 +54,7 @@ impl Reference {
             })
             .collect();
         let connection = SqliteConnectOptions::new()
-            .filename(demo_data_dir().join("workspace.sqlite3"))
+            .filename(path)
             .read_only(true)
             .connect()
             .await
@@ -87,16 +94,24 @@ impl Reference {
             Some(scores) if effort == SearchEffort::Bounded && scores.len() > RANKED_ABOVE => {
                 let mut rowids: Vec<i64> = scores.keys().copied().collect();
                 rowids.sort_unstable_by(|a, b| b.cmp(a));
-                rowids[RANKED_WINDOW - 1]
+                Some((rowids[RANKED_WINDOW - 1], rowids[RANKED_ABOVE - 1]))
             }
-            _ => i64::MIN,
+            _ => None,
         };
-        if sort == ConversationSort::Relevance && window > i64::MIN {
+        if let (ConversationSort::Relevance, Some((window_end, dense_end))) = (sort, window) {
             let scores = scores.as_ref().expect("a text");
             let found = self.conversations.iter().filter(|c| matches(c, filter) && scores.contains_key(&c.rowid));
-            let (mut ranked, mut older): (Vec<&Known>, Vec<&Known>) = found.partition(|c| c.rowid >= window);
+            // A text in most conversations: its 2,000 newest matches among the 4,000 newest conversations.
+            let most = self.conversations.iter().filter(|c| c.rowid >= dense_end).count() <= 2 * RANKED_ABOVE;
+            let newest = |c: &&Known| std::cmp::Reverse((c.record.created_at, c.rowid));
+            if most {
+                let mut all: Vec<&Known> = found.collect();
+                all.sort_by_key(newest);
+                return (all.into_iter().map(|c| c.id.clone()).collect(), Some(0));
+            }
+            let (mut ranked, mut older): (Vec<&Known>, Vec<&Known>) = found.partition(|c| c.rowid >= window_end);
             ranked.sort_by(|a, b| scores[&b.rowid].total_cmp(&scores[&a.rowid]).then(a.rowid.cmp(&b.rowid)));
-            older.sort_by_key(|c| std::cmp::Reverse(c.rowid));
+            older.sort_by_key(newest);
             let count = ranked.len() as u64;
             return (ranked.into_iter().chain(older).map(|c| c.id.clone()).collect(), Some(count));
         }
@@ -155,13 +170,17 @@ fn matches(c: &Known, filter: &ConversationFilter) -> bool {
 }
 
 fn values(reference: &Reference) -> Values {
+    values_at(reference, demo_options().now)
+}
+
+fn values_at(reference: &Reference, now: i64) -> Values {
     let sampled = reference.conversations.iter().map(|c| SampledConversation {
         contact_ids: &c.record.contact_ids,
         admin_assignee_id: c.record.admin_assignee_id.as_deref(),
         team_assignee_id: c.record.team_assignee_id.as_deref(),
         tags: &c.tag_names,
     });
-    let values = Values::sample(sampled, demo_options().now);
+    let values = Values::sample(sampled, now);
     assert!(values.is_complete(), "{values:?}");
     values
 }
@@ -264,4 +283,27 @@ async fn the_reference_is_not_trivial() {
     let measured = cells.len() / (matrix::LIMITS.len() * matrix::SORTS.len());
     assert!(empty * 5 < measured * 3, "{empty} of {measured} searches match nothing");
     assert!(large * 8 > measured, "only {large} of {measured} searches match more than one page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounded_relevance_ranks_a_window_of_a_common_word_and_follows_with_the_rest_newest_first() {
+    // At 3,000 conversations every text with more than 2,000 matches is in most of them (and not ranked at all);
+    // 20,000 give the common words of the matrix more than 2,000 matches in a minority: the ranked window.
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("workspace.sqlite3");
+    let options = DemoOptions { conversations: 20_000, seed: 5, now: 1_790_000_000 };
+    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
+    demo::seed(&store, &options).await.unwrap();
+    let mut reference = Reference::of(&options, &path).await;
+    let values = values_at(&reference, options.now);
+    let (mut windows, mut estimates) = (0, 0);
+    for (n, cell) in matrix::cells().iter().enumerate().filter(|(_, c)| c.text == matrix::TextClass::Common) {
+        // Relevance pages of fifty are followed to the end, across the window into the older matches.
+        let whole = cell.sort == ConversationSort::Relevance && cell.limit == matrix::LIMITS[2];
+        let (e, w) = check(&store, &mut reference, (cell, &values, n), SearchEffort::Bounded, whole).await;
+        estimates += e;
+        windows += w;
+    }
+    assert!(windows > 50 && estimates > 20, "{windows} ranked windows, {estimates} estimated totals");
+    store.close().await;
 }

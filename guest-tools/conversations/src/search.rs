@@ -102,7 +102,7 @@ fn input_schema() -> Value {
             "updated_after": schema::time_argument("Only conversations updated at or after this time."),
             "updated_before": schema::time_argument("Only conversations updated before this time."),
             "timeframe": schema::timeframe_argument("Only conversations created in these UTC days: today, yesterday, or the last 7/30/90 days including today. Combines with created_after/created_before (the later start and the earlier end win)."),
-            "sort": {"type": "string", "enum": SORTS, "description": "relevance (best full-text match first; the default with a query; a text in more than 2,000 conversations ranks its 1,000 most recent matches first, then the rest newest stored first, and summary.ranked says how many are ranked), newest (the default without), oldest, or updated (most recently updated first)."},
+            "sort": {"type": "string", "enum": SORTS, "description": "relevance (best full-text match first; the default with a query; a text in more than 2,000 conversations ranks its 1,000 most recent matches first, then the rest newest first, and summary.ranked says how many are ranked; a word in most conversations is not ranked, and comes newest first), newest (the default without), oldest, or updated (most recently updated first)."},
             "limit": schema::limit_argument(DEFAULT_LIMIT, MAX_LIMIT),
             "cursor": schema::cursor_argument()
         },

@@ -265,7 +265,7 @@ pub fn envelope_output_schema(result_item: Value) -> Value {
                 "properties": {
                     "total": {"type": "integer", "minimum": 0, "description": "How many items match in all, across every page; an estimate when `total_is_estimate` is true."},
                     "total_is_estimate": {"type": "boolean", "const": true, "description": "Present (true) when `total` was estimated rather than counted: counting stops at 10,000 matches of a text (then more match), and a text with thousands of matches combined with other filters is estimated from a sample of the conversations the filters select. Never less than this page's results (plus one when there is a next page)."},
-                    "ranked": {"type": "integer", "minimum": 0, "description": "Present in relevance order when the text matched too many conversations to rank them all: this many results, from the first, are ranked best first (the most recent matches); the rest follow most recently stored first."},
+                    "ranked": {"type": "integer", "minimum": 0, "description": "Present in relevance order when the text matched too many conversations to rank them all: this many results, from the first, are ranked best first (among the most recent matches); the rest follow newest first. 0 when the text is too common to rank."},
                     "returned": {"type": "integer", "minimum": 0, "description": "How many items are in `results`."},
                     "query_ms": {"type": "number", "minimum": 0, "description": "Milliseconds spent querying the local store."}
                 }

@@ -9,6 +9,7 @@
 //! | text | order | other conditions | page | total |
 //! |---|---|---|---|---|
 //! | none | any | any | rows, through the index SQLite picks | same |
+//! | few matches (≤ 2,000) | a column | none | rows in the order's index, kept when in the set of matches, until the page is full | what the measure counted |
 //! | few matches (≤ 2,000) | any | any | every match from the full-text index, then its row | same pass |
 //! | more | relevance | any | every match (each needs its score), and its row when a condition needs it | same pass |
 //! | more | a column | none | rows in the order's index, each probed (most match) or kept when in the set of matches, until the page is full | the index alone |
@@ -83,25 +84,15 @@ pub enum SearchEffort {
     Bounded,
 }
 
-/// A text query measured for the plan: how its matches are spread, and how many there are (counted to
-/// [`TEXT_COUNT_CAP`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct TextMeasure {
-    pub matches: TextMatches,
-    /// Matches counted, at most [`TEXT_COUNT_CAP`].
-    pub counted: u64,
-    /// Whether more than [`TEXT_COUNT_CAP`] match.
-    pub capped: bool,
-}
-
 impl Store {
-    /// Measures a full-text query for [`Access`]: one statement that counts at most [`TEXT_COUNT_CAP`] + 1
-    /// matches and, when more than [`FEW_TEXT_MATCHES`], at most [`DENSE_TEXT_WINDOW`] + 1 rows. (Words that
+    /// Measures a full-text query for [`Access`]: one statement that counts at most [`FEW_TEXT_MATCHES`] + 1
+    /// matches (twice, the second time from the newest) and at most [`DENSE_TEXT_WINDOW`] + 1 rows. (Words that
     /// must all occur may read more postings than that to find their matches.)
-    pub(super) async fn text_matches(&self, fts_query: &str) -> Result<TextMeasure> {
-        // How many matches, up to one more than the cap; when more than few, the rowid of the FEW_TEXT_MATCHES-th
-        // newest match (conversation ids grow with time) and how many of the newest conversations hold that many.
-        let mut probe = QueryBuilder::<Sqlite>::new("SELECT counted.n, CASE WHEN counted.n > ");
+    /// Returns the kind and, for [`TextMatches::Few`], how many match.
+    pub(super) async fn text_matches(&self, fts_query: &str) -> Result<(TextMatches, u64)> {
+        // How many matches, up to one more than few; when more, the rowid of the FEW_TEXT_MATCHES-th newest
+        // match (conversation ids grow with time) and how many of the newest conversations hold that many.
+        let mut probe = QueryBuilder::<Sqlite>::new("SELECT few.n, CASE WHEN few.n > ");
         probe.push_bind(FEW_TEXT_MATCHES);
         probe.push(
             " THEN (SELECT count(*) FROM (SELECT 1 FROM conversations WHERE rowid >= (SELECT rowid FROM \
@@ -112,19 +103,28 @@ impl Store {
         probe.push(
             ")) END FROM (SELECT count(*) AS n FROM (SELECT 1 FROM conversation_fts WHERE conversation_fts MATCH ",
         );
-        probe.push_bind(fts_query.to_owned()).push(" LIMIT ").push_bind(TEXT_COUNT_CAP + 1).push(")) AS counted");
-        let (counted, window): (i64, Option<i64>) =
+        probe.push_bind(fts_query.to_owned()).push(" LIMIT ").push_bind(FEW_TEXT_MATCHES + 1).push(")) AS few");
+        let (matches, window): (i64, Option<i64>) =
             self.read(async |c| probe.build_query_as().fetch_one(c).await).await?;
         let window = window.unwrap_or(i64::MAX);
-        let matches = if counted <= FEW_TEXT_MATCHES {
+        let kind = if matches <= FEW_TEXT_MATCHES {
             TextMatches::Few
         } else if window <= DENSE_TEXT_WINDOW {
             TextMatches::Most
         } else {
             TextMatches::Many
         };
-        let capped = counted > TEXT_COUNT_CAP;
-        Ok(TextMeasure { matches, counted: counted.min(TEXT_COUNT_CAP) as u64, capped })
+        Ok((kind, matches as u64))
+    }
+
+    /// Counts the matches of a full-text query up to [`TEXT_COUNT_CAP`]: the count, and whether more match.
+    pub(super) async fn count_text(&self, fts_query: &str) -> Result<(u64, bool)> {
+        let mut count = QueryBuilder::<Sqlite>::new(
+            "SELECT count(*) FROM (SELECT 1 FROM conversation_fts WHERE conversation_fts MATCH ",
+        );
+        count.push_bind(fts_query.to_owned()).push(" LIMIT ").push_bind(TEXT_COUNT_CAP + 1).push(")");
+        let counted: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
+        Ok((counted.min(TEXT_COUNT_CAP) as u64, counted > TEXT_COUNT_CAP))
     }
 }
 
@@ -174,6 +174,10 @@ impl Shape {
         use Access::*;
         let (page, total) = match (self.text, self.ranked, self.filter) {
             (None, _, _) => (Rows, Rows),
+            // A set of few matches is cheap to build, and the order's index finds the page's rows in it at once
+            // (the total is what the measure counted): 0.3 ms against 3.6 ms reading 1,777 matches and their
+            // rows to sort them.
+            (Some(TextMatches::Few), false, Filtered::No) => (RowsInTextSet, FromText),
             (Some(TextMatches::Few), _, _) => (FromText, FromText),
             // Every match needs its score.
             (Some(_), true, _) => (FromText, FromText),

@@ -1,0 +1,18 @@
+-- Each filter's index in created order also carries the other filters' columns, so a pair of filters ("open
+-- conversations of a team", an admin's closed ones) is checked inside one index instead of reading every row the
+-- first selects: counting a team's closed conversations (about 18,000 rows of the team index on 100,000 demo
+-- conversations) took 13 ms reading rows and about 0.4 ms in the index. Rows still drive pages in order through
+-- the first columns, as before; the trailing columns only answer conditions.
+DROP INDEX conversations_by_state;
+CREATE INDEX conversations_by_state
+    ON conversations (state, created_at, admin_assignee_id, team_assignee_id, priority, updated_at);
+DROP INDEX conversations_by_admin;
+CREATE INDEX conversations_by_admin
+    ON conversations (admin_assignee_id, created_at, state, team_assignee_id, priority, updated_at);
+DROP INDEX conversations_by_team;
+CREATE INDEX conversations_by_team
+    ON conversations (team_assignee_id, created_at, state, admin_assignee_id, priority, updated_at);
+DROP INDEX conversations_by_priority;
+CREATE INDEX conversations_by_priority
+    ON conversations (priority, created_at, state, admin_assignee_id, team_assignee_id, updated_at)
+    WHERE priority <> 'none';
