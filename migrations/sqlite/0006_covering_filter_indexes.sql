@@ -16,3 +16,7 @@ DROP INDEX conversations_by_priority;
 CREATE INDEX conversations_by_priority
     ON conversations (priority, created_at, state, admin_assignee_id, team_assignee_id, updated_at)
     WHERE priority <> 'none';
+-- New indexes have no statistics, and SQLite, holding statistics for the others, would take them for the most
+-- selective (a team's 50 most recently updated conversations: 60 ms through the new team index and a sort, 5 ms
+-- through the team's updated-order index once analyzed). Analyzing 100,000 conversations takes about 0.2 s.
+ANALYZE conversations;
