@@ -8,6 +8,8 @@
 //!
 //! | text | order | other conditions | page | total |
 //! |---|---|---|---|---|
+//! | none | any | none | rows, through the index SQLite picks | SQLite's count of the table |
+//! | none | any | tags alone | rows in the order's index when the tags are common, kept when tagged | the tag index alone |
 //! | none | any | any | rows, through the index SQLite picks | same |
 //! | few matches (≤ 2,000) | a column | none | rows in the order's index, kept when in the set of matches, until the page is full | what the measure counted |
 //! | few matches (≤ 2,000) | any | any | every match from the full-text index, then its row | same pass |
@@ -21,6 +23,16 @@
 //! (96,149 matches) 28 ms against the set and 0.95 ms probing row by row; end to end (`bench-search`, p50), a
 //! common word with a tag went from 201–438 ms (and calls failing at the 2 s deadline) to 16–18 ms, and a word in
 //! nearly every conversation, newest first, from 402–997 ms to 5.1–11.3 ms.
+//!
+//! A bounded search ([`SearchEffort::Bounded`], contract 0.3.0) changes the rows for more than a few matches:
+//!
+//! | text | order | other conditions | page | total |
+//! |---|---|---|---|---|
+//! | more | relevance | any | the 1,000 most recently stored matches scored, then older matches newest first (as the plans above) | the text counted to 10,000, or estimated |
+//! | most conversations | relevance | any | as newest first: the word is not ranked | as below |
+//! | most conversations | a column | select more than 64 rows | those rows, each probed until the page is full: in the order's index past 2,000 rows, else in theirs | the rows counted, times the share of 100 that hold the word |
+//! | more, not most | a column | select more than 64 rows | as above | the rows counted, times the share of 1,000 in the set of matches |
+//! | more | a column | none | as above | the text counted to 10,000 |
 
 use sqlx::{QueryBuilder, Sqlite};
 
