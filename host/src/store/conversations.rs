@@ -124,10 +124,7 @@ impl Store {
             ));
         }
         let mut order = Order::resolve(sort, fts_query.is_some());
-        let fingerprint = cursor::fingerprint(&(filter, sort, effort));
-        let position = page.cursor.as_deref().map(|c| self.cursor_key.decode(c, fingerprint)).transpose()?;
         let limit = page.clamped_limit();
-
         let (measure, few_counted) = match fts_query.as_deref() {
             Some(fts) => {
                 let (kind, counted) = self.text_matches(fts).await?;
@@ -135,6 +132,12 @@ impl Store {
             }
             None => (None, None),
         };
+        // A bounded search's cursor is also bound to how its text was measured, which decides its order: after a
+        // sync that moves the text across a line, a next page would continue another order (or be refused as a
+        // cursor of another sort); it is refused as an invalid cursor instead.
+        let mode = (effort == SearchEffort::Bounded).then_some(measure).flatten();
+        let fingerprint = cursor::fingerprint(&(filter, sort, effort, mode));
+        let position = page.cursor.as_deref().map(|c| self.cursor_key.decode(c, fingerprint)).transpose()?;
         // A bounded search of a text with more than a few matches neither ranks nor counts every one.
         let many = measure.filter(|m| effort == SearchEffort::Bounded && *m != TextMatches::Few);
         // Nor does it rank a text in most conversations at all: bm25 gives such a word no weight (its idf is
@@ -163,6 +166,14 @@ impl Store {
             None => Some(self.shape(filter, measure, order, filtered_rows).await?),
         };
         let mut plan = forced.or(shape.map(Shape::plan)).expect("a forced plan or a chosen one");
+        if forced.is_none()
+            && plan.page == Access::RowsInTextSet
+            && measure == Some(TextMatches::Few)
+            && few_counted.is_some_and(|counted| counted <= COMMON_TAG_ROWS)
+        {
+            // So few matches that walking the order's index for them could read all of it: read them and sort.
+            plan = Plan { page: Access::FromText, total: Access::FromText, walk_order_index: false };
+        }
         // The total of a bounded search over many matches: what the text measure counted when nothing else
         // applies, [`Store::bounded_total`] when other conditions do (unless they select so few rows that each
         // is probed anyway, and counted with the page).
@@ -365,7 +376,8 @@ impl Store {
             let rows = filtered_rows.expect("counted when older matches exist and conditions apply");
             self.bounded_total(filter, fts, TextMatches::Many, rows).await?
         };
-        let shown = offset.saturating_add(items.len() as u64 + u64::from(has_more));
+        // Every ranked match meets the conditions: an estimate is at least those, and what was shown.
+        let shown = offset.saturating_add(items.len() as u64 + u64::from(has_more)).max(ranked as u64);
         let total = if total_is_estimate { total.max(shown) } else { total };
         let next_cursor = match has_more {
             true => {
@@ -374,7 +386,8 @@ impl Store {
             }
             false => None,
         };
-        Ok(Page { items, total, total_is_estimate, ranked_matches: Some(ranked as u64), next_cursor })
+        let ranked_matches = older_exist.then_some(ranked as u64);
+        Ok(Page { items, total, total_is_estimate, ranked_matches, next_cursor })
     }
 
     /// The total of a bounded search of a text with more than a few matches and other conditions that select
@@ -439,7 +452,8 @@ impl Store {
                     Ok((all, others_counted))
                 })
                 .await?;
-            return Ok((all - others_counted) as u64);
+            // (A sync committing between the two counts can leave them inconsistent: never below zero.)
+            return Ok(all.saturating_sub(others_counted).max(0) as u64);
         }
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
         push_from(&mut count, Access::Rows, None, true, None);
@@ -593,8 +607,9 @@ fn push_tag_condition(query: &mut QueryBuilder<Sqlite>, column: &str, filter: &C
     query.push("))");
 }
 
-/// Above this many tagged conversations, a page of a tag walks the order's index and keeps the tagged rows
-/// (about 0.8 ms on 100,000 conversations, wherever they lie); fewer are read and sorted. A tag on 6,908 of them,
+/// Above this many tagged conversations (or matches of a text), a page walks the order's index and keeps the
+/// rows it wants (about 0.8 ms on 100,000 conversations for a tag on 6,908 of them); fewer are read and sorted,
+/// since the walk could read the whole index before it fills a page. A tag on 6,908 of them,
 /// newest first: 15 ms read and sorted, 0.84 ms walking.
 const COMMON_TAG_ROWS: u64 = 500;
 

@@ -163,7 +163,8 @@ fn push_id_list(query: &mut sqlx::QueryBuilder<sqlx::Sqlite>, ids: &[i64]) {
 
 /// Appends a search's total as the column `total`: a scalar subquery counting the rows `from_and_conditions`
 /// selects. It refers to nothing of the outer query, so SQLite evaluates it once per statement, and a page and
-/// its total are one read.
+/// its total are one read. (Totals known more cheaply, such as a tag's count from the tag index, are read by a
+/// statement of their own, and a sync committing between the two can make them differ by what it changed.)
 fn push_total(
     select: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
     from_and_conditions: impl Fn(&mut sqlx::QueryBuilder<sqlx::Sqlite>),

@@ -319,7 +319,7 @@ pub struct Page<T> {
     /// [`SearchEffort::Bounded`](super::SearchEffort::Bounded)).
     pub total_is_estimate: bool,
     /// In a bounded search in relevance order of a text with many matches: how many results, from the first,
-    /// are ranked; the rest follow most recently stored first. `None` when every match was ranked.
+    /// are ranked; the rest follow newest first. `None` when every match was ranked.
     pub ranked_matches: Option<u64>,
     pub next_cursor: Option<String>,
 }

@@ -47,7 +47,7 @@ pub(super) const FEW_TEXT_MATCHES: i64 = 2_000;
 const DENSE_TEXT_WINDOW: i64 = 2 * FEW_TEXT_MATCHES;
 
 /// How many conversations a text query matches, as far as the plan needs to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum TextMatches {
     /// At most [`FEW_TEXT_MATCHES`].
     Few,
@@ -88,11 +88,11 @@ pub enum SearchEffort {
     /// Every match counted and, in relevance order, every match ranked: contract 0.1.0's promise.
     #[default]
     Exhaustive,
-    /// Totals of a text counted to [`TEXT_COUNT_CAP`], a word in most conversations with other conditions
-    /// estimated (the rows the conditions select, counted to that cap, times the share of a sample of them that
-    /// holds the word), and relevance computed for the
-    /// [`TEXT_WINDOW`] most recently stored matches of a text (the rest follow, most recently stored first);
-    /// the page says when either happened.
+    /// Totals of a text counted to [`TEXT_COUNT_CAP`]; a text with more than a few matches under other
+    /// conditions estimated (the rows the conditions select, counted, times the share of the first of them in
+    /// their index's order that holds the text: a sample, not a random one); relevance computed for the
+    /// [`TEXT_WINDOW`] most recently stored matches of a text (the rest follow newest first), and not at all for a
+    /// word in most conversations. The page says when any of this happened.
     Bounded,
 }
 
