@@ -1,7 +1,7 @@
 -- Each filter's index in created order also carries the other filters' columns, so a pair of filters ("open
 -- conversations of a team", an admin's closed ones) is checked inside one index instead of reading every row the
--- first selects: counting a team's closed conversations (about 18,000 rows of the team index on 100,000 demo
--- conversations) took 13 ms reading rows and about 0.4 ms in the index. Rows still drive pages in order through
+-- first selects: counting the closed conversations of the largest team (25,437 of them, 100,000 demo
+-- conversations) took 19 ms reading rows and 1.9 ms in the index. Rows still drive pages in order through
 -- the first columns, as before; the trailing columns only answer conditions.
 DROP INDEX conversations_by_state;
 CREATE INDEX conversations_by_state

@@ -169,7 +169,7 @@ impl Store {
         if forced.is_none()
             && plan.page == Access::RowsInTextSet
             && measure == Some(TextMatches::Few)
-            && few_counted.is_some_and(|counted| counted <= COMMON_TAG_ROWS)
+            && few_counted.is_some_and(|counted| counted <= SORTED_ROWS_MAX)
         {
             // So few matches that walking the order's index for them could read all of it: read them and sort.
             plan = Plan { page: Access::FromText, total: Access::FromText, walk_order_index: false };
@@ -211,7 +211,7 @@ impl Store {
         } else if forced.is_none() && fts_query.is_none() && filter.has_only_tags() {
             let tagged = self.count_tagged(filter).await?;
             known_total = Some((tagged, false));
-            walk_order_index = tagged > COMMON_TAG_ROWS;
+            walk_order_index = tagged > SORTED_ROWS_MAX;
         }
         let fts = fts_query.as_deref();
         let has_row_conditions = filter.has_row_conditions();
@@ -288,8 +288,9 @@ impl Store {
 
     /// A bounded search in relevance order of a text with more than a few matches (but not in most
     /// conversations): its [`TEXT_WINDOW`] most recently stored matches are scored, and those that meet the other
-    /// conditions come first, best first; the older matches that meet them follow, newest first. The total is exact when the window holds
-    /// every match, the text's count when nothing else applies, and otherwise [`Store::bounded_total`].
+    /// conditions come first, best first; the older matches that meet them follow, newest first. The total is
+    /// exact when the window holds every match, the text's count when nothing else applies, and otherwise
+    /// [`Store::bounded_total`].
     async fn search_ranked_window(
         &self,
         filter: &ConversationFilter,
@@ -432,34 +433,21 @@ impl Store {
         }
         let states_alone = ConversationFilter { states: filter.states.clone(), ..Default::default() };
         if !filter.states.is_empty() && conditions == states_alone {
-            let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1");
-            push_from(&mut count, Access::Rows, None, true, None);
-            push_conditions(&mut count, &states_alone);
-            count.push(" LIMIT ").push_bind(COUNTED_ROWS + 1).push(")");
-            let asked: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
+            let asked = self.count_filtered_up_to(&states_alone, Some(COUNTED_ROWS + 1)).await?;
             if asked <= COUNTED_ROWS {
                 return Ok(asked as u64);
             }
-            // A top-level count of a table is SQLite's page-by-page count (inside a subquery it reads every row).
             let others: Vec<_> = ConversationState::ALL.into_iter().filter(|s| !filter.states.contains(s)).collect();
-            let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM conversations c WHERE 1 = 1");
-            push_conditions(&mut count, &ConversationFilter { states: others.clone(), ..Default::default() });
-            let (all, others_counted) = self
-                .read(async |c| {
-                    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(&mut *c).await?;
-                    let others_counted: i64 =
-                        if others.is_empty() { 0 } else { count.build_query_scalar().fetch_one(&mut *c).await? };
-                    Ok((all, others_counted))
-                })
-                .await?;
+            let all = self.conversation_count().await?;
+            if others.is_empty() {
+                return Ok(all);
+            }
+            let others = ConversationFilter { states: others, ..Default::default() };
+            let others_counted = self.count_filtered_up_to(&others, None).await?;
             // (A sync committing between the two counts can leave them inconsistent: never below zero.)
-            return Ok(all.saturating_sub(others_counted).max(0) as u64);
+            return Ok(all.saturating_sub(others_counted as u64));
         }
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-        push_from(&mut count, Access::Rows, None, true, None);
-        push_conditions(&mut count, filter);
-        let rows: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
-        Ok(rows as u64)
+        Ok(self.count_filtered_up_to(filter, None).await? as u64)
     }
 
     /// How many conversations carry any of the filter's tags, from the tag index alone.
@@ -473,8 +461,7 @@ impl Store {
     }
 
     /// What a search's plan is chosen from (see [`search_plan`]): its measured text, and its filter when that
-    /// decides.
-    /// `filtered_rows`: how many rows the conditions select, when already counted.
+    /// decides (`filtered_rows`: how many rows the conditions select, when already counted).
     async fn shape(
         &self,
         filter: &ConversationFilter,
@@ -501,12 +488,19 @@ impl Store {
     /// Whether the filter's conditions (not its text) select at most [`FEW_FILTERED_ROWS`] conversations; reads
     /// at most one more than that.
     async fn filter_selects_few(&self, filter: &ConversationFilter) -> Result<bool> {
+        Ok(self.count_filtered_up_to(filter, Some(FEW_FILTERED_ROWS + 1)).await? <= FEW_FILTERED_ROWS)
+    }
+
+    /// How many rows the filter's conditions (not its text) select, counting at most `cap` when there is one.
+    async fn count_filtered_up_to(&self, filter: &ConversationFilter, cap: Option<i64>) -> Result<i64> {
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1");
         push_from(&mut count, Access::Rows, None, true, None);
         push_conditions(&mut count, filter);
-        count.push(" LIMIT ").push_bind(FEW_FILTERED_ROWS + 1).push(")");
-        let rows: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
-        Ok(rows <= FEW_FILTERED_ROWS)
+        if let Some(cap) = cap {
+            count.push(" LIMIT ").push_bind(cap);
+        }
+        count.push(")");
+        self.read(async |c| count.build_query_scalar().fetch_one(c).await).await
     }
 
     /// Returns one conversation with all its parts in order, or `None` when no conversation has this id.
@@ -607,21 +601,22 @@ fn push_tag_condition(query: &mut QueryBuilder<Sqlite>, column: &str, filter: &C
     query.push("))");
 }
 
-/// Above this many tagged conversations (or matches of a text), a page walks the order's index and keeps the
-/// rows it wants (about 0.8 ms on 100,000 conversations for a tag on 6,908 of them); fewer are read and sorted,
-/// since the walk could read the whole index before it fills a page. A tag on 6,908 of them,
-/// newest first: 15 ms read and sorted, 0.84 ms walking.
-const COMMON_TAG_ROWS: u64 = 500;
+/// Up to this many rows (tagged conversations, matches of a text) are read and sorted for a page; more, and the
+/// page walks the order's index keeping the rows it wants, which stops early when they are common but could read
+/// the whole index for a handful. A tag on 6,908 of 100,000 conversations, newest first: 15 ms read and sorted,
+/// 0.84 ms walking.
+const SORTED_ROWS_MAX: u64 = 500;
 
 /// Rows of a filter probed one by one in the full-text index to estimate how many hold a word in most
 /// conversations (see [`Store::bounded_total`]): a probe costs 2–18 µs (more for a longer list of matches, 200
 /// probes of "the" took 3.6 ms). For a share of at least a half, the estimate's error is at most 10% (one
-/// standard deviation).
+/// standard deviation, by the binomial formula).
 const PROBED_ROWS: i64 = 100;
 
 /// Rows of a filter checked against the set of a text's matches to estimate how many hold it: 1.6 ms for
 /// "refund" (12,728 matches) among closed conversations, most of it building the set. For a share of an eighth,
-/// the estimate's error is about 8% (one standard deviation), where 200 probes would give 17%.
+/// the estimate's error is about 8% (one standard deviation, by the binomial formula), where 200 probes would
+/// give 19%.
 const SAMPLED_ROWS: i64 = 1_000;
 
 /// Above this many rows selected by the conditions, a word in most conversations walks the order's index,
