@@ -331,6 +331,54 @@ async fn upserting_again_changes_nothing_and_replaces_links() {
     assert_eq!(after.parts, before.parts, "parts are upserted by id: none lost, none duplicated");
 }
 
+/// A search of one tag walks the tag's own rows, which carry the conversation's state and dates: those follow
+/// every write of the conversation, and several tags (or a name shared by two tags) still find each tagged row.
+#[tokio::test]
+async fn a_tags_pages_follow_its_conversations_state_and_dates() {
+    let (_dir, store) = fixture_store().await;
+    let billing = |states: Vec<ConversationState>| ConversationFilter {
+        tags: vec!["billing".to_owned()],
+        states,
+        ..ConversationFilter::default()
+    };
+    let open = || billing(vec![ConversationState::Open]);
+    assert_eq!(ids(&store, open(), ConversationSort::Newest).await, ["1"]);
+    assert_eq!(ids(&store, billing(vec![]), ConversationSort::Oldest).await, ["1", "3"]);
+
+    // Conversation 1 is closed and updated later: it leaves the open page and leads the updated order.
+    let mut c1 = conversation("1", 1_000, "My card was charged twice, I need a refund");
+    c1.tag_ids = vec!["t-billing".to_owned()];
+    c1.state = Some(ConversationState::Closed);
+    c1.open = false;
+    c1.updated_at = 200_000;
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_conversations(&[c1]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(ids(&store, open(), ConversationSort::Newest).await.is_empty());
+    assert_eq!(ids(&store, billing(vec![ConversationState::Closed]), ConversationSort::Updated).await, ["1"]);
+    assert_eq!(ids(&store, billing(vec![]), ConversationSort::Updated).await, ["1", "3"]);
+    let since = ConversationFilter { updated_after: Some(150_000), ..billing(vec![]) };
+    assert_eq!(ids(&store, since, ConversationSort::Newest).await, ["1"]);
+    let refund = ConversationFilter { text: Some("refund".to_owned()), ..billing(vec![]) };
+    assert_eq!(ids(&store, refund, ConversationSort::Newest).await, ["1"]);
+
+    // Two tags: any of them, each conversation once, in order.
+    let both =
+        ConversationFilter { tags: vec!["Billing".to_owned(), "t-bug".to_owned()], ..ConversationFilter::default() };
+    assert_eq!(ids(&store, both, ConversationSort::Newest).await, ["3", "2", "1"]);
+    // A name that is also another tag's id names both tags.
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_tags(&[TagRecord { id: "t-shared".to_owned(), name: "t-bug".to_owned() }]).await.unwrap();
+    let mut c4 = conversation("4", 4_000, "Password reset email never arrives");
+    c4.tag_ids = vec!["t-shared".to_owned()];
+    tx.upsert_conversations(&[c4]).await.unwrap();
+    tx.commit().await.unwrap();
+    let named = ConversationFilter { tags: vec!["t-bug".to_owned()], ..ConversationFilter::default() };
+    assert_eq!(ids(&store, named, ConversationSort::Newest).await, ["4", "3", "2"]);
+    let by_name = ConversationFilter { tags: vec!["BUG".to_owned()], ..ConversationFilter::default() };
+    assert_eq!(ids(&store, by_name, ConversationSort::Newest).await, ["3", "2"]);
+}
+
 #[tokio::test]
 async fn contacts_by_name_prefix_email_and_company() {
     let (_dir, store) = fixture_store().await;

@@ -7,8 +7,9 @@ use super::filter::{ConversationFilter, ConversationSort, PageRequest};
 use super::model::{
     Author, ConversationDetail, ConversationState, ConversationSummary, Page, PartView, Priority, Statistics,
 };
+use super::search_by_tag::{TagText, WalkPage, fits_tag_walk, push_row_conditions as push_tag_row_conditions};
 use super::search_plan::{
-    Access, FEW_FILTERED_ROWS, Filtered, Plan, SearchEffort, Shape, TEXT_WINDOW, TextMatches, push_from,
+    Access, FEW_FILTERED_ROWS, Filtered, PROBED_ROWS, Plan, SearchEffort, Shape, TEXT_WINDOW, TextMatches, push_from,
 };
 use super::text::{fts_all_words, preview};
 use super::{Result, Store, StoreError, json_column, push_total};
@@ -23,7 +24,7 @@ const PREVIEW_CHARS: usize = 280;
 /// statement is a round trip between threads, which under concurrent calls cost more than the queries themselves.
 /// Lists that belong to a row (tags, contacts, parts) therefore come as JSON arrays built by SQLite in the same
 /// statement rather than from follow-up queries.
-const SUMMARY_COLUMNS: &str = "c.rowid, c.id, c.title, c.state, c.open, c.read, c.priority, c.created_at, \
+pub(super) const SUMMARY_COLUMNS: &str = "c.rowid, c.id, c.title, c.state, c.open, c.read, c.priority, c.created_at, \
     c.updated_at, c.waiting_since, c.snoozed_until, c.admin_assignee_id, c.team_assignee_id, c.source_type, \
     c.source_subject, c.source_author_type, c.source_author_id, c.source_author_name, c.source_author_email, \
     substr(c.source_body_text, 1, 600) AS preview_source, c.rating, c.time_to_assignment, c.time_to_admin_reply, \
@@ -49,7 +50,7 @@ type PartColumns =
 
 /// The order a search runs in, once "relevance without text" has been resolved to newest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Order {
+pub(super) enum Order {
     Relevance,
     Created { descending: bool },
     Updated,
@@ -155,6 +156,25 @@ impl Store {
             };
             return self.search_ranked_window(filter, fts, offset, limit, fingerprint).await;
         }
+        // One tag, with states and date ranges at most: walked in the tag's own index.
+        if forced.is_none()
+            && order != Order::Relevance
+            && fits_tag_walk(filter)
+            && let Some(tag) = self.single_tag(filter).await?
+        {
+            let text = match (fts_query.as_deref(), many) {
+                (None, _) => TagText::None,
+                (Some(fts), Some(TextMatches::Most)) => TagText::Probed(fts),
+                (Some(fts), _) => TagText::InSet(fts),
+            };
+            let rows = self.walk_tag(filter, &tag, text, order, position, limit).await?;
+            let total = match (text, rows.first()) {
+                (TagText::Probed(fts), _) => self.estimate_tag_walk(filter, &tag, fts).await?,
+                (_, Some(row)) => (row.try_get::<i64, _>("total")? as u64, false),
+                (_, None) => (self.count_tag_walk(filter, &tag, text).await?, false),
+            };
+            return self.finish_page(rows, limit, order, 0, total, ranked_matches, fingerprint);
+        }
         // What a bounded search over many matches with other conditions needs to know of those conditions: how
         // many rows they select (for its total, and for its plan).
         let filtered_rows = match many.is_some() && filter.has_row_conditions() {
@@ -177,6 +197,7 @@ impl Store {
         // The total of a bounded search over many matches: what the text measure counted when nothing else
         // applies, [`Store::bounded_total`] when other conditions do (unless they select so few rows that each
         // is probed anyway, and counted with the page).
+        let mut probe_in_key_order = false;
         let mut known_total = match many {
             Some(_) if !filter.has_row_conditions() => {
                 Some(self.count_text(fts_query.as_deref().unwrap_or_default()).await?)
@@ -185,9 +206,12 @@ impl Store {
                 let rows = filtered_rows.expect("counted for a bounded search with conditions");
                 if measure == TextMatches::Most && forced.is_none() {
                     // A word in most conversations: the rows the conditions select, each probed until the page
-                    // is full (rather than against the set of matches, which is most of the workspace), in the
-                    // order's index when they are many (walking stops soon), else in the conditions' index.
-                    let walk_order_index = rows > WALK_ORDER_MIN_ROWS;
+                    // is full (rather than against the set of matches, which is most of the workspace): in the
+                    // order's index when they are many and spread along it (walking stops soon), else put in
+                    // page order from their keys first ([`push_probed_in_key_order`]).
+                    probe_in_key_order =
+                        rows <= WALK_ORDER_MIN_ROWS || (rows <= SORTED_KEYS_MAX && ranges_another_date(filter, order));
+                    let walk_order_index = !probe_in_key_order;
                     plan = Plan { page: Access::RowsProbingText, total: Access::RowsProbingText, walk_order_index };
                 }
                 Some(self.bounded_total(filter, fts_query.as_deref().unwrap_or_default(), measure, rows).await?)
@@ -241,6 +265,9 @@ impl Store {
             select.push(") AS page CROSS JOIN conversations c ON c.rowid = page.rowid");
             select.push(order.sql(if ranked { "page" } else { "c" }));
             offset
+        } else if probe_in_key_order {
+            push_probed_in_key_order(&mut select, filter, fts.unwrap_or_default(), order, position, limit)?;
+            0
         } else {
             select.push("SELECT ").push(SUMMARY_COLUMNS);
             match known_total {
@@ -258,12 +285,27 @@ impl Store {
             offset
         };
 
-        let mut rows = self.read(async |c| select.build().fetch_all(c).await).await?;
-        let has_more = rows.len() > limit as usize;
-        let (total, total_is_estimate) = match known_total {
-            Some((total, estimated)) => (total, estimated),
+        let rows = self.read(async |c| select.build().fetch_all(c).await).await?;
+        let total = match known_total {
+            Some(known) => known,
             None => (self.page_total(&rows, matches).await?, false),
         };
+        self.finish_page(rows, limit, order, offset, total, ranked_matches, fingerprint)
+    }
+
+    /// The page of a search's `rows` (one more than `limit` when there are more), with its cursor.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_page(
+        &self,
+        mut rows: Vec<SqliteRow>,
+        limit: u32,
+        order: Order,
+        offset: u64,
+        (total, total_is_estimate): (u64, bool),
+        ranked_matches: Option<u64>,
+        fingerprint: u64,
+    ) -> Result<Page<ConversationSummary>> {
+        let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         // An estimate never says less than the page shows.
         let total = if total_is_estimate { total.max(rows.len() as u64 + u64::from(has_more)) } else { total };
@@ -301,17 +343,29 @@ impl Store {
     ) -> Result<Page<ConversationSummary>> {
         let wanted = i64::from(limit) + 1;
         let offset_sql = i64::try_from(offset).map_err(|_| invalid_offset())?;
+        // One tag (with states and dates at most): its rows answer the conditions (see `search_by_tag`).
+        let tag = match fits_tag_walk(filter) {
+            true => self.single_tag(filter).await?,
+            false => None,
+        };
         let mut select = QueryBuilder::<Sqlite>::new(
             "WITH w AS MATERIALIZED (SELECT rowid, -bm25(conversation_fts, 2.0, 1.0) AS score FROM conversation_fts \
              WHERE conversation_fts MATCH ",
         );
         select.push_bind(fts.to_owned()).push(" ORDER BY rowid DESC LIMIT ").push_bind(TEXT_WINDOW);
         select.push("), m AS MATERIALIZED (SELECT w.rowid AS rowid, w.score AS score FROM w");
-        if filter.has_row_conditions() {
-            select.push(" CROSS JOIN conversations c ON c.rowid = w.rowid");
+        if let Some(tag) = &tag {
+            // Each windowed match looks up its row of the tag (rather than building the list of the tag's rows).
+            select.push(" CROSS JOIN conversation_tags tg ON tg.tag_id = ").push_bind(tag.clone());
+            select.push(" AND tg.conversation_rowid = w.rowid WHERE 1 = 1");
+            push_tag_row_conditions(&mut select, filter);
+        } else {
+            if filter.has_row_conditions() {
+                select.push(" CROSS JOIN conversations c ON c.rowid = w.rowid");
+            }
+            select.push(" WHERE 1 = 1");
+            push_conditions(&mut select, filter);
         }
-        select.push(" WHERE 1 = 1");
-        push_conditions(&mut select, filter);
         select.push("), page AS (SELECT rowid, score FROM m ORDER BY score DESC, rowid LIMIT ").push_bind(wanted);
         select.push(" OFFSET ").push_bind(offset_sql);
         // One row of figures, joined to the page's rows (or alone, with NULL columns, past the ranked part).
@@ -338,7 +392,7 @@ impl Store {
 
         // Past the ranked part: the older matches, newest first, read as a search of the text in that order is.
         let older_exist = windowed == TEXT_WINDOW;
-        let filtered_rows = match older_exist && filter.has_row_conditions() {
+        let filtered_rows = match older_exist && filter.has_row_conditions() && tag.is_none() {
             true => Some(self.count_filtered(filter).await?),
             false => None,
         };
@@ -347,32 +401,34 @@ impl Store {
             && let Some(window_end) = window_end
         {
             let skip = offset_sql.saturating_sub(ranked).max(0);
-            let conditions = match filtered_rows {
-                None => Filtered::No,
-                Some(rows) if rows <= FEW_FILTERED_ROWS as u64 => Filtered::ToFewRows,
-                Some(_) => Filtered::Yes,
+            let wanted_older = wanted - items.len() as i64;
+            let rows = match &tag {
+                // One tag: its older rows newest first, in its index (see `search_by_tag`).
+                Some(tag) => {
+                    let page = WalkPage {
+                        position: None,
+                        below_rowid: Some(window_end),
+                        skip,
+                        limit: u32::try_from(wanted_older - 1).unwrap_or(0),
+                        counted: false,
+                    };
+                    self.walk_tag_page(filter, tag, TagText::InSet(fts), Order::Created { descending: true }, page)
+                        .await?
+                }
+                None => self.older_matches(filter, fts, filtered_rows, window_end, skip, wanted_older).await?,
             };
-            let plan = Shape { text: Some(TextMatches::Many), ranked: false, filter: conditions }.plan();
-            let newest = Order::Created { descending: true };
-            let mut older = QueryBuilder::<Sqlite>::new("SELECT ");
-            older.push(SUMMARY_COLUMNS).push(", NULL AS score");
-            push_from(&mut older, plan.page, Some(fts), true, plan.walk_order_index.then(|| newest.index()).flatten());
-            older.push(" AND +c.rowid < ").push_bind(window_end);
-            push_conditions(&mut older, filter);
-            older.push(newest.sql("c")).push(" LIMIT ").push_bind(wanted - items.len() as i64);
-            older.push(" OFFSET ").push_bind(skip);
-            let rows = self.read(async |c| older.build().fetch_all(c).await).await?;
             for row in &rows {
                 items.push(summary_from_row(row)?);
             }
         }
-
         let has_more = items.len() > limit as usize;
         items.truncate(limit as usize);
         let (total, total_is_estimate) = if !older_exist {
             (ranked as u64, false)
         } else if !filter.has_row_conditions() {
             self.count_text(fts).await?
+        } else if let Some(tag) = &tag {
+            (self.count_tag_walk(filter, tag, TagText::InSet(fts)).await?, false)
         } else {
             let rows = filtered_rows.expect("counted when older matches exist and conditions apply");
             self.bounded_total(filter, fts, TextMatches::Many, rows).await?
@@ -391,6 +447,34 @@ impl Store {
         Ok(Page { items, total, total_is_estimate, ranked_matches, next_cursor })
     }
 
+    /// The older matches of a ranked search (stored before `window_end`) that meet the filter's conditions,
+    /// newest first, past `skip` of them: `wanted` rows at most.
+    async fn older_matches(
+        &self,
+        filter: &ConversationFilter,
+        fts: &str,
+        filtered_rows: Option<u64>,
+        window_end: i64,
+        skip: i64,
+        wanted: i64,
+    ) -> Result<Vec<SqliteRow>> {
+        let conditions = match filtered_rows {
+            None => Filtered::No,
+            Some(rows) if rows <= FEW_FILTERED_ROWS as u64 => Filtered::ToFewRows,
+            Some(_) => Filtered::Yes,
+        };
+        let plan = Shape { text: Some(TextMatches::Many), ranked: false, filter: conditions }.plan();
+        let newest = Order::Created { descending: true };
+        let mut older = QueryBuilder::<Sqlite>::new("SELECT ");
+        older.push(SUMMARY_COLUMNS).push(", NULL AS score");
+        push_from(&mut older, plan.page, Some(fts), true, plan.walk_order_index.then(|| newest.index()).flatten());
+        older.push(" AND +c.rowid < ").push_bind(window_end);
+        push_conditions(&mut older, filter);
+        older.push(newest.sql("c")).push(" LIMIT ").push_bind(wanted);
+        older.push(" OFFSET ").push_bind(skip);
+        self.read(async |c| older.build().fetch_all(c).await).await
+    }
+
     /// The total of a bounded search of a text with more than a few matches and other conditions that select
     /// `rows` conversations ([`Store::count_filtered`]), which an exact count would find by checking every one
     /// of them against the text (each of 96,329 closed conversations against the 12,728 matches of "refund":
@@ -405,6 +489,18 @@ impl Store {
     ) -> Result<(u64, bool)> {
         // A word in most conversations is probed row by row (its set is the workspace); a rarer text's set of
         // matches is built once and a larger sample checked against it, for a share that is rarer to measure.
+        if fits_tag_walk(filter)
+            && let Some(tag) = self.single_tag(filter).await?
+        {
+            // In one tag's index: a rarer text is counted exactly against its set (the set is most of the cost
+            // of a sample too), a word in most conversations is estimated from probes.
+            return match text {
+                TextMatches::Most => self.estimate_tag_walk(filter, &tag, fts).await,
+                TextMatches::Few | TextMatches::Many => {
+                    Ok((self.count_tag_walk(filter, &tag, TagText::InSet(fts)).await?, false))
+                }
+            };
+        }
         let sample = if text == TextMatches::Most { PROBED_ROWS } else { SAMPLED_ROWS };
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT c.rowid");
         push_from(&mut count, Access::Rows, None, true, None);
@@ -430,6 +526,11 @@ impl Store {
         let conditions = ConversationFilter { text: None, ..filter.clone() };
         if conditions.has_only_tags() {
             return self.count_tagged(&conditions).await;
+        }
+        if fits_tag_walk(&conditions)
+            && let Some(tag) = self.single_tag(&conditions).await?
+        {
+            return self.count_tag_walk(&conditions, &tag, TagText::None).await;
         }
         let states_alone = ConversationFilter { states: filter.states.clone(), ..Default::default() };
         if !filter.states.is_empty() && conditions == states_alone {
@@ -538,14 +639,7 @@ impl Store {
 
 /// Appends ` AND ...` for every condition of the filter but its text (see [`push_from`] for that).
 fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter) {
-    if !filter.states.is_empty() {
-        query.push(" AND c.state IN (");
-        let mut list = query.separated(", ");
-        for state in &filter.states {
-            list.push_bind(state.as_str());
-        }
-        query.push(")");
-    }
+    push_states(query, "c", filter);
     if !filter.priorities.is_empty() {
         query.push(" AND c.priority IN (");
         let mut list = query.separated(", ");
@@ -574,6 +668,23 @@ fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter
     if let Some(team) = &filter.team_assignee_id {
         query.push(" AND c.team_assignee_id = ").push_bind(team.clone());
     }
+    push_date_ranges(query, "c", filter);
+}
+
+/// Appends ` AND <table>.state IN (...)` when the filter names states.
+pub(super) fn push_states(query: &mut QueryBuilder<Sqlite>, table: &str, filter: &ConversationFilter) {
+    if !filter.states.is_empty() {
+        query.push(format_args!(" AND {table}.state IN ("));
+        let mut list = query.separated(", ");
+        for state in &filter.states {
+            list.push_bind(state.as_str());
+        }
+        query.push(")");
+    }
+}
+
+/// Appends ` AND <table>.created_at >= ...` and the like for the filter's date ranges.
+pub(super) fn push_date_ranges(query: &mut QueryBuilder<Sqlite>, table: &str, filter: &ConversationFilter) {
     for (column, op, value) in [
         ("created_at", ">=", filter.created_after),
         ("created_at", "<", filter.created_before),
@@ -581,13 +692,13 @@ fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter
         ("updated_at", "<", filter.updated_before),
     ] {
         if let Some(value) = value {
-            query.push(format_args!(" AND c.{column} {op} ")).push_bind(value);
+            query.push(format_args!(" AND {table}.{column} {op} ")).push_bind(value);
         }
     }
 }
 
 /// Appends `<column> IN (ids of the filter's tags, given by id or by name)`.
-fn push_tag_condition(query: &mut QueryBuilder<Sqlite>, column: &str, filter: &ConversationFilter) {
+pub(super) fn push_tag_condition(query: &mut QueryBuilder<Sqlite>, column: &str, filter: &ConversationFilter) {
     query.push(format_args!("{column} IN (SELECT t.id FROM tags t WHERE t.id IN ("));
     let mut ids = query.separated(", ");
     for tag in &filter.tags {
@@ -607,12 +718,6 @@ fn push_tag_condition(query: &mut QueryBuilder<Sqlite>, column: &str, filter: &C
 /// 0.84 ms walking.
 const SORTED_ROWS_MAX: u64 = 500;
 
-/// Rows of a filter probed one by one in the full-text index to estimate how many hold a word in most
-/// conversations (see [`Store::bounded_total`]): a probe costs 2–18 µs (more for a longer list of matches, 200
-/// probes of "the" took 3.6 ms). For a share of at least a half, the estimate's error is at most 10% (one
-/// standard deviation, by the binomial formula).
-const PROBED_ROWS: i64 = 100;
-
 /// Rows of a filter checked against the set of a text's matches to estimate how many hold it: 1.6 ms for
 /// "refund" (12,728 matches) among closed conversations, most of it building the set. For a share of an eighth,
 /// the estimate's error is about 8% (one standard deviation, by the binomial formula), where 200 probes would
@@ -621,9 +726,13 @@ const SAMPLED_ROWS: i64 = 1_000;
 
 /// Above this many rows selected by the conditions, a word in most conversations walks the order's index,
 /// checking the conditions and probing the text row by row: about `limit × conversations / rows` rows until the
-/// page is full. Fewer are read through the conditions' index and probed (and sorted when that index is not in
-/// the page's order).
+/// page is full. Fewer are put in page order by their keys first, then probed ([`push_probed_in_key_order`]).
 const WALK_ORDER_MIN_ROWS: u64 = 2_000;
+
+/// Up to this many rows selected by the conditions, a word in most conversations puts their keys in page order
+/// before probing when they lie scattered along the order's index (see [`ranges_another_date`]): sorting keys
+/// costs about 0.3 µs a row (19,322 of them and 50 probes: 6.1 ms).
+const SORTED_KEYS_MAX: u64 = 10_000;
 
 /// Rows of a condition on states counted before the other states are counted instead.
 const COUNTED_ROWS: i64 = 10_000;
@@ -633,8 +742,51 @@ fn invalid_offset() -> StoreError {
     StoreError::InvalidArgument("invalid cursor: its position is out of range".to_owned())
 }
 
-fn mismatch() -> StoreError {
+pub(super) fn mismatch() -> StoreError {
     StoreError::InvalidArgument("this cursor belongs to a different sort order".to_owned())
+}
+
+/// Whether the filter narrows the date the page is not ordered by: the rows it selects then lie scattered along
+/// the order's index, which a walk would read most of (a month's conversations by the last update: 15 ms).
+fn ranges_another_date(filter: &ConversationFilter, order: Order) -> bool {
+    let created = filter.created_after.is_some() || filter.created_before.is_some();
+    let updated = filter.updated_after.is_some() || filter.updated_before.is_some();
+    match order {
+        Order::Relevance => false,
+        Order::Created { .. } => updated,
+        Order::Updated => created,
+    }
+}
+
+/// A page of the rows the conditions select, each probed in the full-text index for `fts`: their keys (rowid and
+/// the order's date, from whichever index SQLite picks for the conditions; every one covers both dates) are
+/// sorted first, then probed in page order until the page is full. The keys are `+ 0` expressions so that
+/// SQLite neither walks the order's index for them nor sorts again outside: the outer order is the subquery's.
+/// A word in nearly every conversation among 7,611 created in one month, most recently updated first: 15 ms
+/// probing each and sorting, 2.4 ms this way (the statements alone).
+fn push_probed_in_key_order(
+    select: &mut QueryBuilder<Sqlite>,
+    filter: &ConversationFilter,
+    fts: &str,
+    order: Order,
+    position: Option<Position>,
+    limit: u32,
+) -> Result<()> {
+    let (column, direction) = match order {
+        Order::Created { descending: false } => ("created_at", "ASC"),
+        Order::Created { descending: true } | Order::Relevance => ("created_at", "DESC"),
+        Order::Updated => ("updated_at", "DESC"),
+    };
+    select.push("SELECT ").push(SUMMARY_COLUMNS).push(", NULL AS total, NULL AS score");
+    select.push(format_args!(" FROM (SELECT c.rowid + 0 AS r, c.{column} + 0 AS v FROM conversations c WHERE 1 = 1"));
+    push_conditions(select, filter);
+    push_position(select, order, position, "c")?;
+    select.push(format_args!(" ORDER BY v {direction}, r {direction} LIMIT -1) AS k"));
+    select.push(" CROSS JOIN conversations c ON c.rowid = k.r");
+    select.push(" WHERE EXISTS (SELECT 1 FROM conversation_fts f WHERE f.rowid = k.r AND conversation_fts MATCH ");
+    select.push_bind(fts.to_owned()).push(")");
+    select.push(format_args!(" ORDER BY k.v {direction}, k.r {direction} LIMIT ")).push_bind(i64::from(limit) + 1);
+    Ok(())
 }
 
 /// Appends the keyset condition of a cursor; returns the row offset (non-zero only for relevance order).

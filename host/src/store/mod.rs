@@ -15,6 +15,7 @@ mod meta;
 pub mod model;
 mod prepare;
 mod readers;
+mod search_by_tag;
 mod search_plan;
 mod sync_state;
 mod text;

@@ -247,18 +247,24 @@ fn prepare(conversations: &[ConversationRecord], stored: Stored) -> Result<Prepa
             row.push_bind(*rowid).push_bind(id.to_string()).push_bind(*position);
         },
     ));
-    let tag_links: Vec<(i64, &str)> = conversations
+    // A tag's rows carry the conversation's state and dates, so that a page of one tag is walked and counted in
+    // the tag's index (migration 0007); they are written with the conversation's row, so they never disagree.
+    let tag_links: Vec<(i64, &str, &ConversationRecord)> = conversations
         .iter()
         .zip(&rowids)
-        .flat_map(|(c, rowid)| dedup(&c.tag_ids).into_iter().map(move |id| (*rowid, id)))
+        .flat_map(|(c, rowid)| dedup(&c.tag_ids).into_iter().map(move |id| (*rowid, id, *c)))
         .collect();
     statements.extend(values_statements(
-        "INSERT INTO conversation_tags (conversation_rowid, tag_id) ",
-        2,
+        "INSERT INTO conversation_tags (conversation_rowid, tag_id, state, created_at, updated_at) ",
+        5,
         "",
         &tag_links,
-        |row, (rowid, id)| {
-            row.push_bind(*rowid).push_bind(id.to_string());
+        |row, (rowid, id, c)| {
+            row.push_bind(*rowid)
+                .push_bind(id.to_string())
+                .push_bind(c.state.unwrap_or(ConversationState::Open).as_str())
+                .push_bind(c.created_at)
+                .push_bind(c.updated_at);
         },
     ));
 
