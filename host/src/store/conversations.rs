@@ -10,6 +10,7 @@ use super::model::{
 use super::search_by_tag::{TagText, WalkPage, fits_tag_walk, push_row_conditions as push_tag_row_conditions};
 use super::search_plan::{
     Access, FEW_FILTERED_ROWS, Filtered, PROBED_ROWS, Plan, SearchEffort, Shape, TEXT_WINDOW, TextMatches, push_from,
+    push_in_text_set, push_text_probe, scale_sample,
 };
 use super::text::{fts_all_words, preview};
 use super::{Result, Store, StoreError, json_column, push_total};
@@ -148,30 +149,34 @@ impl Store {
             order = Order::Created { descending: true };
             ranked_matches = Some(0);
         }
+        // One tag, with states and date ranges at most: its own rows answer those conditions, in page order
+        // (see `search_by_tag`). Resolved once, for the plans that use it: pages in a column's order, and the
+        // ranked window (other relevance pages read every match anyway).
+        let walks = order != Order::Relevance || many.is_some();
+        let tag = match forced.is_none() && walks && fits_tag_walk(filter) {
+            true => self.single_tag(filter).await?,
+            false => None,
+        };
         if let (Some(_), Some(fts), Order::Relevance) = (many, fts_query.as_deref(), order) {
             let offset = match position {
                 None => 0,
                 Some(Position::Offset { o }) => o,
                 Some(_) => return Err(mismatch()),
             };
-            return self.search_ranked_window(filter, fts, offset, limit, fingerprint).await;
+            return self.search_ranked_window(filter, tag.as_deref(), fts, offset, limit, fingerprint).await;
         }
-        // One tag, with states and date ranges at most: walked in the tag's own index.
-        if forced.is_none()
-            && order != Order::Relevance
-            && fits_tag_walk(filter)
-            && let Some(tag) = self.single_tag(filter).await?
-        {
+        if let Some(tag) = tag.as_deref() {
+            // (In a column's order: a ranked search returned above.)
             let text = match (fts_query.as_deref(), many) {
                 (None, _) => TagText::None,
                 (Some(fts), Some(TextMatches::Most)) => TagText::Probed(fts),
                 (Some(fts), _) => TagText::InSet(fts),
             };
-            let rows = self.walk_tag(filter, &tag, text, order, position, limit).await?;
-            let total = match (text, rows.first()) {
-                (TagText::Probed(fts), _) => self.estimate_tag_walk(filter, &tag, fts).await?,
-                (_, Some(row)) => (row.try_get::<i64, _>("total")? as u64, false),
-                (_, None) => (self.count_tag_walk(filter, &tag, text).await?, false),
+            let page = WalkPage { position, below_rowid: None, skip: 0, limit, counted: true };
+            let rows = self.walk_tag(filter, tag, text, order, page).await?;
+            let total = match text {
+                TagText::Probed(fts) => self.estimate_tag_walk(filter, tag, fts).await?,
+                TagText::None | TagText::InSet(_) => (self.tag_walk_total(&rows, filter, tag, text).await?, false),
             };
             return self.finish_page(rows, limit, order, 0, total, ranked_matches, fingerprint);
         }
@@ -336,6 +341,7 @@ impl Store {
     async fn search_ranked_window(
         &self,
         filter: &ConversationFilter,
+        tag: Option<&str>,
         fts: &str,
         offset: u64,
         limit: u32,
@@ -343,20 +349,15 @@ impl Store {
     ) -> Result<Page<ConversationSummary>> {
         let wanted = i64::from(limit) + 1;
         let offset_sql = i64::try_from(offset).map_err(|_| invalid_offset())?;
-        // One tag (with states and dates at most): its rows answer the conditions (see `search_by_tag`).
-        let tag = match fits_tag_walk(filter) {
-            true => self.single_tag(filter).await?,
-            false => None,
-        };
         let mut select = QueryBuilder::<Sqlite>::new(
             "WITH w AS MATERIALIZED (SELECT rowid, -bm25(conversation_fts, 2.0, 1.0) AS score FROM conversation_fts \
              WHERE conversation_fts MATCH ",
         );
         select.push_bind(fts.to_owned()).push(" ORDER BY rowid DESC LIMIT ").push_bind(TEXT_WINDOW);
         select.push("), m AS MATERIALIZED (SELECT w.rowid AS rowid, w.score AS score FROM w");
-        if let Some(tag) = &tag {
+        if let Some(tag) = tag {
             // Each windowed match looks up its row of the tag (rather than building the list of the tag's rows).
-            select.push(" CROSS JOIN conversation_tags tg ON tg.tag_id = ").push_bind(tag.clone());
+            select.push(" CROSS JOIN conversation_tags tg ON tg.tag_id = ").push_bind(tag.to_owned());
             select.push(" AND tg.conversation_rowid = w.rowid WHERE 1 = 1");
             push_tag_row_conditions(&mut select, filter);
         } else {
@@ -402,7 +403,7 @@ impl Store {
         {
             let skip = offset_sql.saturating_sub(ranked).max(0);
             let wanted_older = wanted - items.len() as i64;
-            let rows = match &tag {
+            let rows = match tag {
                 // One tag: its older rows newest first, in its index (see `search_by_tag`).
                 Some(tag) => {
                     let page = WalkPage {
@@ -412,8 +413,7 @@ impl Store {
                         limit: u32::try_from(wanted_older - 1).unwrap_or(0),
                         counted: false,
                     };
-                    self.walk_tag_page(filter, tag, TagText::InSet(fts), Order::Created { descending: true }, page)
-                        .await?
+                    self.walk_tag(filter, tag, TagText::InSet(fts), Order::Created { descending: true }, page).await?
                 }
                 None => self.older_matches(filter, fts, filtered_rows, window_end, skip, wanted_older).await?,
             };
@@ -427,8 +427,9 @@ impl Store {
             (ranked as u64, false)
         } else if !filter.has_row_conditions() {
             self.count_text(fts).await?
-        } else if let Some(tag) = &tag {
-            (self.count_tag_walk(filter, tag, TagText::InSet(fts)).await?, false)
+        } else if let Some(tag) = tag {
+            // (The page's rows are not the walk's: counted on its own.)
+            (self.tag_walk_total(&[], filter, tag, TagText::InSet(fts)).await?, false)
         } else {
             let rows = filtered_rows.expect("counted when older matches exist and conditions apply");
             self.bounded_total(filter, fts, TextMatches::Many, rows).await?
@@ -489,34 +490,17 @@ impl Store {
     ) -> Result<(u64, bool)> {
         // A word in most conversations is probed row by row (its set is the workspace); a rarer text's set of
         // matches is built once and a larger sample checked against it, for a share that is rarer to measure.
-        if fits_tag_walk(filter)
-            && let Some(tag) = self.single_tag(filter).await?
-        {
-            // In one tag's index: a rarer text is counted exactly against its set (the set is most of the cost
-            // of a sample too), a word in most conversations is estimated from probes.
-            return match text {
-                TextMatches::Most => self.estimate_tag_walk(filter, &tag, fts).await,
-                TextMatches::Few | TextMatches::Many => {
-                    Ok((self.count_tag_walk(filter, &tag, TagText::InSet(fts)).await?, false))
-                }
-            };
-        }
         let sample = if text == TextMatches::Most { PROBED_ROWS } else { SAMPLED_ROWS };
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT c.rowid");
         push_from(&mut count, Access::Rows, None, true, None);
         push_conditions(&mut count, filter);
         count.push(" LIMIT ").push_bind(sample).push(") AS s WHERE ");
-        if text == TextMatches::Most {
-            count.push("EXISTS (SELECT 1 FROM conversation_fts f WHERE f.rowid = s.rowid AND conversation_fts MATCH ");
-        } else {
-            count.push("s.rowid IN (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH ");
+        match text {
+            TextMatches::Most => push_text_probe(&mut count, "s.rowid", fts),
+            TextMatches::Few | TextMatches::Many => push_in_text_set(&mut count, "s.rowid", fts),
         }
-        count.push_bind(fts.to_owned()).push(")");
         let hits: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
-        if rows <= sample as u64 {
-            return Ok((hits as u64, false));
-        }
-        Ok(((rows as f64 * hits as f64 / sample as f64).round() as u64, true))
+        Ok(scale_sample(rows, hits, sample))
     }
 
     /// How many conversations the filter's conditions (not its text) select. Tags alone are counted from the tag
@@ -526,11 +510,6 @@ impl Store {
         let conditions = ConversationFilter { text: None, ..filter.clone() };
         if conditions.has_only_tags() {
             return self.count_tagged(&conditions).await;
-        }
-        if fits_tag_walk(&conditions)
-            && let Some(tag) = self.single_tag(&conditions).await?
-        {
-            return self.count_tag_walk(&conditions, &tag, TagText::None).await;
         }
         let states_alone = ConversationFilter { states: filter.states.clone(), ..Default::default() };
         if !filter.states.is_empty() && conditions == states_alone {
@@ -762,8 +741,9 @@ fn ranges_another_date(filter: &ConversationFilter, order: Order) -> bool {
 /// the order's date, from whichever index SQLite picks for the conditions; every one covers both dates) are
 /// sorted first, then probed in page order until the page is full. The keys are `+ 0` expressions so that
 /// SQLite neither walks the order's index for them nor sorts again outside: the outer order is the subquery's.
-/// A word in nearly every conversation among 7,611 created in one month, most recently updated first: 15 ms
-/// probing each and sorting, 2.4 ms this way (the statements alone).
+/// A word in nearly every conversation among the 3,880 created in 30 days, most recently updated first: 15 ms
+/// walking the updated index, 11 ms probing each in the created index and sorting, 1.3 ms this way (the statements
+/// alone).
 fn push_probed_in_key_order(
     select: &mut QueryBuilder<Sqlite>,
     filter: &ConversationFilter,
@@ -783,8 +763,8 @@ fn push_probed_in_key_order(
     push_position(select, order, position, "c")?;
     select.push(format_args!(" ORDER BY v {direction}, r {direction} LIMIT -1) AS k"));
     select.push(" CROSS JOIN conversations c ON c.rowid = k.r");
-    select.push(" WHERE EXISTS (SELECT 1 FROM conversation_fts f WHERE f.rowid = k.r AND conversation_fts MATCH ");
-    select.push_bind(fts.to_owned()).push(")");
+    select.push(" WHERE ");
+    push_text_probe(select, "k.r", fts);
     select.push(format_args!(" ORDER BY k.v {direction}, k.r {direction} LIMIT ")).push_bind(i64::from(limit) + 1);
     Ok(())
 }

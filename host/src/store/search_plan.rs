@@ -251,10 +251,8 @@ pub(super) fn push_from(
             if let Some(index) = order_index {
                 query.push(format_args!(" INDEXED BY {index}"));
             }
-            query.push(
-                " WHERE EXISTS (SELECT 1 FROM conversation_fts f WHERE f.rowid = c.rowid AND conversation_fts MATCH ",
-            );
-            query.push_bind(fts()).push(")");
+            query.push(" WHERE ");
+            push_text_probe(query, "c.rowid", &fts());
         }
         Access::RowsInTextSet => {
             query.push(" FROM conversations c");
@@ -264,10 +262,36 @@ pub(super) fn push_from(
             // `+` keeps SQLite from driving from the set (a row lookup per match, 1.7 µs each): a filter's index
             // or the order's drives, and the set only filters ("refund" created in the last 400 days: 43 ms
             // driven from the set, 15 ms from the date index).
-            query.push(" WHERE +c.rowid IN (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH ");
-            query.push_bind(fts()).push(")");
+            query.push(" WHERE ");
+            push_in_text_set(query, "+c.rowid", &fts());
         }
     }
+}
+
+/// Appends `EXISTS (...)`: whether the row `rowid` (an expression) matches `fts`, probed in the full-text index
+/// (2–18 µs a probe, more for a longer list of matches).
+pub(super) fn push_text_probe(query: &mut QueryBuilder<Sqlite>, rowid: &str, fts: &str) {
+    query.push(format_args!(
+        "EXISTS (SELECT 1 FROM conversation_fts f WHERE f.rowid = {rowid} AND conversation_fts MATCH "
+    ));
+    query.push_bind(fts.to_owned()).push(")");
+}
+
+/// Appends `<rowid> IN (...)`: whether the row `rowid` (an expression) is in the set of `fts`'s matches, which
+/// SQLite builds once per statement (counting a tag's 10,360 rows took 1.7 ms against the 12,728 matches of
+/// "refund", 0.24 ms alone).
+pub(super) fn push_in_text_set(query: &mut QueryBuilder<Sqlite>, rowid: &str, fts: &str) {
+    query.push(format_args!("{rowid} IN (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH "));
+    query.push_bind(fts.to_owned()).push(")");
+}
+
+/// An estimate of how many of `rows` rows hold a text, `hits` of the first `sample` of them having held it:
+/// exact (not an estimate) when the sample was all of them.
+pub(super) fn scale_sample(rows: u64, hits: i64, sample: i64) -> (u64, bool) {
+    if rows <= sample as u64 {
+        return (hits as u64, false);
+    }
+    ((rows as f64 * hits as f64 / sample as f64).round() as u64, true)
 }
 
 #[cfg(test)]
