@@ -58,6 +58,19 @@ impl ConversationFilter {
         let tags_alone = Self { text: None, tags: self.tags.clone(), ..Self::default() };
         !self.tags.is_empty() && *self == tags_alone
     }
+
+    /// Whether the conditions besides the text are date ranges and nothing else (at least one bound).
+    pub fn has_only_date_ranges(&self) -> bool {
+        let ranges_alone = Self {
+            text: self.text.clone(),
+            created_after: self.created_after,
+            created_before: self.created_before,
+            updated_after: self.updated_after,
+            updated_before: self.updated_before,
+            ..Self::default()
+        };
+        self.has_row_conditions() && *self == ranges_alone
+    }
 }
 
 /// Orders a conversation search can return.
@@ -92,5 +105,24 @@ impl PageRequest {
     /// The limit clamped to 1..=MAX_PAGE_SIZE.
     pub fn clamped_limit(&self) -> u32 {
         self.limit.clamp(1, MAX_PAGE_SIZE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_ranges_alone_are_told_apart_from_other_conditions() {
+        let ranges = ConversationFilter { created_after: Some(1), updated_before: Some(2), ..Default::default() };
+        assert!(ranges.has_only_date_ranges());
+        let with_text = ConversationFilter { text: Some("refund".to_owned()), ..ranges.clone() };
+        assert!(with_text.has_only_date_ranges(), "the text is not a row condition");
+        let with_state = ConversationFilter { states: vec![ConversationState::Open], ..ranges.clone() };
+        assert!(!with_state.has_only_date_ranges());
+        let with_tag = ConversationFilter { tags: vec!["bug".to_owned()], ..ranges };
+        assert!(!with_tag.has_only_date_ranges());
+        assert!(!ConversationFilter::default().has_only_date_ranges(), "no condition at all is not a range");
+        assert!(!ConversationFilter { text: Some("refund".to_owned()), ..Default::default() }.has_only_date_ranges());
     }
 }
