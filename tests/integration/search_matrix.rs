@@ -298,8 +298,10 @@ async fn bounded_relevance_ranks_a_window_of_a_common_word_and_follows_with_the_
     let values = values_at(&reference, options.now);
     let (mut windows, mut estimates) = (0, 0);
     for (n, cell) in matrix::cells().iter().enumerate().filter(|(_, c)| c.text == matrix::TextClass::Common) {
-        // Relevance pages of fifty are followed to the end, across the window into the older matches.
-        let whole = cell.sort == ConversationSort::Relevance && cell.limit == matrix::LIMITS[2];
+        // Relevance pages of fifty are followed to the end, across the window into the older matches, and so are
+        // the other orders' pages of fifty under conditions (those that select few rows read them once).
+        let whole =
+            cell.limit == matrix::LIMITS[2] && (cell.sort == ConversationSort::Relevance || !cell.filters.is_empty());
         let (e, w) = check(&store, &mut reference, (cell, &values, n), SearchEffort::Bounded, whole).await;
         estimates += e;
         windows += w;

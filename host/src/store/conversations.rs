@@ -149,6 +149,7 @@ impl Store {
         let mode = (effort == SearchEffort::Bounded).then_some(measure).flatten();
         let fingerprint = cursor::fingerprint(&(filter, sort, effort, mode));
         let position = page.cursor.as_deref().map(|c| self.cursor_key.decode(c, fingerprint)).transpose()?;
+        let first_page = position.is_none();
         // A bounded search of a text with more than a few matches neither ranks nor counts every one.
         let many = measure.filter(|m| effort == SearchEffort::Bounded && *m != TextMatches::Few);
         // Nor does it rank a text in most conversations at all: bm25 gives such a word no weight (its idf is
@@ -212,10 +213,17 @@ impl Store {
         // applies, [`Store::bounded_total`] when other conditions do (unless they select so few rows that each
         // is probed anyway, and counted with the page).
         let mut probe_in_key_order = false;
+        // A common word under conditions that select few rows: those rows that hold it are read once, for the
+        // page and its exact total ([`push_matching_rows`]).
+        let few_rows_read_once = forced.is_none()
+            && many == Some(TextMatches::Many)
+            && filtered_rows.is_some_and(|rows| rows <= SAMPLED_ROWS as u64)
+            && shape.is_some_and(|s| s.filter != Filtered::ToFewRows);
         let mut known_total = match many {
             Some(_) if !filter.has_row_conditions() => {
                 Some(self.count_text(fts_query.as_deref().unwrap_or_default()).await?)
             }
+            Some(_) if few_rows_read_once => None,
             Some(measure) if shape.is_none_or(|s| s.filter != Filtered::ToFewRows) => {
                 let rows = filtered_rows.expect("counted for a bounded search with conditions");
                 if measure == TextMatches::Most && forced.is_none() {
@@ -282,6 +290,10 @@ impl Store {
         } else if probe_in_key_order {
             push_probed_in_key_order(&mut select, filter, fts.unwrap_or_default(), order, position, limit)?;
             0
+        } else if few_rows_read_once {
+            let page = MatchingPage { position, below_rowid: None, skip: 0, wanted: i64::from(limit) + 1 };
+            push_matching_rows(&mut select, filter, fts.unwrap_or_default(), order, page)?;
+            0
         } else {
             select.push("SELECT ").push(SUMMARY_COLUMNS);
             match known_total {
@@ -314,6 +326,8 @@ impl Store {
         let rows = self.read(async |c| select.build().fetch_all(c).await).await?;
         let total = match known_total {
             Some(known) => known,
+            // An empty first page of the rows read once: none of them holds the text.
+            None if few_rows_read_once && rows.is_empty() && first_page => (0, false),
             None => (self.page_total(&rows, matches).await?, false),
         };
         self.finish_page(rows, limit, order, offset, total, ranked_matches, fingerprint)
@@ -418,13 +432,33 @@ impl Store {
             true => Some(self.count_filtered(filter).await?),
             false => None,
         };
+        let mut counted_with_older = None;
         if (items.len() as i64) < wanted
             && older_exist
             && let Some(window_end) = window_end
         {
             let skip = offset_sql.saturating_sub(ranked).max(0);
             let wanted_older = wanted - items.len() as i64;
+            // (Up to FEW_FILTERED_ROWS, each row is probed instead: cheaper than building the set.)
+            let few_rows =
+                filtered_rows.is_some_and(|rows| rows > FEW_FILTERED_ROWS as u64 && rows <= SAMPLED_ROWS as u64);
             let rows = match tag {
+                // Few rows meet the conditions: those that hold the text are read once, for the older page and
+                // the exact total.
+                None if few_rows => {
+                    let page =
+                        MatchingPage { position: None, below_rowid: Some(window_end), skip, wanted: wanted_older };
+                    let mut older = QueryBuilder::<Sqlite>::new("");
+                    push_matching_rows(&mut older, filter, fts, Order::Created { descending: true }, page)?;
+                    let rows = self.read(async |c| older.build().fetch_all(c).await).await?;
+                    counted_with_older = match rows.first() {
+                        Some(row) => Some(row.try_get::<i64, _>("total")?),
+                        // None of the rows below the window holds the text: the ranked ones are all.
+                        None if skip == 0 => Some(ranked),
+                        None => None,
+                    };
+                    rows
+                }
                 // One tag: its older rows newest first, in its index (see `search_by_tag`).
                 Some(tag) => {
                     let page = WalkPage {
@@ -446,6 +480,8 @@ impl Store {
         items.truncate(limit as usize);
         let (total, total_is_estimate) = if !older_exist {
             (ranked as u64, false)
+        } else if let Some(counted) = counted_with_older {
+            (counted as u64, false)
         } else if !filter.has_row_conditions() {
             self.count_text(fts).await?
         } else if let Some(tag) = tag {
@@ -819,6 +855,45 @@ fn push_probed_in_key_order(
     select.push(" WHERE ");
     push_text_probe(select, "k.r", fts);
     select.push(format_args!(" ORDER BY k.v {direction}, k.r {direction} LIMIT ")).push_bind(i64::from(limit) + 1);
+    Ok(())
+}
+
+/// Which page of a filter's matching rows [`push_matching_rows`] reads: after a cursor's position, among the rows
+/// stored before one (the older matches of a ranked search), past `skip` of them, `wanted` rows at most.
+struct MatchingPage {
+    position: Option<Position>,
+    below_rowid: Option<i64>,
+    skip: i64,
+    wanted: i64,
+}
+
+/// A page of the rows the filter's conditions select that hold `fts`, with their exact count in a `total` column,
+/// for conditions that select few rows (at most [`SAMPLED_ROWS`]): each is checked once against the set of
+/// matches, and the page is sorted from them. A sample of the rows for an estimated total and a page walking them
+/// had each built the set of matches ("refund" among 670 open conversations of a team: 2.2 ms and 2.1 ms).
+fn push_matching_rows(
+    select: &mut QueryBuilder<Sqlite>,
+    filter: &ConversationFilter,
+    fts: &str,
+    order: Order,
+    page: MatchingPage,
+) -> Result<()> {
+    let key = order
+        .key_column()
+        .ok_or_else(|| StoreError::InvalidArgument("a relevance order needs every match's score".to_owned()))?;
+    select.push(format_args!("WITH h AS MATERIALIZED (SELECT c.rowid AS rowid, c.{key} AS {key}"));
+    push_from(select, Access::RowsInTextSet, Some(fts), true, None);
+    push_conditions(select, filter);
+    select.push(") SELECT ").push(SUMMARY_COLUMNS);
+    select.push(format_args!(
+        ", (SELECT count(*) FROM h) AS total, NULL AS score FROM (SELECT h.rowid, h.{key} FROM h WHERE 1 = 1"
+    ));
+    push_position(select, order, page.position, "h")?;
+    if let Some(below) = page.below_rowid {
+        select.push(" AND h.rowid < ").push_bind(below);
+    }
+    select.push(order.sql("h")).push(" LIMIT ").push_bind(page.wanted).push(" OFFSET ").push_bind(page.skip);
+    select.push(") AS k CROSS JOIN conversations c ON c.rowid = k.rowid").push(order.sql("k"));
     Ok(())
 }
 
