@@ -309,3 +309,47 @@ async fn bounded_relevance_ranks_a_window_of_a_common_word_and_follows_with_the_
     assert!(windows > 50 && estimates > 20, "{windows} ranked windows, {estimates} estimated totals");
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversations_created_out_of_id_order_keep_their_place_in_creation_order() {
+    // A first page in creation order may read a common word's matches in id order, which holds only while ids
+    // follow creation dates (as Intercom's and the demo's do). Here two matches of "refund" break it: the lowest
+    // id gets the newest date and the highest id the oldest. Every first page in creation order must still be the
+    // reference's.
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("workspace.sqlite3");
+    let options = DemoOptions { conversations: 20_000, seed: 5, now: 1_790_000_000 };
+    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
+    demo::seed(&store, &options).await.unwrap();
+    let mut reference = Reference::of(&options, &path).await;
+    let matches = reference.text_matches("refund").await;
+    assert!(matches.len() > 2_000, "\"refund\" must be a common word here: {} matches", matches.len());
+    let (lowest, highest) = (*matches.keys().min().unwrap(), *matches.keys().max().unwrap());
+    let first_created = reference.conversations.iter().map(|c| c.record.created_at).min().unwrap();
+    let mut writer = SqliteConnectOptions::new().filename(&path).connect().await.unwrap();
+    for (rowid, created_at) in [(lowest, options.now - 60), (highest, first_created - 60)] {
+        for table in [
+            "UPDATE conversations SET created_at = ? WHERE rowid = ?",
+            "UPDATE conversation_tags SET created_at = ? WHERE conversation_rowid = ?",
+        ] {
+            sqlx::query(table).bind(created_at).bind(rowid).execute(&mut writer).await.unwrap();
+        }
+        reference.conversations.iter_mut().find(|c| c.rowid == rowid).unwrap().record.created_at = created_at;
+    }
+    drop(writer);
+
+    let refund = ConversationFilter { text: Some("refund".to_owned()), ..Default::default() };
+    let first = PageRequest { limit: 20, cursor: None };
+    for (sort, moved) in [(ConversationSort::Newest, lowest), (ConversationSort::Oldest, highest)] {
+        let page = store.search_conversations_with(&refund, sort, &first, SearchEffort::Bounded).await.unwrap();
+        assert_eq!(page.items[0].id, moved.to_string(), "{sort:?}: the moved conversation comes first");
+    }
+    let values = values_at(&reference, options.now);
+    let creation_order = |c: &&Cell| matches!(c.sort, ConversationSort::Newest | ConversationSort::Oldest);
+    let cells = matrix::cells();
+    for (n, cell) in cells.iter().enumerate().filter(|(_, c)| c.text == matrix::TextClass::Common && creation_order(c))
+    {
+        check(&store, &mut reference, (cell, &values, n), SearchEffort::Bounded, false).await;
+    }
+    store.close().await;
+}

@@ -267,6 +267,19 @@ impl Store {
             push_from(query, plan.total, fts, has_row_conditions, None);
             push_conditions(query, filter);
         };
+        // A first page in creation order of a common word: its matches in id order, checked to be the true page.
+        // (Not when its total, an estimate under conditions, says the page will not fill: the walk would read its
+        // [`ID_ORDER_MATCHES`] in vain. The matches are more than 2,000, so the first 1,000 hold at most half.)
+        if forced.is_none()
+            && first_page
+            && many == Some(TextMatches::Many)
+            && !few_rows_read_once
+            && let (Some(total), Order::Created { descending }) = (known_total, order)
+            && total.0 >= 2 * (u64::from(limit) + 1)
+            && let Some(rows) = self.first_page_in_id_order(filter, fts.unwrap_or_default(), descending, limit).await?
+        {
+            return self.finish_page(rows, limit, order, 0, total, ranked_matches, fingerprint);
+        }
         let mut select = QueryBuilder::<Sqlite>::new("");
         let offset = if plan.page == Access::FromText {
             // Every match is read once into `m`, with what orders it; the page and the total both come from
@@ -331,6 +344,60 @@ impl Store {
             None => (self.page_total(&rows, matches).await?, false),
         };
         self.finish_page(rows, limit, order, offset, total, ranked_matches, fingerprint)
+    }
+
+    /// The first page, in creation order (newest first when `descending`), of the conversations that hold `fts`
+    /// and meet the filter's conditions, read from the full-text index in id order: conversation ids follow
+    /// creation dates (in Intercom and in the demo workspace), so about a page of matches is read instead of the
+    /// set of all of them. It is the true page only when no conversation beyond its last id (smaller, newest
+    /// first) was created beyond its last date (later, newest first), checked in the creation index over the
+    /// conversations between the page and the edge of the workspace; `None` when it is not, or when the first
+    /// [`ID_ORDER_MATCHES`] matches do not fill the page: the caller's plan answers then. A page of 50 of
+    /// "refund", newest first: 0.6 ms, where walking the date index against the set of matches took 1.9 ms (the
+    /// statements, in the server's log).
+    async fn first_page_in_id_order(
+        &self,
+        filter: &ConversationFilter,
+        fts: &str,
+        descending: bool,
+        limit: u32,
+    ) -> Result<Option<Vec<SqliteRow>>> {
+        let wanted = i64::from(limit) + 1;
+        let (direction, edge, beyond, later, first) = match descending {
+            true => ("DESC", "min", "<", ">", i64::MIN),
+            false => ("ASC", "max", ">", "<", i64::MAX),
+        };
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "WITH p AS MATERIALIZED (SELECT c.rowid AS rowid, c.created_at AS created_at FROM conversation_fts f \
+             CROSS JOIN conversations c ON c.rowid = f.rowid WHERE conversation_fts MATCH ",
+        );
+        select.push_bind(fts.to_owned());
+        // At most ID_ORDER_MATCHES matches: from the id of the last of them (or the first id there is).
+        let bound = if descending { ">=" } else { "<=" };
+        select.push(format_args!(
+            " AND f.rowid {bound} coalesce((SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH "
+        ));
+        select.push_bind(fts.to_owned());
+        select.push(format_args!(" ORDER BY rowid {direction} LIMIT 1 OFFSET ")).push_bind(ID_ORDER_MATCHES - 1);
+        select.push("), ").push_bind(first).push(")");
+        push_conditions(&mut select, filter);
+        select.push(format_args!(" ORDER BY f.rowid {direction} LIMIT ")).push_bind(wanted);
+        select.push(format_args!(
+            "), e AS MATERIALIZED (SELECT n, NOT EXISTS (SELECT 1 FROM conversations o INDEXED BY \
+             conversations_by_created WHERE o.created_at {later} v AND o.rowid {beyond} r) AS in_order FROM \
+             (SELECT {edge}(rowid) AS r, {edge}(created_at) AS v, count(*) AS n FROM p)) SELECT "
+        ));
+        select.push(SUMMARY_COLUMNS);
+        select.push(
+            ", NULL AS total, NULL AS score, e.n AS found, e.in_order AS in_order FROM e CROSS JOIN p \
+             CROSS JOIN conversations c ON c.rowid = p.rowid",
+        );
+        select.push(format_args!(" ORDER BY p.created_at {direction}, p.rowid {direction}"));
+        let rows = self.read(async |c| select.build().fetch_all(c).await).await?;
+        let Some(first_row) = rows.first() else { return Ok(None) };
+        let found: i64 = first_row.try_get("found")?;
+        let in_order: bool = first_row.try_get("in_order")?;
+        Ok((found == wanted && in_order).then_some(rows))
     }
 
     /// The page of a search's `rows` (one more than `limit` when there are more), with its cursor.
@@ -759,6 +826,10 @@ pub(super) fn push_tag_condition(query: &mut QueryBuilder<Sqlite>, column: &str,
     }
     query.push("))");
 }
+
+/// Most matches of a text a first page in creation order reads in id order ([`Store::first_page_in_id_order`]),
+/// a row each, before the plan that builds the set of matches answers instead.
+const ID_ORDER_MATCHES: i64 = 1_000;
 
 /// Up to this many rows (tagged conversations, matches of a text) are read and sorted for a page; more, and the
 /// page walks the order's index keeping the rows it wants, which stops early when they are common but could read
