@@ -268,14 +268,17 @@ impl Store {
             push_conditions(query, filter);
         };
         // A first page in creation order of a common word: its matches in id order, checked to be the true page.
-        // (Not when its total, an estimate under conditions, says the page will not fill: the walk would read its
-        // [`ID_ORDER_MATCHES`] in vain. The matches are more than 2,000, so the first 1,000 hold at most half.)
+        // (Not when its total, an estimate under conditions, says the page will not fill, nor for pages of more than
+        // half of [`ID_ORDER_MATCHES`], nor when a creation bound lies ahead of the walk: it would read its matches
+        // in vain. The matches are more than 2,000, so the first 1,000 hold at most half.)
         if forced.is_none()
             && first_page
             && many == Some(TextMatches::Many)
             && !few_rows_read_once
             && let (Some(total), Order::Created { descending }) = (known_total, order)
             && total.0 >= 2 * (u64::from(limit) + 1)
+            && 2 * (i64::from(limit) + 1) <= ID_ORDER_MATCHES
+            && !bounds_creation_ahead(filter, descending)
             && let Some(rows) = self.first_page_in_id_order(filter, fts.unwrap_or_default(), descending, limit).await?
         {
             return self.finish_page(rows, limit, order, 0, total, ranked_matches, fingerprint);
@@ -878,6 +881,15 @@ fn ranges_only_order_date(filter: &ConversationFilter, order: Order) -> bool {
             Order::Created { .. } => created && !updated,
             Order::Updated => updated && !created,
         }
+}
+
+/// Whether the filter bounds the creation date on the side a walk in creation order starts from (before, newest
+/// first; after, oldest first): the walk would pass every match beyond the bound before reaching the page.
+fn bounds_creation_ahead(filter: &ConversationFilter, descending: bool) -> bool {
+    match descending {
+        true => filter.created_before.is_some(),
+        false => filter.created_after.is_some(),
+    }
 }
 
 /// Whether the filter narrows the creation date, and the date of the last update.
