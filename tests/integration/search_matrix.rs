@@ -285,16 +285,33 @@ async fn the_reference_is_not_trivial() {
     assert!(large * 8 > measured, "only {large} of {measured} searches match more than one page");
 }
 
+/// A demo workspace of its own with its reference, kept in a directory dropped with it.
+struct Seeded {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    options: DemoOptions,
+    store: Store,
+    reference: Reference,
+}
+
+impl Seeded {
+    /// 20,000 conversations: the matrix's common words have more than 2,000 matches there, in a minority.
+    async fn common_words() -> Self {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("workspace.sqlite3");
+        let options = DemoOptions { conversations: 20_000, seed: 5, now: 1_790_000_000 };
+        let store = Store::open(&path, StoreOptions::default()).await.unwrap();
+        demo::seed(&store, &options).await.unwrap();
+        let reference = Reference::of(&options, &path).await;
+        Self { _dir: dir, path, options, store, reference }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounded_relevance_ranks_a_window_of_a_common_word_and_follows_with_the_rest_newest_first() {
     // At 3,000 conversations every text with more than 2,000 matches is in most of them (and not ranked at all);
     // 20,000 give the common words of the matrix more than 2,000 matches in a minority: the ranked window.
-    let dir = tempfile::TempDir::new().unwrap();
-    let path = dir.path().join("workspace.sqlite3");
-    let options = DemoOptions { conversations: 20_000, seed: 5, now: 1_790_000_000 };
-    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
-    demo::seed(&store, &options).await.unwrap();
-    let mut reference = Reference::of(&options, &path).await;
+    let Seeded { _dir, options, store, mut reference, .. } = Seeded::common_words().await;
     let values = values_at(&reference, options.now);
     let (mut windows, mut estimates) = (0, 0);
     for (n, cell) in matrix::cells().iter().enumerate().filter(|(_, c)| c.text == matrix::TextClass::Common) {
@@ -316,12 +333,7 @@ async fn conversations_created_out_of_id_order_keep_their_place_in_creation_orde
     // follow creation dates (as Intercom's and the demo's do). Here two matches of "refund" break it: the lowest
     // id gets the newest date and the highest id the oldest. Every first page in creation order must still be the
     // reference's.
-    let dir = tempfile::TempDir::new().unwrap();
-    let path = dir.path().join("workspace.sqlite3");
-    let options = DemoOptions { conversations: 20_000, seed: 5, now: 1_790_000_000 };
-    let store = Store::open(&path, StoreOptions::default()).await.unwrap();
-    demo::seed(&store, &options).await.unwrap();
-    let mut reference = Reference::of(&options, &path).await;
+    let Seeded { _dir, path, options, store, mut reference } = Seeded::common_words().await;
     let matches = reference.text_matches("refund").await;
     assert!(matches.len() > 2_000, "\"refund\" must be a common word here: {} matches", matches.len());
     let (lowest, highest) = (*matches.keys().min().unwrap(), *matches.keys().max().unwrap());

@@ -76,12 +76,15 @@ impl Order {
         }
     }
 
-    /// The column a page in this order is sorted by (with the rowid); relevance is sorted by a score.
-    fn key_column(self) -> Option<&'static str> {
+    /// The column a page in this order is sorted by (with the rowid). Relevance is sorted by a score, which only
+    /// the plans that read every match (or the ranked window) have: asking it of those is refused.
+    fn key_column(self) -> Result<&'static str> {
         match self {
-            Self::Relevance => None,
-            Self::Created { .. } => Some("created_at"),
-            Self::Updated => Some("updated_at"),
+            Self::Relevance => {
+                Err(StoreError::InvalidArgument("a relevance order needs every match's score".to_owned()))
+            }
+            Self::Created { .. } => Ok("created_at"),
+            Self::Updated => Ok("updated_at"),
         }
     }
 
@@ -324,9 +327,7 @@ impl Store {
             // whole rows, SQLite read and sorted every row the conditions select (5,397 prioritized
             // conversations, newest first: 44 ms; their keys: 2.0 ms).
             // (Relevance pages read every match with its score, or the ranked window: never these plans.)
-            let key = order
-                .key_column()
-                .ok_or_else(|| StoreError::InvalidArgument("a relevance order needs every match's score".to_owned()))?;
+            let key = order.key_column()?;
             select.push(format_args!(" FROM (SELECT c.rowid AS rowid, c.{key} AS {key}"));
             let walk_order_index = walk_order_index || ranges_only_order_date(filter, order);
             push_from(&mut select, plan.page, fts, true, walk_order_index.then(|| order.index()).flatten());
@@ -962,9 +963,7 @@ fn push_matching_rows(
     order: Order,
     page: MatchingPage,
 ) -> Result<()> {
-    let key = order
-        .key_column()
-        .ok_or_else(|| StoreError::InvalidArgument("a relevance order needs every match's score".to_owned()))?;
+    let key = order.key_column()?;
     select.push(format_args!("WITH h AS MATERIALIZED (SELECT c.rowid AS rowid, c.{key} AS {key}"));
     push_from(select, Access::RowsInTextSet, Some(fts), true, None);
     push_conditions(select, filter);
