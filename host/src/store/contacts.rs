@@ -5,6 +5,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
 use super::cursor::{self, Position};
 use super::filter::{ContactFilter, PageRequest};
 use super::model::{CompanyRef, ContactView, Page};
+use super::row_count::PushRowCount as _;
 use super::text::fts_all_prefixes;
 use super::{Result, Store, StoreError, json_column, push_total};
 
@@ -46,7 +47,7 @@ impl Store {
                 return Err(StoreError::InvalidArgument("this cursor is not a contact search cursor".to_owned()));
             }
         }
-        select.push(" ORDER BY c.updated_at DESC, c.rowid DESC LIMIT ").push_bind(i64::from(limit) + 1);
+        select.push(" ORDER BY c.updated_at DESC, c.rowid DESC LIMIT ").push_row_count(i64::from(limit) + 1);
 
         let mut rows = self.read(async |c| select.build().fetch_all(c).await).await?;
         let total = self.page_total(&rows, from_and_conditions).await?;

@@ -7,6 +7,7 @@ use super::filter::{ConversationFilter, ConversationSort, PageRequest};
 use super::model::{
     Author, ConversationDetail, ConversationState, ConversationSummary, Page, PartView, Priority, Statistics,
 };
+use super::row_count::PushRowCount as _;
 use super::search_by_tag::{TagText, WalkPage, fits_tag_walk, push_row_conditions as push_tag_row_conditions};
 use super::search_plan::{
     Access, FEW_FILTERED_ROWS, Filtered, PROBED_ROWS, Plan, SearchEffort, Shape, TEXT_WINDOW, TextMatches, push_from,
@@ -301,8 +302,8 @@ impl Store {
             select.push(") SELECT ").push(SUMMARY_COLUMNS);
             select.push(", (SELECT count(*) FROM m) AS total, page.score AS score FROM (SELECT m.rowid, m.score FROM m WHERE 1 = 1");
             let offset = push_position(&mut select, order, position, "m")?;
-            select.push(order.sql("m")).push(" LIMIT ").push_bind(i64::from(limit) + 1);
-            select.push(" OFFSET ").push_bind(i64::try_from(offset).map_err(|_| invalid_offset())?);
+            select.push(order.sql("m")).push(" LIMIT ").push_row_count(i64::from(limit) + 1);
+            select.push(" OFFSET ").push_row_count(i64::try_from(offset).map_err(|_| invalid_offset())?);
             select.push(") AS page CROSS JOIN conversations c ON c.rowid = page.rowid");
             select.push(order.sql(if ranked { "page" } else { "c" }));
             offset
@@ -334,7 +335,7 @@ impl Store {
             push_conditions(&mut select, filter);
             let offset = push_position(&mut select, order, position, "c")?;
             select.push(order.sql("c"));
-            select.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+            select.push(" LIMIT ").push_row_count(i64::from(limit) + 1);
             select.push(") AS k CROSS JOIN conversations c ON c.rowid = k.rowid");
             select.push(order.sql("k"));
             offset
@@ -382,10 +383,10 @@ impl Store {
             " AND f.rowid {bound} coalesce((SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH "
         ));
         select.push_bind(fts.to_owned());
-        select.push(format_args!(" ORDER BY rowid {direction} LIMIT 1 OFFSET ")).push_bind(ID_ORDER_MATCHES - 1);
+        select.push(format_args!(" ORDER BY rowid {direction} LIMIT 1 OFFSET ")).push_row_count(ID_ORDER_MATCHES - 1);
         select.push("), ").push_bind(first).push(")");
         push_conditions(&mut select, filter);
-        select.push(format_args!(" ORDER BY f.rowid {direction} LIMIT ")).push_bind(wanted);
+        select.push(format_args!(" ORDER BY f.rowid {direction} LIMIT ")).push_row_count(wanted);
         select.push(format_args!(
             "), e AS MATERIALIZED (SELECT n, NOT EXISTS (SELECT 1 FROM conversations o INDEXED BY \
              conversations_by_created WHERE o.created_at {later} v AND o.rowid {beyond} r) AS in_order FROM \
@@ -455,26 +456,38 @@ impl Store {
     ) -> Result<Page<ConversationSummary>> {
         let wanted = i64::from(limit) + 1;
         let offset_sql = i64::try_from(offset).map_err(|_| invalid_offset())?;
-        let mut select = QueryBuilder::<Sqlite>::new(
-            "WITH w AS MATERIALIZED (SELECT rowid, -bm25(conversation_fts, 2.0, 1.0) AS score FROM conversation_fts \
-             WHERE conversation_fts MATCH ",
-        );
-        select.push_bind(fts.to_owned()).push(" ORDER BY rowid DESC LIMIT ").push_bind(TEXT_WINDOW);
-        select.push("), m AS MATERIALIZED (SELECT w.rowid AS rowid, w.score AS score FROM w");
-        if let Some(tag) = tag {
-            // Each windowed match looks up its row of the tag (rather than building the list of the tag's rows).
-            select.push(" CROSS JOIN conversation_tags tg ON tg.tag_id = ").push_bind(tag.to_owned());
-            select.push(" AND tg.conversation_rowid = w.rowid WHERE 1 = 1");
-            push_tag_row_conditions(&mut select, filter);
-        } else {
-            if filter.has_row_conditions() {
-                select.push(" CROSS JOIN conversations c ON c.rowid = w.rowid");
-            }
-            select.push(" WHERE 1 = 1");
-            push_conditions(&mut select, filter);
+        // The window: the text's newest matches, scored right there when nothing else applies.
+        let conditioned = tag.is_some() || filter.has_row_conditions();
+        let mut select = QueryBuilder::<Sqlite>::new("WITH w AS MATERIALIZED (SELECT rowid");
+        if !conditioned {
+            select.push(", -bm25(conversation_fts, 2.0, 1.0) AS score");
         }
-        select.push("), page AS (SELECT rowid, score FROM m ORDER BY score DESC, rowid LIMIT ").push_bind(wanted);
-        select.push(" OFFSET ").push_bind(offset_sql);
+        select.push(" FROM conversation_fts WHERE conversation_fts MATCH ").push_bind(fts.to_owned());
+        select.push(" ORDER BY rowid DESC LIMIT ").push_row_count(TEXT_WINDOW);
+        select.push("), m AS MATERIALIZED (");
+        if conditioned {
+            // Under conditions, only the window's matches that meet them are scored, in a second pass over the
+            // window's range of the full-text index (a score costs about 1 µs a match; 75 of the 1,000 newest
+            // matches of "refund" are open conversations: 1.16 ms scoring the window first, 0.61 ms this way).
+            select.push("SELECT f.rowid AS rowid, -bm25(conversation_fts, 2.0, 1.0) AS score FROM conversation_fts f");
+            if let Some(tag) = tag {
+                // Each match looks up its row of the tag (rather than building the list of the tag's rows).
+                select.push(" CROSS JOIN conversation_tags tg ON tg.tag_id = ").push_bind(tag.to_owned());
+                select.push(" AND tg.conversation_rowid = f.rowid");
+            } else {
+                select.push(" CROSS JOIN conversations c ON c.rowid = f.rowid");
+            }
+            select.push(" WHERE conversation_fts MATCH ").push_bind(fts.to_owned());
+            select.push(" AND f.rowid >= (SELECT min(rowid) FROM w)");
+            match tag {
+                Some(_) => push_tag_row_conditions(&mut select, filter),
+                None => push_conditions(&mut select, filter),
+            }
+        } else {
+            select.push("SELECT rowid, score FROM w");
+        }
+        select.push("), page AS (SELECT rowid, score FROM m ORDER BY score DESC, rowid LIMIT ").push_row_count(wanted);
+        select.push(" OFFSET ").push_row_count(offset_sql);
         // One row of figures, joined to the page's rows (or alone, with NULL columns, past the ranked part).
         select.push(") SELECT ").push(SUMMARY_COLUMNS);
         select.push(
@@ -599,8 +612,8 @@ impl Store {
         push_from(&mut older, plan.page, Some(fts), true, plan.walk_order_index.then(|| newest.index()).flatten());
         older.push(" AND +c.rowid < ").push_bind(window_end);
         push_conditions(&mut older, filter);
-        older.push(newest.sql("c")).push(" LIMIT ").push_bind(wanted);
-        older.push(" OFFSET ").push_bind(skip);
+        older.push(newest.sql("c")).push(" LIMIT ").push_row_count(wanted);
+        older.push(" OFFSET ").push_row_count(skip);
         self.read(async |c| older.build().fetch_all(c).await).await
     }
 
@@ -622,7 +635,7 @@ impl Store {
         let mut count = QueryBuilder::<Sqlite>::new("WITH s AS MATERIALIZED (SELECT c.rowid AS rowid");
         push_from(&mut count, Access::Rows, None, true, None);
         push_conditions(&mut count, filter);
-        count.push(" LIMIT ").push_bind(sample).push(") SELECT count(*) FROM s WHERE ");
+        count.push(" LIMIT ").push_row_count(sample).push(") SELECT count(*) FROM s WHERE ");
         match text {
             TextMatches::Most => push_text_probe(&mut count, "s.rowid", fts),
             // Only the matches within the sample's rowids when the sample is a small part of the rows: the first
@@ -717,7 +730,7 @@ impl Store {
         push_from(&mut count, Access::Rows, None, true, None);
         push_conditions(&mut count, filter);
         if let Some(cap) = cap {
-            count.push(" LIMIT ").push_bind(cap);
+            count.push(" LIMIT ").push_row_count(cap);
         }
         count.push(")");
         self.read(async |c| count.build_query_scalar().fetch_one(c).await).await
@@ -939,7 +952,7 @@ fn push_probed_in_key_order(
     select.push(" CROSS JOIN conversations c ON c.rowid = k.r");
     select.push(" WHERE ");
     push_text_probe(select, "k.r", fts);
-    select.push(format_args!(" ORDER BY k.v {direction}, k.r {direction} LIMIT ")).push_bind(i64::from(limit) + 1);
+    select.push(format_args!(" ORDER BY k.v {direction}, k.r {direction} LIMIT ")).push_row_count(i64::from(limit) + 1);
     Ok(())
 }
 
@@ -975,7 +988,7 @@ fn push_matching_rows(
     if let Some(below) = page.below_rowid {
         select.push(" AND h.rowid < ").push_bind(below);
     }
-    select.push(order.sql("h")).push(" LIMIT ").push_bind(page.wanted).push(" OFFSET ").push_bind(page.skip);
+    select.push(order.sql("h")).push(" LIMIT ").push_row_count(page.wanted).push(" OFFSET ").push_row_count(page.skip);
     select.push(") AS k CROSS JOIN conversations c ON c.rowid = k.rowid").push(order.sql("k"));
     Ok(())
 }

@@ -2,7 +2,8 @@
 //!
 //! SQLite in WAL mode lets readers run while the single writer commits, so tool calls never wait on a sync.
 //! All SQL lives in this module; everything outside it speaks in the typed filters and records of [`model`]
-//! and [`filter`]. Every value reaches SQL as a bound parameter.
+//! and [`filter`]. Every value reaches SQL as a bound parameter, except the row counts the store computes
+//! ([`row_count`]).
 
 mod api_keys;
 mod builder;
@@ -15,6 +16,7 @@ mod meta;
 pub mod model;
 mod prepare;
 mod readers;
+mod row_count;
 mod search_by_tag;
 mod search_plan;
 mod sync_state;

@@ -18,6 +18,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::conversations::{Order, SUMMARY_COLUMNS, push_date_ranges, push_states};
 use super::cursor::Position;
 use super::filter::ConversationFilter;
+use super::row_count::PushRowCount as _;
 use super::search_plan::{PROBED_ROWS, push_in_text_set, push_text_probe, scale_sample};
 use super::{Result, Store, push_total};
 
@@ -150,7 +151,7 @@ impl Store {
         push_walk(&mut query, filter, tag, TagText::None, Reading::Counted);
         query.push("), (SELECT count(*) FROM (SELECT tg.conversation_rowid AS rowid");
         push_walk(&mut query, filter, tag, TagText::None, Reading::InOrder("conversation_tags_by_created"));
-        query.push(" ORDER BY tg.created_at DESC, tg.conversation_rowid DESC LIMIT ").push_bind(PROBED_ROWS);
+        query.push(" ORDER BY tg.created_at DESC, tg.conversation_rowid DESC LIMIT ").push_row_count(PROBED_ROWS);
         query.push(") AS s WHERE ");
         push_text_probe(&mut query, "s.rowid", fts);
         query.push(")");
@@ -186,7 +187,7 @@ impl PageTail {
         }
         let direction = self.direction();
         select.push(format_args!(" ORDER BY {key} {direction}, {rowid} {direction} LIMIT "));
-        select.push_bind(i64::from(self.limit) + 1).push(" OFFSET ").push_bind(self.skip);
+        select.push_row_count(i64::from(self.limit) + 1).push(" OFFSET ").push_row_count(self.skip);
         Ok(())
     }
 }

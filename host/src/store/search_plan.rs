@@ -55,6 +55,7 @@
 
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::row_count::PushRowCount as _;
 use super::{Result, Store};
 
 /// Below this many matches, a text query drives the search: reading every match and its row costs at most
@@ -136,11 +137,11 @@ impl Store {
              conversation_fts WHERE conversation_fts MATCH ",
         );
         probe.push_bind(fts_query.to_owned()).push(" ORDER BY rowid DESC LIMIT 1 OFFSET ");
-        probe.push_bind(FEW_TEXT_MATCHES - 1).push(") LIMIT ").push_bind(DENSE_TEXT_WINDOW + 1);
+        probe.push_row_count(FEW_TEXT_MATCHES - 1).push(") LIMIT ").push_row_count(DENSE_TEXT_WINDOW + 1);
         probe.push(
             ")) END FROM (SELECT count(*) AS n FROM (SELECT 1 FROM conversation_fts WHERE conversation_fts MATCH ",
         );
-        probe.push_bind(fts_query.to_owned()).push(" LIMIT ").push_bind(FEW_TEXT_MATCHES + 1).push(")) AS few");
+        probe.push_bind(fts_query.to_owned()).push(" LIMIT ").push_row_count(FEW_TEXT_MATCHES + 1).push(")) AS few");
         let (matches, window): (i64, Option<i64>) =
             self.read(async |c| probe.build_query_as().fetch_one(c).await).await?;
         let window = window.unwrap_or(i64::MAX);
@@ -159,7 +160,7 @@ impl Store {
         let mut count = QueryBuilder::<Sqlite>::new(
             "SELECT count(*) FROM (SELECT 1 FROM conversation_fts WHERE conversation_fts MATCH ",
         );
-        count.push_bind(fts_query.to_owned()).push(" LIMIT ").push_bind(TEXT_COUNT_CAP + 1).push(")");
+        count.push_bind(fts_query.to_owned()).push(" LIMIT ").push_row_count(TEXT_COUNT_CAP + 1).push(")");
         let counted: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
         Ok((counted.min(TEXT_COUNT_CAP) as u64, counted > TEXT_COUNT_CAP))
     }
