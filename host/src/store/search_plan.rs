@@ -28,18 +28,20 @@
 //! index of the conversations covers) and reads whole rows only for its own keys; with date ranges alone, one on
 //! the order's date, it walks the order's index. Left to order whole rows, SQLite read every row the conditions
 //! selected: 5,397 prioritized conversations newest first took 44 ms, their keys 2.0 ms; one row of a 60-day
-//! creation range 11 ms through another index, 0.05 ms walking the order's (the statements alone).
+//! creation range 11 ms through another index, 0.05 ms walking the order's (the statements alone); a range of the
+//! other date is read in its own index and its keys sorted. Row counts (`LIMIT`, `OFFSET`) are written into the
+//! statements, so that SQLite does not plan them again on every call ([`super::row_count`]).
 //!
 //! A bounded search ([`SearchEffort::Bounded`], contract 0.3.0) changes the rows for more than a few matches:
 //!
 //! | text | order | other conditions | page | total |
 //! |---|---|---|---|---|
-//! | more | relevance | any | the 1,000 most recently stored matches scored, then older matches newest first (as the plans above; conditions that select 65 to 1,000 rows read those that hold the text once, for the older matches and an exact total) | the text counted to 10,000, or estimated |
+//! | more | relevance | any | the 1,000 most recently stored matches (those that meet the conditions) scored, then older matches newest first (as the plans above; conditions that select 65 to 2,000 rows read those that hold the text once, for the older matches and an exact total) | the text counted to 10,000, or estimated |
 //! | most conversations | relevance | any | as newest first: the word is not ranked | as below |
 //! | most conversations | a column | select more than 64 rows | those rows, each probed until the page is full: in the order's index past 2,000 rows (unless the row below applies) | the rows counted, times the share of 100 that hold the word |
-//! | more, not most | creation, first page | none, or select more than 1,000 rows | the matches in id order, each joined to its row, until the page is full; kept when no conversation beyond the page's last id was created beyond its last date, else the row below applies | as below |
-//! | more, not most | a column | select 65 to 1,000 rows | those rows that hold the text, read once (each checked against the set of matches) and sorted | the same rows, counted: exact |
-//! | more, not most | a column | select more than 1,000 rows | as above | the rows counted, times the share of the first 1,000 in the set of matches (past 2,000 rows, only the matches within those 1,000's rowids make the set) |
+//! | more, not most | creation, first page | none, or select more than 2,000 rows | the matches in id order, each joined to its row, until the page is full; kept when no conversation beyond the page's last id was created beyond its last date, else the row below applies | as below |
+//! | more, not most | a column | select 65 to 2,000 rows | those rows that hold the text, read once (each checked against the set of matches) and sorted | the same rows, counted: exact |
+//! | more, not most | a column | select more than 2,000 rows | as above | the rows counted, times the share of the first 1,000 in the set of matches (past 2,000 rows, only the matches within those 1,000's rowids make the set) |
 //! | more | a column | none | as above | the text counted to 10,000 |
 //! | most conversations | a column | select up to 2,000 rows, or up to 10,000 narrowing the other date | their keys (rowid and the order's date) sorted first, then each probed in that order until the page is full | as above |
 //!
