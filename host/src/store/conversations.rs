@@ -177,7 +177,8 @@ impl Store {
                 Some(Position::Offset { o }) => o,
                 Some(_) => return Err(mismatch()),
             };
-            return self.search_ranked_window(filter, tag.as_deref(), fts, offset, limit, fingerprint).await;
+            let window = RankedWindow { tag: tag.as_deref(), fts, offset, limit, fingerprint };
+            return self.search_ranked_window(filter, window).await;
         }
         if let Some(tag) = tag.as_deref() {
             // (In a column's order: a ranked search returned above.)
@@ -223,9 +224,12 @@ impl Store {
             && many == Some(TextMatches::Many)
             && filtered_rows.is_some_and(|rows| rows <= READ_ONCE_ROWS as u64)
             && shape.is_some_and(|s| s.filter != Filtered::ToFewRows);
+        // A total read by a statement of its own is read beside the page's (below), on another connection.
+        let mut own_total = None;
         let mut known_total = match many {
             Some(_) if !filter.has_row_conditions() => {
-                Some(self.count_text(fts_query.as_deref().unwrap_or_default()).await?)
+                own_total = Some(OwnTotal::Text);
+                None
             }
             Some(_) if few_rows_read_once => None,
             Some(measure) if shape.is_none_or(|s| s.filter != Filtered::ToFewRows) => {
@@ -240,7 +244,8 @@ impl Store {
                     let walk_order_index = !probe_in_key_order;
                     plan = Plan { page: Access::RowsProbingText, total: Access::RowsProbingText, walk_order_index };
                 }
-                Some(self.bounded_total(filter, fts_query.as_deref().unwrap_or_default(), measure, rows).await?)
+                own_total = Some(OwnTotal::Sampled { measure, rows });
+                None
             }
             // Few matches and nothing else: the measure counted them all.
             None if plan.page != Access::FromText
@@ -271,21 +276,45 @@ impl Store {
             push_from(query, plan.total, fts, has_row_conditions, None);
             push_conditions(query, filter);
         };
+        let read_own_total = async |own: Option<OwnTotal>| -> Result<Option<(u64, bool)>> {
+            let fts = fts.unwrap_or_default();
+            Ok(match own {
+                None => None,
+                Some(OwnTotal::Text) => Some(self.count_text(fts).await?),
+                Some(OwnTotal::Sampled { measure, rows }) => {
+                    Some(self.bounded_total(filter, fts, measure, rows).await?)
+                }
+            })
+        };
         // A first page in creation order of a common word: its matches in id order, checked to be the true page.
         // (Not when its total, an estimate under conditions, says the page will not fill, nor for pages of more than
         // half of [`ID_ORDER_MATCHES`], nor when a creation bound lies ahead of the walk: it would read its matches
-        // in vain. The matches are more than 2,000, so the first 1,000 hold at most half.)
+        // in vain. The matches are more than 2,000, so the first 1,000 hold at most half, and the text's own count
+        // is read beside the walk.)
         if forced.is_none()
             && first_page
             && many == Some(TextMatches::Many)
             && !few_rows_read_once
-            && let (Some(total), Order::Created { descending }) = (known_total, order)
-            && total.0 >= 2 * (u64::from(limit) + 1)
+            && let Order::Created { descending } = order
             && 2 * (i64::from(limit) + 1) <= ID_ORDER_MATCHES
             && !bounds_creation_ahead(filter, descending)
-            && let Some(rows) = self.first_page_in_id_order(filter, fts.unwrap_or_default(), descending, limit).await?
         {
-            return self.finish_page(rows, limit, order, 0, total, ranked_matches, fingerprint);
+            if let Some(OwnTotal::Sampled { .. }) = own_total {
+                known_total = read_own_total(own_total.take()).await?;
+            }
+            let fills = match known_total {
+                Some(total) => total.0 >= 2 * (u64::from(limit) + 1),
+                None => own_total == Some(OwnTotal::Text),
+            };
+            if fills {
+                let walk = self.first_page_in_id_order(filter, fts.unwrap_or_default(), descending, limit);
+                let (rows, own) = tokio::try_join!(walk, read_own_total(own_total.take()))?;
+                let total = own.or(known_total).expect("a total known or read beside the walk");
+                if let Some(rows) = rows {
+                    return self.finish_page(rows, limit, order, 0, total, ranked_matches, fingerprint);
+                }
+                known_total = Some(total);
+            }
         }
         let mut select = QueryBuilder::<Sqlite>::new("");
         let offset = if plan.page == Access::FromText {
@@ -316,11 +345,11 @@ impl Store {
             0
         } else {
             select.push("SELECT ").push(SUMMARY_COLUMNS);
-            match known_total {
-                Some(_) => {
+            match known_total.is_some() || own_total.is_some() {
+                true => {
                     select.push(", NULL AS total");
                 }
-                None => push_total(&mut select, matches),
+                false => push_total(&mut select, matches),
             }
             select.push(", NULL AS score");
             // The page's keys first, then its rows: the keys come from whichever index covers the conditions
@@ -344,8 +373,9 @@ impl Store {
             offset
         };
 
-        let rows = self.read(async |c| select.build().fetch_all(c).await).await?;
-        let total = match known_total {
+        let page = self.read(async |c| select.build().fetch_all(c).await);
+        let (rows, own) = tokio::try_join!(page, read_own_total(own_total))?;
+        let total = match own.or(known_total) {
             Some(known) => known,
             // An empty first page of the rows read once: none of them holds the text.
             None if few_rows_read_once && rows.is_empty() && first_page => (0, false),
@@ -451,12 +481,9 @@ impl Store {
     async fn search_ranked_window(
         &self,
         filter: &ConversationFilter,
-        tag: Option<&str>,
-        fts: &str,
-        offset: u64,
-        limit: u32,
-        fingerprint: u64,
+        window: RankedWindow<'_>,
     ) -> Result<Page<ConversationSummary>> {
+        let RankedWindow { tag, fts, offset, limit, fingerprint } = window;
         let wanted = i64::from(limit) + 1;
         let offset_sql = i64::try_from(offset).map_err(|_| invalid_offset())?;
         // The window: the text's newest matches, scored right there when nothing else applies.
@@ -500,7 +527,25 @@ impl Store {
              LEFT JOIN page ON 1 LEFT JOIN conversations c ON c.rowid = page.rowid \
              ORDER BY page.score DESC, page.rowid",
         );
-        let rows = self.read(async |c| select.build().fetch_all(c).await).await?;
+        // What the total needs of the conditions, read on another connection while the window is: how many rows
+        // they select and, unless those are few enough to be read once with an older page (65 to
+        // READ_ONCE_ROWS), the estimate from a sample of them. A text ranked in a window has more than a few
+        // matches, so older ones exist and the total needs these (only an older page read once makes the estimate
+        // unneeded). Run in turn, they added 0.8–4 ms to the window's 1.3–3.7 ms.
+        let counted_conditions = async {
+            if !filter.has_row_conditions() || tag.is_some() {
+                return Ok(None);
+            }
+            let rows = self.count_filtered(filter).await?;
+            let read_once = rows > FEW_FILTERED_ROWS as u64 && rows <= READ_ONCE_ROWS as u64;
+            let estimate = match read_once {
+                true => None,
+                false => Some(self.bounded_total(filter, fts, TextMatches::Many, rows).await?),
+            };
+            Ok(Some((rows, estimate)))
+        };
+        let window = self.read(async |c| select.build().fetch_all(c).await);
+        let (rows, counted_conditions) = tokio::try_join!(window, counted_conditions)?;
         // The figures row is there even when the page is empty.
         let figures = rows.first().ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
         let ranked: i64 = figures.try_get("ranked")?;
@@ -515,10 +560,7 @@ impl Store {
 
         // Past the ranked part: the older matches, newest first, read as a search of the text in that order is.
         let older_exist = windowed == TEXT_WINDOW;
-        let filtered_rows = match older_exist && filter.has_row_conditions() && tag.is_none() {
-            true => Some(self.count_filtered(filter).await?),
-            false => None,
-        };
+        let filtered_rows = counted_conditions.filter(|_| older_exist).map(|(rows, _)| rows);
         let mut counted_with_older = None;
         if (items.len() as i64) < wanted
             && older_exist
@@ -575,8 +617,10 @@ impl Store {
             // (The page's rows are not the walk's: counted on its own.)
             (self.tag_walk_total(&[], filter, tag, TagText::InSet(fts)).await?, false)
         } else {
-            let rows = filtered_rows.expect("counted when older matches exist and conditions apply");
-            self.bounded_total(filter, fts, TextMatches::Many, rows).await?
+            match counted_conditions.expect("counted when conditions apply") {
+                (_, Some(estimate)) => estimate,
+                (rows, None) => self.bounded_total(filter, fts, TextMatches::Many, rows).await?,
+            }
         };
         // Every ranked match meets the conditions: an estimate is at least those, and what was shown.
         let shown = offset.saturating_add(items.len() as u64 + u64::from(has_more)).max(ranked as u64);
@@ -1008,6 +1052,26 @@ fn push_matching_rows(
     select.push(order.sql("h")).push(" LIMIT ").push_row_count(page.wanted).push(" OFFSET ").push_row_count(page.skip);
     select.push(") AS k CROSS JOIN conversations c ON c.rowid = k.rowid").push(order.sql("k"));
     Ok(())
+}
+
+/// Which page of a ranked search [`Store::search_ranked_window`] reads: of which text, and of which tag when one
+/// tag's rows answer the other conditions.
+struct RankedWindow<'a> {
+    tag: Option<&'a str>,
+    fts: &'a str,
+    offset: u64,
+    limit: u32,
+    fingerprint: u64,
+}
+
+/// A search's total that a statement of its own reads: the text's matches counted ([`Store::count_text`]), or
+/// the rows the conditions select times the share of a sample of them that holds the text
+/// ([`Store::bounded_total`]). Neither needs the page, so each is read beside it, on another of the store's
+/// connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OwnTotal {
+    Text,
+    Sampled { measure: TextMatches, rows: u64 },
 }
 
 /// Appends the keyset condition of a cursor; returns the row offset (non-zero only for relevance order).
