@@ -30,7 +30,9 @@
 //! selected: 5,397 prioritized conversations newest first took 44 ms, their keys 2.0 ms; one row of a 60-day
 //! creation range 11 ms through another index, 0.05 ms walking the order's (the statements alone); a range of the
 //! other date is read in its own index and its keys sorted. Row counts (`LIMIT`, `OFFSET`) are written into the
-//! statements, so that SQLite does not plan them again on every call ([`super::row_count`]).
+//! statements, so that SQLite does not plan them again on every call ([`super::row_count`]). A total that a statement
+//! of its own reads (the text's count, or the conditions' rows and a sample of them) runs beside the page's statement
+//! on another reader connection.
 //!
 //! A bounded search ([`SearchEffort::Bounded`], contract 0.3.0) changes the rows for more than a few matches:
 //!
