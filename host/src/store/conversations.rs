@@ -533,15 +533,11 @@ impl Store {
         // them. A text ranked in a window has more than a few matches, so older ones exist and the total needs
         // these (only an older page read once makes the estimate unneeded). Run in turn, they added 0.5–4 ms to
         // the window's 1.3–3.7 ms.
-        let mut counted_text = None;
-        let mut counted_tag = None;
-        let mut counted_conditions = None;
-        let counts = async {
-            match tag {
-                None if !filter.has_row_conditions() => counted_text = Some(self.count_text(fts).await?),
-                Some(tag) => {
-                    counted_tag = Some(self.tag_walk_total(&[], filter, tag, TagText::InSet(fts)).await?);
-                }
+        let counted = async {
+            Ok(match tag {
+                None if !filter.has_row_conditions() => WindowTotal::Text(self.count_text(fts).await?),
+                // (The page's rows are not the walk's: counted on their own.)
+                Some(tag) => WindowTotal::Tag(self.tag_walk_total(&[], filter, tag, TagText::InSet(fts)).await?),
                 None => {
                     let rows = self.count_filtered(filter).await?;
                     let read_once = rows > FEW_FILTERED_ROWS as u64 && rows <= READ_ONCE_ROWS as u64;
@@ -549,13 +545,12 @@ impl Store {
                         true => None,
                         false => Some(self.bounded_total(filter, fts, TextMatches::Many, rows).await?),
                     };
-                    counted_conditions = Some((rows, estimate));
+                    WindowTotal::Conditions { rows, estimate }
                 }
-            }
-            Ok::<_, StoreError>(())
+            })
         };
         let window = self.read(async |c| select.build().fetch_all(c).await);
-        let (rows, ()) = tokio::try_join!(window, counts)?;
+        let (rows, counted) = tokio::try_join!(window, counted)?;
         // The figures row is there even when the page is empty.
         let figures = rows.first().ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
         let ranked: i64 = figures.try_get("ranked")?;
@@ -570,7 +565,10 @@ impl Store {
 
         // Past the ranked part: the older matches, newest first, read as a search of the text in that order is.
         let older_exist = windowed == TEXT_WINDOW;
-        let filtered_rows = counted_conditions.filter(|_| older_exist).map(|(rows, _)| rows);
+        let filtered_rows = match counted {
+            WindowTotal::Conditions { rows, .. } if older_exist => Some(rows),
+            _ => None,
+        };
         let mut counted_with_older = None;
         if (items.len() as i64) < wanted
             && older_exist
@@ -621,15 +619,14 @@ impl Store {
             (ranked as u64, false)
         } else if let Some(counted) = counted_with_older {
             (counted as u64, false)
-        } else if let Some(counted) = counted_text {
-            counted
-        } else if let Some(counted) = counted_tag {
-            // (The page's rows are not the walk's: counted on its own.)
-            (counted, false)
         } else {
-            match counted_conditions.expect("counted when conditions apply") {
-                (_, Some(estimate)) => estimate,
-                (rows, None) => self.bounded_total(filter, fts, TextMatches::Many, rows).await?,
+            match counted {
+                WindowTotal::Text(counted) => counted,
+                WindowTotal::Tag(counted) => (counted, false),
+                WindowTotal::Conditions { estimate: Some(estimate), .. } => estimate,
+                WindowTotal::Conditions { rows, estimate: None } => {
+                    self.bounded_total(filter, fts, TextMatches::Many, rows).await?
+                }
             }
         };
         // Every ranked match meets the conditions: an estimate is at least those, and what was shown.
@@ -920,8 +917,8 @@ const SAMPLED_ROWS: i64 = 1_000;
 /// Up to this many rows selected by the conditions, the rows among them that hold a common word are read once,
 /// for the page and an exact total ([`push_matching_rows`]). Below twice [`SAMPLED_ROWS`] a sample spans nearly
 /// every rowid and builds the whole set of matches, as reading them all does: "refund" among the 1,884
-/// conversations updated in the last week took a sample (1.9 ms), a first page in id order tried in vain (1.1 ms)
-/// and a page (2.0 ms), each building the set; read once, 2.0 ms (the statements alone).
+/// conversations updated in the last week took a sample (1.9 ms) and a page (2.0 ms), each building the set, after a
+/// first page in id order tried in vain (1.1 ms in the server's log); read once, 2.0 ms (SQLite's C API).
 const READ_ONCE_ROWS: i64 = 2 * SAMPLED_ROWS;
 
 /// Above this many rows selected by the conditions, a word in most conversations walks the order's index,
@@ -1072,6 +1069,16 @@ struct RankedWindow<'a> {
     offset: u64,
     limit: u32,
     fingerprint: u64,
+}
+
+/// What a ranked window's total needs, read beside the window: the text's count when nothing else applies, one
+/// tag's matching rows counted, or the rows the conditions select with the estimate from a sample of them (`None`
+/// when they are few enough to be read once, and counted, with an older page).
+#[derive(Debug, Clone, Copy)]
+enum WindowTotal {
+    Text((u64, bool)),
+    Tag(u64),
+    Conditions { rows: u64, estimate: Option<(u64, bool)> },
 }
 
 /// A search's total that a statement of its own reads: the text's matches counted ([`Store::count_text`]), or
