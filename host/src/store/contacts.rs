@@ -50,7 +50,7 @@ impl Store {
         select.push(" ORDER BY c.updated_at DESC, c.rowid DESC LIMIT ").push_row_count(i64::from(limit) + 1);
 
         let mut rows = self.read(async |c| select.build().fetch_all(c).await).await?;
-        let total = self.page_total(&rows, from_and_conditions).await?;
+        let total = self.page_total(&rows, position.is_none(), from_and_conditions).await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor =

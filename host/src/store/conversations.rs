@@ -10,8 +10,8 @@ use super::model::{
 use super::row_count::PushRowCount as _;
 use super::search_by_tag::{TagText, WalkPage, fits_tag_walk, push_row_conditions as push_tag_row_conditions};
 use super::search_plan::{
-    Access, FEW_FILTERED_ROWS, Filtered, PROBED_ROWS, Plan, SearchEffort, Shape, TEXT_WINDOW, TextMatches, push_from,
-    push_in_text_set, push_in_text_set_between, push_text_probe, scale_sample,
+    Access, FEW_FILTERED_ROWS, Filtered, FilteredRows, PROBED_ROWS, Plan, SearchEffort, Shape, TEXT_WINDOW,
+    TextMatches, push_from, push_in_text_set, push_in_text_set_between, push_text_probe, scale_sample,
 };
 use super::text::{fts_all_words, preview};
 use super::{Result, Store, StoreError, json_column, push_total};
@@ -140,13 +140,25 @@ impl Store {
         }
         let mut order = Order::resolve(sort, fts_query.is_some());
         let limit = page.clamped_limit();
-        let (measure, few_counted) = match fts_query.as_deref() {
-            Some(fts) => {
-                let (kind, counted) = self.text_matches(fts).await?;
-                (Some(kind), Some(counted))
-            }
-            None => (None, None),
+        // The one tag a tag walk follows is read beside the text's measure: after it, it was one more round trip
+        // to a reader's thread (about 0.1 ms on an idle machine, whose threads wake slowly).
+        let tag_walk_possible = forced.is_none() && fits_tag_walk(filter);
+        let measured = async {
+            Ok(match fts_query.as_deref() {
+                Some(fts) => {
+                    let (kind, counted) = self.text_matches(fts).await?;
+                    (Some(kind), Some(counted))
+                }
+                None => (None, None),
+            })
         };
+        let named_tag = async {
+            match tag_walk_possible {
+                true => self.single_tag(filter).await,
+                false => Ok(None),
+            }
+        };
+        let ((measure, few_counted), named_tag) = tokio::try_join!(measured, named_tag)?;
         // A bounded search's cursor is also bound to how its text was measured, which decides its order: after a
         // sync that moves the text across a line, a next page would continue another order (or be refused as a
         // cursor of another sort); it is refused as an invalid cursor instead.
@@ -167,10 +179,7 @@ impl Store {
         // (see `search_by_tag`). Resolved once, for the plans that use it: pages in a column's order, and the
         // ranked window (other relevance pages read every match anyway).
         let walks = order != Order::Relevance || many.is_some();
-        let tag = match forced.is_none() && walks && fits_tag_walk(filter) {
-            true => self.single_tag(filter).await?,
-            false => None,
-        };
+        let tag = named_tag.filter(|_| walks);
         if let (Some(_), Some(fts), Order::Relevance) = (many, fts_query.as_deref(), order) {
             let offset = match position {
                 None => 0,
@@ -188,17 +197,24 @@ impl Store {
                 (Some(fts), _) => TagText::InSet(fts),
             };
             let page = WalkPage { position, below_rowid: None, skip: 0, limit, counted: true };
-            let rows = self.walk_tag(filter, tag, text, order, page).await?;
-            let total = match text {
-                TagText::Probed(fts) => self.estimate_tag_walk(filter, tag, fts).await?,
-                TagText::None | TagText::InSet(_) => (self.tag_walk_total(&rows, filter, tag, text).await?, false),
+            let walk = self.walk_tag(filter, tag, text, order, page);
+            let (rows, total) = match text {
+                // (The estimate needs nothing of the page: read beside it.)
+                TagText::Probed(fts) => tokio::try_join!(walk, self.estimate_tag_walk(filter, tag, fts))?,
+                TagText::None | TagText::InSet(_) => {
+                    let rows = walk.await?;
+                    let total = self.tag_walk_total(&rows, first_page, filter, tag, text).await?;
+                    (rows, (total, false))
+                }
             };
             return self.finish_page(rows, limit, order, 0, total, ranked_matches, fingerprint);
         }
         // What a bounded search over many matches with other conditions needs to know of those conditions: how
         // many rows they select (for its total, and for its plan).
+        // (Counted only as far as the plan's choices need: the total's estimate counts the rest beside the page.
+        // Counted whole here, one team's 26,379 rows added 0.56 ms ahead of the page.)
         let filtered_rows = match many.is_some() && filter.has_row_conditions() {
-            true => Some(self.count_filtered(filter).await?),
+            true => Some(self.count_filtered_for_plan(filter).await?),
             false => None,
         };
         let shape = match forced {
@@ -222,7 +238,7 @@ impl Store {
         // page and its exact total ([`push_matching_rows`]).
         let few_rows_read_once = forced.is_none()
             && many == Some(TextMatches::Many)
-            && filtered_rows.is_some_and(|rows| rows <= READ_ONCE_ROWS as u64)
+            && filtered_rows.is_some_and(|rows| rows.at_most(READ_ONCE_ROWS as u64))
             && shape.is_some_and(|s| s.filter != Filtered::ToFewRows);
         // A total read by a statement of its own is read beside the page's (below), on another connection.
         let mut own_total = None;
@@ -239,8 +255,8 @@ impl Store {
                     // is full (rather than against the set of matches, which is most of the workspace): in the
                     // order's index when they are many and spread along it (walking stops soon), else put in
                     // page order from their keys first ([`push_probed_in_key_order`]).
-                    probe_in_key_order =
-                        rows <= WALK_ORDER_MIN_ROWS || (rows <= SORTED_KEYS_MAX && ranges_another_date(filter, order));
+                    probe_in_key_order = rows.at_most(WALK_ORDER_MIN_ROWS)
+                        || (ranges_another_date(filter, order) && rows.at_most(SORTED_KEYS_MAX));
                     let walk_order_index = !probe_in_key_order;
                     plan = Plan { page: Access::RowsProbingText, total: Access::RowsProbingText, walk_order_index };
                 }
@@ -261,8 +277,8 @@ impl Store {
         let mut walk_order_index = plan.walk_order_index;
         if fts_query.is_none() && !filter.has_row_conditions() {
             // Everything: SQLite's page-by-page count of the table (a count inside the page's statement reads every
-            // row of an index: 1.2 ms on 100,000 conversations).
-            known_total = Some((self.conversation_count().await?, false));
+            // row of an index: 1.2 ms on 100,000 conversations), beside the page.
+            own_total = Some(OwnTotal::Everything);
         } else if forced.is_none() && fts_query.is_none() && filter.has_only_tags() {
             let tagged = self.count_tagged(filter).await?;
             known_total = Some((tagged, false));
@@ -280,6 +296,7 @@ impl Store {
             let fts = fts.unwrap_or_default();
             Ok(match own {
                 None => None,
+                Some(OwnTotal::Everything) => Some((self.conversation_count().await?, false)),
                 Some(OwnTotal::Text) => Some(self.count_text(fts).await?),
                 Some(OwnTotal::Sampled { measure, rows }) => {
                     Some(self.bounded_total(filter, fts, measure, rows).await?)
@@ -287,10 +304,11 @@ impl Store {
             })
         };
         // A first page in creation order of a common word: its matches in id order, checked to be the true page.
-        // (Not when its total, an estimate under conditions, says the page will not fill, nor for pages of more than
-        // half of [`ID_ORDER_MATCHES`], nor when a creation bound lies ahead of the walk: it would read its matches
-        // in vain. The matches are more than 2,000, so the first 1,000 hold at most half, and the text's own count
-        // is read beside the walk.)
+        // (Not for pages of more than half of [`ID_ORDER_MATCHES`], nor when a creation bound lies ahead of the
+        // walk, nor when a total known already says the page will not fill: it would read its matches in vain. The
+        // matches are more than 2,000, so the first 1,000 hold at most half. A total of its own, the text's count
+        // or the conditions' estimate, is read beside the walk: read first, to see whether the page would fill,
+        // the estimate cost its sample's 0.25–1.9 ms ahead of every walk, which it nearly always allowed.)
         if forced.is_none()
             && first_page
             && many == Some(TextMatches::Many)
@@ -299,12 +317,9 @@ impl Store {
             && 2 * (i64::from(limit) + 1) <= ID_ORDER_MATCHES
             && !bounds_creation_ahead(filter, descending)
         {
-            if let Some(OwnTotal::Sampled { .. }) = own_total {
-                known_total = read_own_total(own_total.take()).await?;
-            }
             let fills = match known_total {
                 Some(total) => total.0 >= 2 * (u64::from(limit) + 1),
-                None => own_total == Some(OwnTotal::Text),
+                None => own_total.is_some(),
             };
             if fills {
                 let walk = self.first_page_in_id_order(filter, fts.unwrap_or_default(), descending, limit);
@@ -377,9 +392,7 @@ impl Store {
         let (rows, own) = tokio::try_join!(page, read_own_total(own_total))?;
         let total = match own.or(known_total) {
             Some(known) => known,
-            // An empty first page of the rows read once: none of them holds the text.
-            None if few_rows_read_once && rows.is_empty() && first_page => (0, false),
-            None => (self.page_total(&rows, matches).await?, false),
+            None => (self.page_total(&rows, first_page, matches).await?, false),
         };
         self.finish_page(rows, limit, order, offset, total, ranked_matches, fingerprint)
     }
@@ -537,10 +550,10 @@ impl Store {
             Ok(match tag {
                 None if !filter.has_row_conditions() => WindowTotal::Text(self.count_text(fts).await?),
                 // (The page's rows are not the walk's: counted on their own.)
-                Some(tag) => WindowTotal::Tag(self.tag_walk_total(&[], filter, tag, TagText::InSet(fts)).await?),
+                Some(tag) => WindowTotal::Tag(self.tag_walk_total(&[], false, filter, tag, TagText::InSet(fts)).await?),
                 None => {
-                    let rows = self.count_filtered(filter).await?;
-                    let read_once = rows > FEW_FILTERED_ROWS as u64 && rows <= READ_ONCE_ROWS as u64;
+                    let rows = self.count_filtered_for_plan(filter).await?;
+                    let read_once = !rows.at_most(FEW_FILTERED_ROWS as u64) && rows.at_most(READ_ONCE_ROWS as u64);
                     let estimate = match read_once {
                         true => None,
                         false => Some(self.bounded_total(filter, fts, TextMatches::Many, rows).await?),
@@ -577,8 +590,8 @@ impl Store {
             let skip = offset_sql.saturating_sub(ranked).max(0);
             let wanted_older = wanted - items.len() as i64;
             // (Up to FEW_FILTERED_ROWS, each row is probed instead: cheaper than building the set.)
-            let few_rows =
-                filtered_rows.is_some_and(|rows| rows > FEW_FILTERED_ROWS as u64 && rows <= READ_ONCE_ROWS as u64);
+            let few_rows = filtered_rows
+                .is_some_and(|rows| !rows.at_most(FEW_FILTERED_ROWS as u64) && rows.at_most(READ_ONCE_ROWS as u64));
             let rows = match tag {
                 // Few rows meet the conditions: those that hold the text are read once, for the older page and
                 // the exact total.
@@ -649,14 +662,14 @@ impl Store {
         &self,
         filter: &ConversationFilter,
         fts: &str,
-        filtered_rows: Option<u64>,
+        filtered_rows: Option<FilteredRows>,
         window_end: i64,
         skip: i64,
         wanted: i64,
     ) -> Result<Vec<SqliteRow>> {
         let conditions = match filtered_rows {
             None => Filtered::No,
-            Some(rows) if rows <= FEW_FILTERED_ROWS as u64 => Filtered::ToFewRows,
+            Some(rows) if rows.at_most(FEW_FILTERED_ROWS as u64) => Filtered::ToFewRows,
             Some(_) => Filtered::Yes,
         };
         let plan = Shape { text: Some(TextMatches::Many), ranked: false, filter: conditions }.plan();
@@ -675,14 +688,35 @@ impl Store {
     /// `rows` conversations ([`Store::count_filtered`]), which an exact count would find by checking every one
     /// of them against the text (each of 96,329 closed conversations against the 12,728 matches of "refund":
     /// 9.9 ms). Instead: `rows` times the share of a sample of them that holds the text, the first in their
-    /// index's order ([`PROBED_ROWS`] or [`SAMPLED_ROWS`]). Exact when the sample is all of them.
+    /// index's order ([`PROBED_ROWS`] or [`SAMPLED_ROWS`]). Exact when the sample is all of them. Rows the plan
+    /// did not count to the end are counted beside the sample, on another connection.
     async fn bounded_total(
         &self,
         filter: &ConversationFilter,
         fts: &str,
         text: TextMatches,
-        rows: u64,
+        rows: FilteredRows,
     ) -> Result<(u64, bool)> {
+        let all_rows = async {
+            match rows {
+                FilteredRows::Exact(rows) => Ok(rows),
+                FilteredRows::MoreThan(_) => self.count_filtered(filter).await,
+            }
+        };
+        let (rows, hits) = tokio::try_join!(all_rows, self.sample_holding_text(filter, fts, text, rows))?;
+        let sample = if text == TextMatches::Most { PROBED_ROWS } else { SAMPLED_ROWS };
+        Ok(scale_sample(rows, hits, sample))
+    }
+
+    /// How many of the first rows the conditions select in their index's order hold the text: [`PROBED_ROWS`] of
+    /// them for a word in most conversations, else [`SAMPLED_ROWS`] (see [`Store::bounded_total`]).
+    async fn sample_holding_text(
+        &self,
+        filter: &ConversationFilter,
+        fts: &str,
+        text: TextMatches,
+        rows: FilteredRows,
+    ) -> Result<i64> {
         // A word in most conversations is probed row by row (its set is the workspace); a rarer text's set of
         // matches is built once and a larger sample checked against it, for a share that is rarer to measure.
         let sample = if text == TextMatches::Most { PROBED_ROWS } else { SAMPLED_ROWS };
@@ -697,7 +731,7 @@ impl Store {
             // closed ones against "refund": 1.7 ms building the set of all 12,728 matches, 0.25 ms building the
             // set of those among them). A sample of most of the rows spans nearly every rowid, and the full-text
             // index reads a range more slowly than all of it (the 1,139 snoozed ones: 1.6 ms, 2.1 ms).
-            TextMatches::Few | TextMatches::Many if rows > 2 * SAMPLED_ROWS as u64 => push_in_text_set_between(
+            TextMatches::Few | TextMatches::Many if !rows.at_most(2 * SAMPLED_ROWS as u64) => push_in_text_set_between(
                 &mut count,
                 "s.rowid",
                 fts,
@@ -706,8 +740,7 @@ impl Store {
             ),
             TextMatches::Few | TextMatches::Many => push_in_text_set(&mut count, "s.rowid", fts),
         }
-        let hits: i64 = self.read(async |c| count.build_query_scalar().fetch_one(c).await).await?;
-        Ok(scale_sample(rows, hits, sample))
+        self.read(async |c| count.build_query_scalar().fetch_one(c).await).await
     }
 
     /// How many conversations the filter's conditions (not its text) select. Tags alone are counted from the tag
@@ -737,6 +770,20 @@ impl Store {
         Ok(self.count_filtered_up_to(filter, None).await? as u64)
     }
 
+    /// How many conversations the filter's conditions select, as far as a plan needs to know: every one when tags
+    /// alone select them (the tag index counts them cheaply), else up to [`SORTED_KEYS_MAX`] with a date range
+    /// and [`READ_ONCE_ROWS`] without (the most rows any choice of a plan asks about, see [`FilteredRows`]).
+    async fn count_filtered_for_plan(&self, filter: &ConversationFilter) -> Result<FilteredRows> {
+        let conditions = ConversationFilter { text: None, ..filter.clone() };
+        if conditions.has_only_tags() {
+            return Ok(FilteredRows::Exact(self.count_tagged(&conditions).await?));
+        }
+        let (created, updated) = ranged_dates(filter);
+        let cap = if created || updated { SORTED_KEYS_MAX } else { READ_ONCE_ROWS as u64 };
+        let counted = self.count_filtered_up_to(filter, Some(cap as i64 + 1)).await? as u64;
+        Ok(if counted > cap { FilteredRows::MoreThan(cap) } else { FilteredRows::Exact(counted) })
+    }
+
     /// How many conversations carry any of the filter's tags, from the tag index alone.
     async fn count_tagged(&self, filter: &ConversationFilter) -> Result<u64> {
         let mut count = QueryBuilder::<Sqlite>::new(
@@ -754,12 +801,12 @@ impl Store {
         filter: &ConversationFilter,
         text: Option<TextMatches>,
         order: Order,
-        filtered_rows: Option<u64>,
+        filtered_rows: Option<FilteredRows>,
     ) -> Result<Shape> {
         let ranked = order == Order::Relevance;
         let has_row_conditions = filter.has_row_conditions();
         let few = async || match filtered_rows {
-            Some(rows) => Ok(rows <= FEW_FILTERED_ROWS as u64),
+            Some(rows) => Ok(rows.at_most(FEW_FILTERED_ROWS as u64)),
             None => self.filter_selects_few(filter).await,
         };
         let filter = if !has_row_conditions {
@@ -1078,17 +1125,22 @@ struct RankedWindow<'a> {
 enum WindowTotal {
     Text((u64, bool)),
     Tag(u64),
-    Conditions { rows: u64, estimate: Option<(u64, bool)> },
+    Conditions { rows: FilteredRows, estimate: Option<(u64, bool)> },
 }
 
-/// A search's total that a statement of its own reads: the text's matches counted ([`Store::count_text`]), or
-/// the rows the conditions select times the share of a sample of them that holds the text
-/// ([`Store::bounded_total`]). Neither needs the page, so each is read beside it, on another of the store's
+/// A search's total that a statement of its own reads: every conversation counted, the text's matches counted
+/// ([`Store::count_text`]), or the rows the conditions select times the share of a sample of them that holds the
+/// text ([`Store::bounded_total`]). None needs the page, so each is read beside it, on another of the store's
 /// connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OwnTotal {
+    /// Every conversation: no text, no conditions.
+    Everything,
     Text,
-    Sampled { measure: TextMatches, rows: u64 },
+    Sampled {
+        measure: TextMatches,
+        rows: FilteredRows,
+    },
 }
 
 /// Appends the keyset condition of a cursor; returns the row offset (non-zero only for relevance order).

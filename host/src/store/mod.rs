@@ -178,16 +178,21 @@ fn push_total(
 }
 
 impl Store {
-    /// The total of a search whose page is `rows`: what its first row carries (see [`push_total`]) or, when the
-    /// page has no row to carry it (a cursor past the last match, or no match at all), a count of its own.
+    /// The total of a search whose page is `rows`: what its first row carries (see [`push_total`]); none when the
+    /// page is empty and `first_page` (read from the first match on, it would hold one if there were any); else,
+    /// when the page has no row to carry it (a cursor past the last match), a count of its own. (Counting an
+    /// empty first page again cost as much as the page: "refund invoice" among closed conversations tagged
+    /// "login", in relevance order, 2.0–2.7 ms twice.)
     async fn page_total(
         &self,
         rows: &[sqlx::sqlite::SqliteRow],
+        first_page: bool,
         from_and_conditions: impl Fn(&mut sqlx::QueryBuilder<sqlx::Sqlite>),
     ) -> Result<u64> {
         use sqlx::Row as _;
         let total: i64 = match rows.first() {
             Some(row) => row.try_get("total")?,
+            None if first_page => 0,
             None => {
                 let mut count = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT count(*)");
                 from_and_conditions(&mut count);

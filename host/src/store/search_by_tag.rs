@@ -126,16 +126,17 @@ impl Store {
         self.read(async |c| select.build().fetch_all(c).await).await
     }
 
-    /// The exact total of a walk (not probed): what the first of its page's `rows` carries, or, without one, a
-    /// count of its own ([`Store::page_total`]).
+    /// The exact total of a walk (not probed): what the first of its page's `rows` carries, none when that page is
+    /// the `first_page` and empty, or a count of its own ([`Store::page_total`]).
     pub(super) async fn tag_walk_total(
         &self,
         rows: &[sqlx::sqlite::SqliteRow],
+        first_page: bool,
         filter: &ConversationFilter,
         tag: &str,
         text: TagText<'_>,
     ) -> Result<u64> {
-        self.page_total(rows, |count| push_walk(count, filter, tag, text, Reading::Counted)).await
+        self.page_total(rows, first_page, |count| push_walk(count, filter, tag, text, Reading::Counted)).await
     }
 
     /// The total of a walk whose text is probed: the tag's rows that meet the conditions, counted in its index,
