@@ -365,3 +365,61 @@ async fn conversations_created_out_of_id_order_keep_their_place_in_creation_orde
     }
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_word_in_most_conversations_fills_its_page_when_the_first_keys_lack_it() {
+    // A word in most conversations under conditions that select a few hundred rows sorts and probes only the first
+    // keys in page order (four a row of the page), and probes every key when those hold too few matches. Here an
+    // admin's most recently updated conversations are the ones without the word, so pages of one and two, in
+    // updated order, find none among their first keys: they must still be the reference's, and say there is more.
+    let Seeded { _dir, path, options, store, mut reference } = Seeded::common_words().await;
+    let matches = reference.text_matches("the").await;
+    assert!(matches.len() * 2 > reference.conversations.len(), "\"the\" must be in most conversations here");
+    let mut by_admin: HashMap<&str, usize> = HashMap::new();
+    for c in &reference.conversations {
+        *by_admin.entry(c.record.admin_assignee_id.as_deref().unwrap_or_default()).or_default() += 1;
+    }
+    let admin = by_admin.into_iter().filter(|(id, _)| !id.is_empty()).max_by_key(|(_, n)| *n).unwrap().0.to_owned();
+    let lacking: Vec<i64> = reference
+        .conversations
+        .iter()
+        .filter(|c| c.record.admin_assignee_id.as_deref() == Some(admin.as_str()) && !matches.contains_key(&c.rowid))
+        .map(|c| c.rowid)
+        .collect();
+    assert!(lacking.len() >= 12, "the admin needs a dozen conversations without the word: {}", lacking.len());
+    let mut writer = SqliteConnectOptions::new().filename(&path).connect().await.unwrap();
+    for (i, rowid) in lacking.iter().enumerate() {
+        let updated_at = options.now + 1_000 + i as i64;
+        for table in [
+            "UPDATE conversations SET updated_at = ? WHERE rowid = ?",
+            "UPDATE conversation_tags SET updated_at = ? WHERE conversation_rowid = ?",
+        ] {
+            sqlx::query(table).bind(updated_at).bind(rowid).execute(&mut writer).await.unwrap();
+        }
+        reference.conversations.iter_mut().find(|c| c.rowid == *rowid).unwrap().record.updated_at = updated_at;
+    }
+    drop(writer);
+
+    let mut expected: Vec<&Known> = reference
+        .conversations
+        .iter()
+        .filter(|c| c.record.admin_assignee_id.as_deref() == Some(admin.as_str()) && matches.contains_key(&c.rowid))
+        .collect();
+    expected.sort_by_key(|c| std::cmp::Reverse((c.record.updated_at, c.rowid)));
+    let filter = ConversationFilter {
+        text: Some("the".to_owned()),
+        admin_assignee_id: Some(admin.clone()),
+        ..Default::default()
+    };
+    for limit in [1, 2] {
+        let page = PageRequest { limit, cursor: None };
+        let page =
+            store.search_conversations_with(&filter, ConversationSort::Updated, &page, SearchEffort::Bounded).await;
+        let page = page.unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|c| c.id.as_str()).collect();
+        let wanted: Vec<&str> = expected.iter().take(limit as usize).map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, wanted, "a page of {limit}");
+        assert!(page.next_cursor.is_some(), "a page of {limit} says there is more");
+    }
+    store.close().await;
+}
