@@ -3,8 +3,8 @@
 -- walked, instead of reading the row of every entry the first filter selects. SQLite walks the filter it takes
 -- for the more selective; for the snoozed conversations of a team (58 of the team's 5,753, 100,000 demo
 -- conversations) that was the team's index, reading rows until 21 of them were snoozed: 2.1-2.9 ms a page, and
--- 46 ms the first time in a process (every row's page mapped for the first time). Rows still drive pages in order
--- through the first columns, as before; the trailing columns only answer conditions.
+-- 46 ms the first time in a process. Rows still drive pages in order through the first columns, as before; the
+-- trailing columns only answer conditions.
 DROP INDEX conversations_by_state_updated;
 CREATE INDEX conversations_by_state_updated
     ON conversations (state, updated_at, admin_assignee_id, team_assignee_id, priority, created_at);
