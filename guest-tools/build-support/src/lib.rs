@@ -36,7 +36,7 @@ pub use workspace::workspace_root;
 /// The Rust target every guest is built for: WASI 0.2 components.
 pub const TARGET: &str = "wasm32-wasip2";
 
-/// The cargo profile guests are built with (declared in the root `Cargo.toml`: size-optimised, LTO).
+/// The cargo profile guests are built with (declared in the root `Cargo.toml`: optimised for speed, LTO).
 pub const PROFILE: &str = "guest";
 
 /// Builds `packages` (cargo package names of workspace members) for [`TARGET`] with the [`PROFILE`] profile,

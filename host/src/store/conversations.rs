@@ -14,7 +14,7 @@ use super::search_plan::{
     TextMatches, push_from, push_in_text_set, push_in_text_set_between, push_text_probe, scale_sample,
 };
 use super::text::{fts_all_words, preview};
-use super::{Result, Store, StoreError, json_column, push_total};
+use super::{Result, Store, StoreError, json_column, json_text, push_total};
 
 /// Characters of the first message shown in a search result.
 const PREVIEW_CHARS: usize = 280;
@@ -365,7 +365,7 @@ impl Store {
             push_probed_in_key_order(&mut select, filter, fts.unwrap_or_default(), order, keys)?;
             0
         } else if few_rows_read_once {
-            let page = MatchingPage { position, below_rowid: None, skip: 0, wanted: i64::from(limit) + 1 };
+            let page = MatchingPage { position, below: None, skip: 0, wanted: i64::from(limit) + 1 };
             push_matching_rows(&mut select, filter, fts.unwrap_or_default(), order, page)?;
             0
         } else {
@@ -558,13 +558,20 @@ impl Store {
              ORDER BY page.score DESC, page.rowid",
         );
         // What the total needs, read on another connection while the window is: the text's count when nothing
-        // else applies, one tag's matching rows counted, or how many rows the conditions select and, unless those
-        // are few enough to be read once with an older page (65 to READ_ONCE_ROWS), the estimate from a sample of
-        // them. A text ranked in a window has more than a few matches, so older ones exist and the total needs
-        // these (only an older page read once makes the estimate unneeded). Run in turn, they added 0.5–4 ms to
-        // the window's 1.3–3.7 ms. An older page waits only for the conditions' rows (its plan depends on them),
-        // not for the estimate: that ran on beside it ("crash" in a 60-day creation range: 0.5 ms less).
-        let (rows_counted, rows_for_older) = tokio::sync::oneshot::channel::<FilteredRows>();
+        // else applies, one tag's matching rows counted, or how many rows the conditions select and the estimate
+        // from a sample of them. A text ranked in a window has more than a few matches, so older ones exist and
+        // the total needs these. Run in turn, they added 0.5–4 ms to the window's 1.3–3.7 ms. An older page waits
+        // only for the conditions' rows (its plan depends on them), not for the estimate: that runs on beside it
+        // ("crash" in a 60-day creation range: 0.5 ms less).
+        // Conditions that select few enough rows to be read once (65 to READ_ONCE_ROWS) give an exact total
+        // instead, with the older page read from them: on a first page it is read beside the window too, below the
+        // window's end found again in the full-text index (whether the page needs it is known only once the window
+        // is read). Read after the window, it added 1.7 ms to "refund" among the 1,139 snoozed conversations; a
+        // window that fills the page (a week's updates against "refund": 243 of its 1,000 ranked) had waited for
+        // the estimate after it, 1.6–1.8 ms. (Later pages read their older page after the window, as before: how
+        // far past the window they start is known only from it.)
+        let first_page = offset_sql == 0;
+        let (rows_counted, rows_for_older) = tokio::sync::oneshot::channel::<OlderPage>();
         let counted = async move {
             Ok(match tag {
                 None if !filter.has_row_conditions() => WindowTotal::Text(self.count_text(fts).await?),
@@ -573,13 +580,14 @@ impl Store {
                 None => {
                     let rows = self.count_filtered_for_plan(filter).await?;
                     // (Not awaited when no older page is read.)
-                    let _ = rows_counted.send(rows);
-                    let read_once = !rows.at_most(FEW_FILTERED_ROWS as u64) && rows.at_most(READ_ONCE_ROWS as u64);
-                    let estimate = match read_once {
-                        true => None,
-                        false => Some(self.bounded_total(filter, fts, TextMatches::Many, rows).await?),
-                    };
-                    WindowTotal::Conditions { rows, estimate }
+                    if first_page && read_once(rows) {
+                        let (older, total) = self.read_once_below(filter, fts, Below::TextWindow, 0, wanted).await?;
+                        let _ = rows_counted.send(OlderPage::Read { rows: older, total });
+                        WindowTotal::ReadOnce(total)
+                    } else {
+                        let _ = rows_counted.send(OlderPage::Plan(rows));
+                        WindowTotal::Conditions(self.bounded_total(filter, fts, TextMatches::Many, rows).await?)
+                    }
                 }
             })
         };
@@ -606,34 +614,32 @@ impl Store {
             {
                 // (The count beside sends them before anything else; were it to fail, so would the search, and the
                 // conditions, applied whatever the plan, would still be met without them.)
-                let filtered_rows = match tag.is_none() && filter.has_row_conditions() {
+                let older_page = match tag.is_none() && filter.has_row_conditions() {
                     true => rows_for_older.await.ok(),
                     false => None,
                 };
                 let skip = offset_sql.saturating_sub(ranked).max(0);
                 let wanted_older = wanted - items.len() as i64;
-                // (Up to FEW_FILTERED_ROWS, each row is probed instead: cheaper than building the set.)
-                let few_rows = filtered_rows
-                    .is_some_and(|rows| !rows.at_most(FEW_FILTERED_ROWS as u64) && rows.at_most(READ_ONCE_ROWS as u64));
-                let rows = match tag {
+                // None of the rows below the window holds the text (a read-once page is empty): the ranked ones are
+                // all, when the page starts right after them.
+                let total_or_ranked = |total: Option<i64>| total.or((skip == 0).then_some(ranked));
+                let rows = match (tag, older_page) {
+                    // Read beside the window, as many rows as a page can need.
+                    (None, Some(OlderPage::Read { mut rows, total })) => {
+                        rows.truncate(usize::try_from(wanted_older).unwrap_or(0));
+                        counted_with_older = total_or_ranked(total);
+                        rows
+                    }
                     // Few rows meet the conditions: those that hold the text are read once, for the older page and
                     // the exact total.
-                    None if few_rows => {
-                        let page =
-                            MatchingPage { position: None, below_rowid: Some(window_end), skip, wanted: wanted_older };
-                        let mut older = QueryBuilder::<Sqlite>::new("");
-                        push_matching_rows(&mut older, filter, fts, Order::Created { descending: true }, page)?;
-                        let rows = self.read(async |c| older.build().fetch_all(c).await).await?;
-                        counted_with_older = match rows.first() {
-                            Some(row) => Some(row.try_get::<i64, _>("total")?),
-                            // None of the rows below the window holds the text: the ranked ones are all.
-                            None if skip == 0 => Some(ranked),
-                            None => None,
-                        };
+                    (None, Some(OlderPage::Plan(rows))) if read_once(rows) => {
+                        let below = Below::Rowid(window_end);
+                        let (rows, total) = self.read_once_below(filter, fts, below, skip, wanted_older).await?;
+                        counted_with_older = total_or_ranked(total);
                         rows
                     }
                     // One tag: its older rows newest first, in its index (see `search_by_tag`).
-                    Some(tag) => {
+                    (Some(tag), _) => {
                         let page = WalkPage {
                             position: None,
                             below_rowid: Some(window_end),
@@ -644,7 +650,13 @@ impl Store {
                         self.walk_tag(filter, tag, TagText::InSet(fts), Order::Created { descending: true }, page)
                             .await?
                     }
-                    None => self.older_matches(filter, fts, filtered_rows, window_end, skip, wanted_older).await?,
+                    (None, older_page) => {
+                        let filtered_rows = match older_page {
+                            Some(OlderPage::Plan(rows)) => Some(rows),
+                            _ => None,
+                        };
+                        self.older_matches(filter, fts, filtered_rows, window_end, skip, wanted_older).await?
+                    }
                 };
                 for row in &rows {
                     items.push(summary_from_row(row)?);
@@ -664,10 +676,9 @@ impl Store {
             match counted {
                 WindowTotal::Text(counted) => counted,
                 WindowTotal::Tag(counted) => (counted, false),
-                WindowTotal::Conditions { estimate: Some(estimate), .. } => estimate,
-                WindowTotal::Conditions { rows, estimate: None } => {
-                    self.bounded_total(filter, fts, TextMatches::Many, rows).await?
-                }
+                WindowTotal::Conditions(estimate) => estimate,
+                // (No row below the window holds the text.)
+                WindowTotal::ReadOnce(total) => (total.unwrap_or(ranked) as u64, false),
             }
         };
         // Every ranked match meets the conditions: an estimate is at least those, and what was shown.
@@ -710,6 +721,25 @@ impl Store {
         older.push(newest.sql("c")).push(" LIMIT ").push_row_count(wanted);
         older.push(" OFFSET ").push_row_count(skip);
         self.read(async |c| older.build().fetch_all(c).await).await
+    }
+
+    /// The older matches of a ranked search under conditions that select few rows, read once
+    /// ([`push_matching_rows`]): newest first below `below`, past `skip` of them, `wanted` rows at most, and the
+    /// exact count of the rows that hold the text (`None` when the page is empty: the count comes with its rows).
+    async fn read_once_below(
+        &self,
+        filter: &ConversationFilter,
+        fts: &str,
+        below: Below,
+        skip: i64,
+        wanted: i64,
+    ) -> Result<(Vec<SqliteRow>, Option<i64>)> {
+        let page = MatchingPage { position: None, below: Some(below), skip, wanted };
+        let mut older = QueryBuilder::<Sqlite>::new("");
+        push_matching_rows(&mut older, filter, fts, Order::Created { descending: true }, page)?;
+        let rows = self.read(async |c| older.build().fetch_all(c).await).await?;
+        let total = rows.first().map(|row| row.try_get::<i64, _>("total")).transpose()?;
+        Ok((rows, total))
     }
 
     /// The total of a bounded search of a text with more than a few matches and other conditions that select
@@ -1118,9 +1148,18 @@ fn push_probed_in_key_order(
 /// stored before one (the older matches of a ranked search), past `skip` of them, `wanted` rows at most.
 struct MatchingPage {
     position: Option<Position>,
-    below_rowid: Option<i64>,
+    below: Option<Below>,
     skip: i64,
     wanted: i64,
+}
+
+/// Where the older matches of a ranked search start: below a window's end as read, or below the end of the
+/// text's window found again in the full-text index (the [`TEXT_WINDOW`]-th newest match), by a page read beside
+/// the window.
+#[derive(Debug, Clone, Copy)]
+enum Below {
+    Rowid(i64),
+    TextWindow,
 }
 
 /// A page of the rows the filter's conditions select that hold `fts`, with their exact count in a `total` column,
@@ -1143,8 +1182,17 @@ fn push_matching_rows(
         ", (SELECT count(*) FROM h) AS total, NULL AS score FROM (SELECT h.rowid, h.{key} FROM h WHERE 1 = 1"
     ));
     push_position(select, order, page.position, "h")?;
-    if let Some(below) = page.below_rowid {
-        select.push(" AND h.rowid < ").push_bind(below);
+    match page.below {
+        None => {}
+        Some(Below::Rowid(rowid)) => {
+            select.push(" AND h.rowid < ").push_bind(rowid);
+        }
+        // (NULL, none below, when the text has fewer matches than a window: then it has no older ones.)
+        Some(Below::TextWindow) => {
+            select.push(" AND h.rowid < (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH ");
+            select.push_bind(fts.to_owned()).push(" ORDER BY rowid DESC LIMIT 1 OFFSET ");
+            select.push_row_count(TEXT_WINDOW - 1).push(")");
+        }
     }
     select.push(order.sql("h")).push(" LIMIT ").push_row_count(page.wanted).push(" OFFSET ").push_row_count(page.skip);
     select.push(") AS k CROSS JOIN conversations c ON c.rowid = k.rowid").push(order.sql("k"));
@@ -1162,13 +1210,27 @@ struct RankedWindow<'a> {
 }
 
 /// What a ranked window's total needs, read beside the window: the text's count when nothing else applies, one
-/// tag's matching rows counted, or the rows the conditions select with the estimate from a sample of them (`None`
-/// when they are few enough to be read once, and counted, with an older page).
+/// tag's matching rows counted, the estimate from the rows the conditions select and a sample of them, or, when
+/// they are few enough to be read once, their exact count (`None` when none below the window holds the text).
 #[derive(Debug, Clone, Copy)]
 enum WindowTotal {
     Text((u64, bool)),
     Tag(u64),
-    Conditions { rows: FilteredRows, estimate: Option<(u64, bool)> },
+    Conditions((u64, bool)),
+    ReadOnce(Option<i64>),
+}
+
+/// What the count beside a ranked window tells its older page: how many rows the conditions select (its plan
+/// depends on it), or the page itself, read beside the window with those rows' exact count.
+enum OlderPage {
+    Plan(FilteredRows),
+    Read { rows: Vec<SqliteRow>, total: Option<i64> },
+}
+
+/// Whether conditions that select `rows` rows are read once ([`push_matching_rows`]) for a ranked window's older
+/// page and total: more than are probed one by one, at most [`READ_ONCE_ROWS`].
+fn read_once(rows: FilteredRows) -> bool {
+    !rows.at_most(FEW_FILTERED_ROWS as u64) && rows.at_most(READ_ONCE_ROWS as u64)
 }
 
 /// A search's total that a statement of its own reads: every conversation counted, the text's matches counted
@@ -1208,55 +1270,89 @@ fn push_position(
     Ok(0)
 }
 
+/// A [`ConversationSummary`] from a row that starts with [`SUMMARY_COLUMNS`] (its `score` column, when the
+/// statement has one, is read by name).
 fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
-    let state: String = row.try_get("state")?;
-    let priority: String = row.try_get("priority")?;
-    let preview_source: String = row.try_get("preview_source")?;
+    let mut columns = SummaryColumns { row, next: 0 };
+    let _rowid: i64 = columns.next("rowid")?;
+    let id = columns.next("id")?;
+    let title = columns.next("title")?;
+    let state: &str = columns.next("state")?;
+    let state = ConversationState::parse(state).unwrap_or(ConversationState::Open);
+    let open = columns.next("open")?;
+    let read = columns.next("read")?;
+    let priority: &str = columns.next("priority")?;
+    let priority = Priority::parse(priority).unwrap_or(Priority::None);
     Ok(ConversationSummary {
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        state: ConversationState::parse(&state).unwrap_or(ConversationState::Open),
-        open: row.try_get("open")?,
-        read: row.try_get("read")?,
-        priority: Priority::parse(&priority).unwrap_or(Priority::None),
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        waiting_since: row.try_get("waiting_since")?,
-        snoozed_until: row.try_get("snoozed_until")?,
-        admin_assignee_id: row.try_get("admin_assignee_id")?,
-        team_assignee_id: row.try_get("team_assignee_id")?,
-        source_type: row.try_get("source_type")?,
-        subject: row.try_get("source_subject")?,
+        id,
+        title,
+        state,
+        open,
+        read,
+        priority,
+        created_at: columns.next("created_at")?,
+        updated_at: columns.next("updated_at")?,
+        waiting_since: columns.next("waiting_since")?,
+        snoozed_until: columns.next("snoozed_until")?,
+        admin_assignee_id: columns.next("admin_assignee_id")?,
+        team_assignee_id: columns.next("team_assignee_id")?,
+        source_type: columns.next("source_type")?,
+        subject: columns.next("source_subject")?,
         source_author: Author {
-            kind: row.try_get("source_author_type")?,
-            id: row.try_get("source_author_id")?,
-            name: row.try_get("source_author_name")?,
-            email: row.try_get("source_author_email")?,
+            kind: columns.next("source_author_type")?,
+            id: columns.next("source_author_id")?,
+            name: columns.next("source_author_name")?,
+            email: columns.next("source_author_email")?,
         },
-        preview: preview(&preview_source, PREVIEW_CHARS),
-        contact_ids: json_column(row, "contacts_json")?,
-        tags: json_column(row, "tags_json")?,
-        rating: row.try_get("rating")?,
-        score: row.try_get("score")?,
+        preview: preview(columns.next("preview_source")?, PREVIEW_CHARS),
+        rating: columns.next("rating")?,
         statistics: Statistics {
-            time_to_assignment: row.try_get("time_to_assignment")?,
-            time_to_admin_reply: row.try_get("time_to_admin_reply")?,
-            time_to_first_close: row.try_get("time_to_first_close")?,
-            time_to_last_close: row.try_get("time_to_last_close")?,
-            median_time_to_reply: row.try_get("median_time_to_reply")?,
-            handling_time: row.try_get("handling_time")?,
-            first_contact_reply_at: row.try_get("first_contact_reply_at")?,
-            first_assignment_at: row.try_get("first_assignment_at")?,
-            first_admin_reply_at: row.try_get("first_admin_reply_at")?,
-            first_close_at: row.try_get("first_close_at")?,
-            last_assignment_at: row.try_get("last_assignment_at")?,
-            last_contact_reply_at: row.try_get("last_contact_reply_at")?,
-            last_admin_reply_at: row.try_get("last_admin_reply_at")?,
-            last_close_at: row.try_get("last_close_at")?,
-            last_closed_by_id: row.try_get("last_closed_by_id")?,
-            count_reopens: row.try_get("count_reopens")?,
-            count_assignments: row.try_get("count_assignments")?,
-            count_conversation_parts: row.try_get("count_conversation_parts")?,
+            time_to_assignment: columns.next("time_to_assignment")?,
+            time_to_admin_reply: columns.next("time_to_admin_reply")?,
+            time_to_first_close: columns.next("time_to_first_close")?,
+            time_to_last_close: columns.next("time_to_last_close")?,
+            median_time_to_reply: columns.next("median_time_to_reply")?,
+            handling_time: columns.next("handling_time")?,
+            first_contact_reply_at: columns.next("first_contact_reply_at")?,
+            first_assignment_at: columns.next("first_assignment_at")?,
+            first_admin_reply_at: columns.next("first_admin_reply_at")?,
+            first_close_at: columns.next("first_close_at")?,
+            last_assignment_at: columns.next("last_assignment_at")?,
+            last_contact_reply_at: columns.next("last_contact_reply_at")?,
+            last_admin_reply_at: columns.next("last_admin_reply_at")?,
+            last_close_at: columns.next("last_close_at")?,
+            last_closed_by_id: columns.next("last_closed_by_id")?,
+            count_reopens: columns.next("count_reopens")?,
+            count_assignments: columns.next("count_assignments")?,
+            count_conversation_parts: columns.next("count_conversation_parts")?,
         },
+        tags: columns.next_json("tags_json")?,
+        contact_ids: columns.next_json("contacts_json")?,
+        score: row.try_get("score")?,
     })
+}
+
+/// Reads [`SUMMARY_COLUMNS`] in their order, by position: a page of 50 rows looked up 2,000 column names (sqlx
+/// hashes each), a tenth of decoding them. Debug builds (every test) check each column's name against the one
+/// asked for, so a reordered list fails there rather than decoding the wrong column.
+struct SummaryColumns<'r> {
+    row: &'r SqliteRow,
+    next: usize,
+}
+
+impl<'r> SummaryColumns<'r> {
+    fn next<T>(&mut self, name: &str) -> Result<T>
+    where
+        T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+    {
+        use sqlx::Column as _;
+        let index = self.next;
+        self.next += 1;
+        debug_assert_eq!(self.row.columns().get(index).map(|c| c.name()), Some(name), "SUMMARY_COLUMNS' order");
+        Ok(self.row.try_get(index)?)
+    }
+
+    fn next_json<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> Result<T> {
+        json_text(self.next(name)?)
+    }
 }

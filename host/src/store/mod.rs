@@ -207,6 +207,10 @@ impl Store {
 /// way, so a read is one statement; see `conversations.rs`).
 fn json_column<T: serde::de::DeserializeOwned>(row: &sqlx::sqlite::SqliteRow, column: &str) -> Result<T> {
     use sqlx::Row as _;
-    let text: &str = row.try_get(column)?;
+    json_text(row.try_get(column)?)
+}
+
+/// A JSON column's text, decoded (a column that does not decode is the database's error, as sqlx's are).
+fn json_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))
 }

@@ -118,18 +118,42 @@ fn fts_words(text: &str, suffix: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-/// The first `max_chars` characters of `text`, cut at a word boundary when one is near, with an ellipsis.
+/// The first `max_chars` characters of `text` with its runs of whitespace made single spaces, cut at a word
+/// boundary when one is in the second half, with an ellipsis. One pass, writing only what is kept: every
+/// search result has one, read from up to 600 bytes of the first message.
 pub fn preview(text: &str, max_chars: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max_chars {
-        return flat;
+    let mut kept = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
+    let mut chars = 0;
+    // Where the last space between words was put, in bytes and in characters before it.
+    let mut last_space = None;
+    let mut cut = false;
+    'words: for word in text.split_whitespace() {
+        if chars > 0 {
+            if chars == max_chars {
+                cut = true;
+                break;
+            }
+            last_space = Some((kept.len(), chars));
+            kept.push(' ');
+            chars += 1;
+        }
+        for c in word.chars() {
+            if chars == max_chars {
+                cut = true;
+                break 'words;
+            }
+            kept.push(c);
+            chars += 1;
+        }
     }
-    let cut: String = flat.chars().take(max_chars).collect();
-    let cut = match cut.rfind(' ') {
-        Some(space) if space > max_chars / 2 => &cut[..space],
-        _ => cut.as_str(),
-    };
-    format!("{cut}…")
+    if cut {
+        if let Some((byte, before)) = last_space.filter(|&(_, before)| before > max_chars / 2) {
+            debug_assert!(before < chars);
+            kept.truncate(byte);
+        }
+        kept.push('…');
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -165,5 +189,45 @@ mod tests {
     fn previews_cut_at_word_boundaries() {
         assert_eq!(preview("short text", 280), "short text");
         assert_eq!(preview("alpha beta gamma delta", 12), "alpha beta…");
+        // Whitespace runs become one space; a text of exactly the limit is whole; a cut with no space in its
+        // second half keeps every character it can.
+        assert_eq!(preview(" alpha\n\n beta\tgamma ", 100), "alpha beta gamma");
+        assert_eq!(preview("alpha beta", 10), "alpha beta");
+        assert_eq!(preview("alpha beta ", 10), "alpha beta");
+        assert_eq!(preview("alpha betagamma", 10), "alpha beta…");
+        assert_eq!(preview("a verylongword", 8), "a verylo…");
+        assert_eq!(preview("ünïcödé wörds hére", 12), "ünïcödé…");
+        assert_eq!(preview("", 5), "");
+    }
+
+    /// The definition, plainly: flatten, count, cut, step back to a space in the second half.
+    fn plain_preview(text: &str, max_chars: usize) -> String {
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.chars().count() <= max_chars {
+            return flat;
+        }
+        let cut: Vec<char> = flat.chars().take(max_chars).collect();
+        let end = match cut.iter().rposition(|&c| c == ' ') {
+            Some(space) if space > max_chars / 2 => space,
+            _ => cut.len(),
+        };
+        cut[..end].iter().collect::<String>() + "…"
+    }
+
+    #[test]
+    fn previews_match_the_plain_definition() {
+        // Texts of words, runs of spaces, tabs and newlines, and multi-byte letters, at every short limit.
+        let pieces = ["a", "bc", "déf", " ", "  ", "\n", "\t ", "wörd", "x"];
+        let mut seed = 7u64;
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 12) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            for max_chars in 0..16 {
+                assert_eq!(preview(&text, max_chars), plain_preview(&text, max_chars), "{text:?} at {max_chars}");
+            }
+        }
     }
 }
