@@ -581,8 +581,9 @@ impl Store {
                     let rows = self.count_filtered_for_plan(filter, TextMatches::Many).await?;
                     // (Not awaited when no older page is read.)
                     if first_page && read_once(rows) {
-                        let (older, total) = self.read_once_below(filter, fts, Below::TextWindow, 0, wanted).await?;
-                        let _ = rows_counted.send(OlderPage::Read { rows: older, total });
+                        let older = self.read_once_below(filter, fts, Below::TextWindow, 0, wanted).await?;
+                        let total = older.total;
+                        let _ = rows_counted.send(OlderPage::Read(older));
                         WindowTotal::ReadOnce(total)
                     } else {
                         let _ = rows_counted.send(OlderPage::Plan(rows));
@@ -623,20 +624,22 @@ impl Store {
                 // None of the rows below the window holds the text (a read-once page is empty): the ranked ones are
                 // all, when the page starts right after them.
                 let total_or_ranked = |total: Option<i64>| total.or((skip == 0).then_some(ranked));
+                // (Read beside the window below the same end, unless a sync committed between the two reads.)
+                let read_beside = |older: &ReadOnce| older.window_end.is_none_or(|end| end == window_end);
                 let rows = match (tag, older_page) {
                     // Read beside the window, as many rows as a page can need.
-                    (None, Some(OlderPage::Read { mut rows, total })) => {
-                        rows.truncate(usize::try_from(wanted_older).unwrap_or(0));
-                        counted_with_older = total_or_ranked(total);
-                        rows
+                    (None, Some(OlderPage::Read(mut older))) if read_beside(&older) => {
+                        older.rows.truncate(usize::try_from(wanted_older).unwrap_or(0));
+                        counted_with_older = total_or_ranked(older.total);
+                        older.rows
                     }
                     // Few rows meet the conditions: those that hold the text are read once, for the older page and
-                    // the exact total.
-                    (None, Some(OlderPage::Plan(rows))) if read_once(rows) => {
+                    // the exact total (again, below this window's end, when the one read beside was another).
+                    (None, Some(older)) if older.is_read_once() => {
                         let below = Below::Rowid(window_end);
-                        let (rows, total) = self.read_once_below(filter, fts, below, skip, wanted_older).await?;
-                        counted_with_older = total_or_ranked(total);
-                        rows
+                        let older = self.read_once_below(filter, fts, below, skip, wanted_older).await?;
+                        counted_with_older = total_or_ranked(older.total);
+                        older.rows
                     }
                     // One tag: its older rows newest first, in its index (see `search_by_tag`).
                     (Some(tag), _) => {
@@ -733,13 +736,17 @@ impl Store {
         below: Below,
         skip: i64,
         wanted: i64,
-    ) -> Result<(Vec<SqliteRow>, Option<i64>)> {
+    ) -> Result<ReadOnce> {
         let page = MatchingPage { position: None, below: Some(below), skip, wanted };
         let mut older = QueryBuilder::<Sqlite>::new("");
         push_matching_rows(&mut older, filter, fts, Order::Created { descending: true }, page)?;
         let rows = self.read(async |c| older.build().fetch_all(c).await).await?;
         let total = rows.first().map(|row| row.try_get::<i64, _>("total")).transpose()?;
-        Ok((rows, total))
+        let window_end = match (below, rows.first()) {
+            (Below::TextWindow, Some(row)) => row.try_get::<Option<i64>, _>("window_end")?,
+            _ => None,
+        };
+        Ok(ReadOnce { rows, total, window_end })
     }
 
     /// The total of a bounded search of a text with more than a few matches and other conditions that select
@@ -1160,7 +1167,7 @@ struct MatchingPage {
 
 /// Where the older matches of a ranked search start: below a window's end as read, or below the end of the
 /// text's window found again in the full-text index (the [`TEXT_WINDOW`]-th newest match), by a page read beside
-/// the window.
+/// the window (which returns it as `window_end`, to be checked against the window's own).
 #[derive(Debug, Clone, Copy)]
 enum Below {
     Rowid(i64),
@@ -1179,24 +1186,31 @@ fn push_matching_rows(
     page: MatchingPage,
 ) -> Result<()> {
     let key = order.key_column()?;
-    select.push(format_args!("WITH h AS MATERIALIZED (SELECT c.rowid AS rowid, c.{key} AS {key}"));
+    select.push("WITH ");
+    if let Some(Below::TextWindow) = page.below {
+        // (NULL, none below, when the text has fewer matches than a window: then it has no older ones.)
+        select
+            .push("b AS MATERIALIZED (SELECT rowid AS window_end FROM conversation_fts WHERE conversation_fts MATCH ");
+        select.push_bind(fts.to_owned()).push(" ORDER BY rowid DESC LIMIT 1 OFFSET ");
+        select.push_row_count(TEXT_WINDOW - 1).push("), ");
+    }
+    select.push(format_args!("h AS MATERIALIZED (SELECT c.rowid AS rowid, c.{key} AS {key}"));
     push_from(select, Access::RowsInTextSet, Some(fts), true, range_index(filter));
     push_conditions(select, filter);
     select.push(") SELECT ").push(SUMMARY_COLUMNS);
-    select.push(format_args!(
-        ", (SELECT count(*) FROM h) AS total, NULL AS score FROM (SELECT h.rowid, h.{key} FROM h WHERE 1 = 1"
-    ));
+    select.push(", (SELECT count(*) FROM h) AS total, NULL AS score");
+    if let Some(Below::TextWindow) = page.below {
+        select.push(", (SELECT window_end FROM b) AS window_end");
+    }
+    select.push(format_args!(" FROM (SELECT h.rowid, h.{key} FROM h WHERE 1 = 1"));
     push_position(select, order, page.position, "h")?;
     match page.below {
         None => {}
         Some(Below::Rowid(rowid)) => {
             select.push(" AND h.rowid < ").push_bind(rowid);
         }
-        // (NULL, none below, when the text has fewer matches than a window: then it has no older ones.)
         Some(Below::TextWindow) => {
-            select.push(" AND h.rowid < (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH ");
-            select.push_bind(fts.to_owned()).push(" ORDER BY rowid DESC LIMIT 1 OFFSET ");
-            select.push_row_count(TEXT_WINDOW - 1).push(")");
+            select.push(" AND h.rowid < (SELECT window_end FROM b)");
         }
     }
     select.push(order.sql("h")).push(" LIMIT ").push_row_count(page.wanted).push(" OFFSET ").push_row_count(page.skip);
@@ -1229,7 +1243,26 @@ enum WindowTotal {
 /// depends on it), or the page itself, read beside the window with those rows' exact count.
 enum OlderPage {
     Plan(FilteredRows),
-    Read { rows: Vec<SqliteRow>, total: Option<i64> },
+    Read(ReadOnce),
+}
+
+impl OlderPage {
+    /// Whether the older page is read once (a page read beside the window is only for such conditions).
+    fn is_read_once(&self) -> bool {
+        match self {
+            Self::Plan(rows) => read_once(*rows),
+            Self::Read(_) => true,
+        }
+    }
+}
+
+/// A page of a ranked search's older matches read once ([`Store::read_once_below`]): its rows, the exact count of
+/// the rows that hold the text, and, read below [`Below::TextWindow`], the window's end it found (both `None` when
+/// the page is empty).
+struct ReadOnce {
+    rows: Vec<SqliteRow>,
+    total: Option<i64>,
+    window_end: Option<i64>,
 }
 
 /// Whether conditions that select `rows` rows are read once ([`push_matching_rows`]) for a ranked window's older
