@@ -579,7 +579,7 @@ impl Store {
                 Some(tag) => WindowTotal::Tag(self.tag_walk_total(&[], false, filter, tag, TagText::InSet(fts)).await?),
                 None => {
                     let rows = self.count_filtered_for_plan(filter, TextMatches::Many).await?;
-                    // (Not awaited when no older page is read.)
+                    // (What is sent to the older page is not awaited when the window fills the page.)
                     if first_page && read_once(rows) {
                         let older = self.read_once_below(filter, fts, Below::TextWindow, 0, wanted).await?;
                         let total = older.total;
