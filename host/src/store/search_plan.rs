@@ -162,12 +162,9 @@ impl Store {
         // match (conversation ids grow with time) and how many of the newest conversations hold that many.
         let mut probe = QueryBuilder::<Sqlite>::new("SELECT few.n, CASE WHEN few.n > ");
         probe.push_bind(FEW_TEXT_MATCHES);
-        probe.push(
-            " THEN (SELECT count(*) FROM (SELECT 1 FROM conversations WHERE rowid >= (SELECT rowid FROM \
-             conversation_fts WHERE conversation_fts MATCH ",
-        );
-        probe.push_bind(fts_query.to_owned()).push(" ORDER BY rowid DESC LIMIT 1 OFFSET ");
-        probe.push_row_count(FEW_TEXT_MATCHES - 1).push(") LIMIT ").push_row_count(DENSE_TEXT_WINDOW + 1);
+        probe.push(" THEN (SELECT count(*) FROM (SELECT 1 FROM conversations WHERE rowid >= (");
+        push_nth_newest_match(&mut probe, fts_query, FEW_TEXT_MATCHES);
+        probe.push(") LIMIT ").push_row_count(DENSE_TEXT_WINDOW + 1);
         probe.push(
             ")) END FROM (SELECT count(*) AS n FROM (SELECT 1 FROM conversation_fts WHERE conversation_fts MATCH ",
         );
@@ -306,6 +303,13 @@ pub(super) fn push_from(
             push_in_text_set(query, "+c.rowid", &fts());
         }
     }
+}
+
+/// Appends a statement whose one row is the rowid of the `nth` newest match of `fts` (none when it has fewer):
+/// conversation ids grow with time, so the matches from it on are its `nth` most recently created.
+pub(super) fn push_nth_newest_match(query: &mut QueryBuilder<Sqlite>, fts: &str, nth: i64) {
+    query.push("SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH ").push_bind(fts.to_owned());
+    query.push(" ORDER BY rowid DESC LIMIT 1 OFFSET ").push_row_count(nth - 1);
 }
 
 /// Appends `EXISTS (...)`: whether the row `rowid` (an expression) matches `fts`, probed in the full-text index
