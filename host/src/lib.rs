@@ -26,5 +26,6 @@ pub mod observability;
 pub mod protocol;
 pub mod registry;
 pub mod runtime;
+pub mod shared;
 pub mod store;
 pub mod sync;

@@ -142,6 +142,7 @@ async fn each_key_has_its_own_rate_limit_and_recovers() {
     assert!(other.request("tools/list", json!({})).await.is_ok(), "another key is not limited");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(client.send_request("tools/list", json!({})).await.unwrap().1.status, 200, "recovers");
+    assert_eq!(server.log().matches("no Redis configured").count(), 1, "says once that limits are its own");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

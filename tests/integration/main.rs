@@ -15,6 +15,7 @@ mod plugins_cli;
 mod plugins_dir;
 mod plugins_support;
 mod python_guest;
+mod replicas;
 mod sandbox;
 mod search_matrix;
 mod store_filters;

@@ -11,12 +11,13 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::sync::IntercomArgs;
-use crate::config::{Config, HttpSettings, IntercomSettings};
+use crate::config::{Config, HttpSettings, IntercomSettings, RedisSettings};
 use crate::demo::{self, DemoOptions};
 use crate::http::{HttpApp, HttpServer};
 use crate::protocol::McpServer;
 use crate::registry::Registry;
 use crate::registry::watch::{self, WatchMode};
+use crate::shared::SharedRedis;
 use crate::store::Store;
 use crate::sync::{SyncEngine, SyncLock, schedule, webhooks};
 
@@ -37,6 +38,10 @@ pub struct ServeArgs {
     /// address needs at least one API key (`fastintercom keys create`)
     #[arg(long, env = "FASTINTERCOM_HTTP", value_name = "ADDR")]
     pub http: Option<SocketAddr>,
+    /// Redis shared by the replicas of one deployment, for per-key rate limits that hold across them
+    /// (redis://[user:password@]host[:port][/db]; overrides [redis] url in config.toml)
+    #[arg(long, env = "FASTINTERCOM_REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -47,6 +52,7 @@ impl Default for ServeArgs {
             sync_interval: Duration::from_secs(300),
             webhook_listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             http: None,
+            redis_url: None,
         }
     }
 }
@@ -76,11 +82,17 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let server = McpServer::new(registry);
     match args.http {
         Some(address) => {
+            let redis = RedisSettings::resolve(&config.config_file(), args.redis_url.clone())?;
+            let shared = match &redis.url {
+                Some(url) => Some(Arc::new(SharedRedis::connect(url, &redis.key_prefix).await?)),
+                None => None,
+            };
             let app = HttpApp {
                 server,
                 store: store.clone(),
                 settings: HttpSettings::resolve(&config.config_file())?,
                 sync_expected: settings.access_token.is_some(),
+                shared,
             };
             let http = HttpServer::bind(address, app).await?;
             let bound = http.local_addr().context("cannot read the bound address")?;

@@ -3,10 +3,12 @@
 mod http;
 mod intercom;
 mod plugins;
+mod redis;
 
 pub use http::{HttpSettings, RateLimit};
 pub use intercom::IntercomSettings;
 pub use plugins::PluginSettings;
+pub use redis::RedisSettings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

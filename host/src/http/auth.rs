@@ -89,7 +89,7 @@ pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: 
             None => return unauthorized(&request, presented.is_some()),
         }
     };
-    let admitted = if keyless { gate.limits.check_keyless() } else { gate.limits.check(&caller.key_name) };
+    let admitted = if keyless { gate.limits.check_keyless().await } else { gate.limits.check(&caller.key_name).await };
     if let Err(wait) = admitted {
         tracing::debug!(key = %caller.key_name, "rate limited");
         metrics::counter!("fastintercom_http_rate_limited_total").increment(1);

@@ -34,6 +34,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 
 use crate::config::HttpSettings;
 use crate::protocol::McpServer;
+use crate::shared::SharedRedis;
 use crate::store::Store;
 
 pub use auth::KEY_RELOAD_INTERVAL;
@@ -52,6 +53,8 @@ pub struct HttpApp {
     pub settings: HttpSettings,
     /// True when the Intercom token is configured (readiness then needs a recent sync).
     pub sync_expected: bool,
+    /// The Redis replicas share rate limits through, if one is configured.
+    pub shared: Option<Arc<SharedRedis>>,
 }
 
 /// Why the server refused to start.
@@ -87,6 +90,12 @@ impl HttpServer {
         if configured == 0 && !loopback {
             return Err(StartError::NoKeysOnPublicAddress(address));
         }
+        if app.shared.is_none() {
+            tracing::info!(
+                "no Redis configured: per-key rate limits are this replica's own (with several replicas, set \
+                 --redis-url or [redis] url to share them)"
+            );
+        }
         if configured == 0 {
             tracing::warn!("no API keys configured: any local process may use the HTTP server until one is created");
         }
@@ -114,6 +123,7 @@ impl HttpServer {
                 &app.settings.rate_limit,
                 &app.settings.key_rate_limits,
                 &app.settings.keyless_rate_limit,
+                app.shared.clone(),
             )),
         };
         let timeout = app.settings.request_timeout;

@@ -45,17 +45,23 @@ pub struct BenchHttpArgs {
     /// Where the benchmark workspace is kept between runs [default: <data-dir>/bench-<conversations>]
     #[arg(long)]
     pub bench_dir: Option<PathBuf>,
+    /// Keep the server's rate-limit buckets in this Redis (what replicas share), to measure what that costs per
+    /// request
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
 }
 
 pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
     let dir = bench_workspace(config, args.conversations, args.bench_dir.as_deref()).await?;
     let unlimited = "per_second = 1000000\nburst = 1000000\n";
+    // With Redis, buckets under a prefix of this run's own, so that they start empty.
+    let redis = format!("[redis]\nkey_prefix = \"fastintercom-bench:{}:\"\n", std::process::id());
     std::fs::write(
         dir.join("config.toml"),
-        format!("[http.rate_limit]\n{unlimited}[http.keyless_rate_limit]\n{unlimited}"),
+        format!("[http.rate_limit]\n{unlimited}[http.keyless_rate_limit]\n{unlimited}{redis}"),
     )
     .context("cannot write the benchmark's config.toml")?;
-    let (mut child, url) = start_server(&dir).await?;
+    let (mut child, url) = start_server(&dir, args.redis_url.as_deref()).await?;
     let era = if args.era == "legacy" { Era::Legacy } else { Era::Modern };
 
     let mut probe = HttpClient::new(&url, None, era);
@@ -72,8 +78,9 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
         ),
     ];
 
+    let limits = if args.redis_url.is_some() { "rate limits kept in Redis" } else { "rate limits in process" };
     println!(
-        "tools/call over Streamable HTTP, {} conversations, {} clients ({} era), {} s per kind:",
+        "tools/call over Streamable HTTP, {} conversations, {} clients ({} era), {} s per kind, {limits}:",
         args.conversations, args.clients, args.era, args.seconds
     );
     println!();
@@ -178,7 +185,10 @@ fn is_tool_result(answer: &[u8]) -> bool {
 }
 
 /// Starts `serve --http 127.0.0.1:0` on `dir` and returns the child and its MCP URL.
-async fn start_server(dir: &std::path::Path) -> anyhow::Result<(tokio::process::Child, String)> {
+async fn start_server(
+    dir: &std::path::Path,
+    redis_url: Option<&str>,
+) -> anyhow::Result<(tokio::process::Child, String)> {
     let exe = std::env::current_exe().context("cannot find the fastintercom executable")?;
     let mut command = tokio::process::Command::new(exe);
     command
@@ -187,6 +197,9 @@ async fn start_server(dir: &std::path::Path) -> anyhow::Result<(tokio::process::
         .args(["serve", "--http", "127.0.0.1:0"])
         .env("FASTINTERCOM_LOG", "warn,fastintercom::commands::serve=info")
         .env_remove("INTERCOM_ACCESS_TOKEN");
+    if let Some(url) = redis_url {
+        command.args(["--redis-url", url]);
+    }
     let server = ServerProcess::spawn(command, Duration::from_secs(120)).await?;
     Ok((server.child, server.url))
 }
