@@ -75,7 +75,7 @@ async fn run(conversations: usize, window: Duration) -> anyhow::Result<()> {
     command
         .arg("--data-dir")
         .arg(&dir)
-        .args(["serve", "--http", "127.0.0.1:0"])
+        .args(["serve", "--http", "127.0.0.1:0", "--no-answer-cache"])
         .env("FASTINTERCOM_LOG", "warn,fastintercom::commands::serve=info")
         .env_remove("INTERCOM_ACCESS_TOKEN");
     let ServerProcess { mut child, url, .. } = ServerProcess::spawn(command, Duration::from_secs(300)).await?;

@@ -4,7 +4,10 @@
 //! - the registry's own overhead per call (lookup, schema validation, counters) over the sandbox's;
 //! - hot swap: from a plugin's file landing in the watched directory to its new version answering, for new bytes
 //!   (compiled on arrival) and for bytes seen before (from the compiled-component cache);
-//! - p99 of another tool's calls while a plugin is swapped every half second, against p99 with no swap.
+//! - p99 of another tool's calls while a plugin is swapped every half second, against p99 with no swap;
+//! - a full-text search computed, against the same search answered again from the kept answers.
+//!
+//! Every row but the last computes every call (the registry keeps no answers), as the rows measure the platform.
 //!
 //! Run: `cargo bench -p fastintercom --bench plugins`. The Python rows need `tests/guests/python/build.sh` to
 //! have run (the integration tests run it); without it they are skipped. Under `cargo test` (no `--bench`
@@ -40,14 +43,17 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let dir = tempfile::TempDir::new()?;
-        let config = Config::new(dir.path().join("data"), Some(dir.path().join("plugins")))
+        let mut config = Config::new(dir.path().join("data"), Some(dir.path().join("plugins")))
             .with_cache_dir(Some(dir.path().join("cache")));
         let store = config.open_store().await?;
         let options = DemoOptions { conversations: CONVERSATIONS, ..DemoOptions::default() };
         demo::seed(&store, &options).await?;
+        config.keep_answers = false;
         instance_policies(&config, &store).await?;
         registry_overhead(&config, &store).await?;
         hot_swap(&config, &store).await?;
+        config.keep_answers = true;
+        kept_answers(&config, &store).await?;
         anyhow::Ok(())
     })
 }
@@ -263,5 +269,35 @@ async fn hot_swap(config: &Config, store: &Store) -> anyhow::Result<()> {
     println!("| no swap | {} | {} | {} |", quiet.len(), us(quiet_p50), us(quiet_p99));
     println!("| swapping | {} | {} | {} |", swapping.len(), us(swapping_p50), us(swapping_p99));
     println!("| p99 ratio | | | {:.2}× |", swapping_p99.as_secs_f64() / quiet_p99.as_secs_f64());
+    Ok(())
+}
+
+/// A full-text search computed (the registry keeps no answers) against the same search answered again from the
+/// kept answers (a point read of the store's data generation, a lookup and a copy of the answer).
+async fn kept_answers(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let search = || object(json!({"query": "refund", "limit": 20}));
+    let computing = Config { keep_answers: false, ..config.clone() }.open_registry(store.clone()).await?;
+    let keeping = config.open_registry(store.clone()).await?;
+    keeping.call("search_conversations", search()).await?;
+    let calls = scaled(5_000);
+    let (mut computed, mut kept) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+    for _ in 0..calls {
+        let started = Instant::now();
+        computing.call("search_conversations", search()).await?;
+        computed.push(started.elapsed());
+        let started = Instant::now();
+        let answer = keeping.call("search_conversations", search()).await?;
+        kept.push(started.elapsed());
+        anyhow::ensure!(answer.structured.as_ref().is_some_and(|s| s["metadata"]["cache_hit"] == json!(true)));
+    }
+    let (computed_p50, computed_p99, _) = percentiles(&mut computed);
+    let (kept_p50, kept_p99, _) = percentiles(&mut kept);
+    println!("Kept answers: \"refund\", limit 20, {CONVERSATIONS} conversations, {calls} calls each, in process");
+    println!();
+    println!("| call | p50 | p99 |");
+    println!("|---|---|---|");
+    println!("| computed | {} | {} |", us(computed_p50), us(computed_p99));
+    println!("| answered again from the kept answers | {} | {} |", us(kept_p50), us(kept_p99));
+    println!();
     Ok(())
 }

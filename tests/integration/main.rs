@@ -1,6 +1,7 @@
 //! fastintercom's integration suite, one test binary: end to end over stdio and Streamable HTTP in both protocol
 //! eras, the sandbox, bad input, the store's filters and the sync.
 
+mod answer_cache;
 mod bad_input;
 mod end_to_end;
 mod hostile;

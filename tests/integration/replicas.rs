@@ -2,7 +2,7 @@
 //! (each test under a key prefix of its own): a key's rate limit holds across replicas, and a Redis that does not
 //! answer leaves each replica serving with limits of its own.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fastintercom::protocol::http_client::{Era, HttpClient};
 use serde_json::json;
@@ -70,6 +70,9 @@ async fn without_an_answering_redis_each_replica_limits_on_its_own() {
     let server = HttpServerProcess::start(dir.path(), &["--redis-url", "redis://:hunter2@127.0.0.1:1"], &[]).await;
     let (counts, refilled) = requests_round_robin(&[&server], &key, 8).await;
     assert!(counts[0].0 >= 3 && counts[0].0 <= 3 + refilled && counts[0].1 > 0, "{counts:?} in {refilled} s");
+    // Past the pause after a failure: the replica tries Redis again, and does not say so again.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    requests_round_robin(&[&server], &key, 2).await;
     let log = server.log();
     assert_eq!(log.matches("Redis does not answer").count(), 1, "said once: {log}");
     assert!(log.contains("127.0.0.1:1") && !log.contains("hunter2"), "names the address, not the password: {log}");

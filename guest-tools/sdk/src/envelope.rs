@@ -285,7 +285,8 @@ pub fn envelope_output_schema(result_item: Value) -> Value {
                 "properties": {
                     "filters": {"type": "object", "description": "The filters actually applied, normalised."},
                     "data_as_of": {"type": ["string", "null"], "format": "date-time", "description": "When the local copy was last synced (RFC 3339, UTC); null when empty."},
-                    "source": {"type": "string", "description": "\"intercom\" (a synced workspace), \"demo\" (synthetic data) or \"empty\"."}
+                    "source": {"type": "string", "description": "\"intercom\" (a synced workspace), \"demo\" (synthetic data) or \"empty\"."},
+                    "cache_hit": {"type": "boolean", "const": true, "description": "Present (true) when the server answered from answers it kept: the same call on the same data, at most 30 s ago. Everything else in the answer is as it was then, `query_ms` included."}
                 }
             }
         }

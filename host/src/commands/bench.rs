@@ -35,7 +35,8 @@ pub async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
     let dir = bench_workspace(config, args.conversations, args.bench_dir.as_deref()).await?;
 
     let exe = std::env::current_exe().context("cannot find the fastintercom executable")?;
-    let mut client = StdioClient::spawn(&exe, &dir, &[], Era::Legacy).await?;
+    // Calls repeat: every one is computed, not served from kept answers.
+    let mut client = StdioClient::spawn(&exe, &dir, &["--no-answer-cache".as_ref()], Era::Legacy).await?;
     client.open().await?;
     let ids = result_ids(&client.call_tool("search_conversations", json!({"limit": 1000, "sort": "newest"})).await?)?;
 

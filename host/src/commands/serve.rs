@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// (redis://[user:password@]host[:port][/db]; overrides [redis] url in config.toml)
     #[arg(long, env = "FASTINTERCOM_REDIS_URL", value_name = "URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Compute every answer, even one the same call on unchanged data already got (benchmarks of the tools
+    /// themselves use this)
+    #[arg(long)]
+    pub no_answer_cache: bool,
 }
 
 impl Default for ServeArgs {
@@ -53,11 +57,13 @@ impl Default for ServeArgs {
             webhook_listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             http: None,
             redis_url: None,
+            no_answer_cache: false,
         }
     }
 }
 
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
+    let config = &Config { keep_answers: !args.no_answer_cache, ..config.clone() };
     let settings = args.intercom.settings(config)?;
     let demo = DemoOptions { conversations: args.demo_conversations, ..DemoOptions::default() };
     if settings.access_token.is_none()

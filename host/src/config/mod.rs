@@ -31,6 +31,9 @@ pub struct Config {
     /// Compiled components, keyed by component and engine; safe to share between data directories.
     pub cache_dir: PathBuf,
     pub limits: RuntimeLimits,
+    /// Whether tool answers are kept and served again while the store's data is unchanged (see
+    /// `registry::answer_cache`).
+    pub keep_answers: bool,
 }
 
 impl Config {
@@ -42,7 +45,7 @@ impl Config {
     pub fn new(data_dir: PathBuf, plugins_dir: Option<PathBuf>) -> Self {
         let plugins_dir = plugins_dir.unwrap_or_else(|| data_dir.join("plugins"));
         let cache_dir = data_dir.join("cache").join("components");
-        Self { data_dir, plugins_dir, cache_dir, limits: RuntimeLimits::default() }
+        Self { data_dir, plugins_dir, cache_dir, limits: RuntimeLimits::default(), keep_answers: true }
     }
 
     /// Keeps compiled components in `dir` instead of `<data-dir>/cache/components`.
@@ -101,7 +104,7 @@ impl Config {
         let mut limits = self.limits.clone();
         limits.policy = self.plugin_settings()?.policy;
         let runtime = Runtime::new(limits, Some(self.cache_dir.clone()), store)?;
-        let registry = Arc::new(Registry::new(runtime));
+        let registry = Arc::new(Registry::new(runtime).keeping_answers(self.keep_answers));
         self.reload_plugins(&registry).await?;
         Ok(registry)
     }

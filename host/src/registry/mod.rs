@@ -9,6 +9,7 @@
 //! (or collides with another plugin's tool names) leaves the previous version serving, with the reason on the
 //! [`PluginBoard`](crate::runtime::PluginBoard).
 
+mod answer_cache;
 mod catalog;
 mod sources;
 pub mod trust;
@@ -25,6 +26,7 @@ use serde_json::{Map, Value};
 use crate::observability::{self, CallOutcome};
 use crate::runtime::{CallError, LoadError, LoadedPlugin, PluginOrigin, Runtime, ToolOutput, ToolSpec};
 
+use answer_cache::AnswerCache;
 use catalog::Catalog;
 pub use sources::{
     BUILTIN_PLUGINS, DirectoryEntry, PluginSource, builtin_sources, directory_sources, source_from_files,
@@ -117,6 +119,8 @@ pub struct Registry {
     in_flight: AtomicUsize,
     /// What was loaded from where; the lock also makes reloads take turns.
     catalog: tokio::sync::Mutex<Catalog>,
+    /// Answers served again while the store's data is unchanged; `None` when answers are not kept.
+    answers: Option<AnswerCache>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -143,7 +147,14 @@ impl Registry {
             generation: tokio::sync::watch::Sender::new(0),
             in_flight: AtomicUsize::new(0),
             catalog: tokio::sync::Mutex::default(),
+            answers: Some(AnswerCache::default()),
         }
+    }
+
+    /// This registry, keeping answers (see [`AnswerCache`]) or not; benchmarks of the tools themselves turn it off.
+    pub fn keeping_answers(mut self, keep: bool) -> Self {
+        self.answers = keep.then(AnswerCache::default);
+        self
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -233,6 +244,14 @@ impl Registry {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _running = InFlight(&self.in_flight);
         let started = Instant::now();
+        let kept_as = self.answer_key(&tool, name, &arguments).await;
+        if let Some(key) = &kept_as
+            && let Some(answer) = self.answers.as_ref().and_then(|answers| answers.get(key))
+        {
+            metrics::counter!("fastintercom_answer_cache_total", "level" => "l1", "outcome" => "hit").increment(1);
+            observability::record_tool_call(name, &tool.plugin.manifest.name, CallOutcome::Ok, started.elapsed());
+            return Ok(answer);
+        }
         let result = match self.runtime.call_tool(&tool.plugin, name, arguments).await {
             Err(CallError::ArgumentsRejected { tool, problems }) => {
                 Err(ToolCallError::InvalidArguments { tool, problems })
@@ -247,7 +266,29 @@ impl Registry {
             count(&tool.plugin, outcome);
         }
         observability::record_tool_call(name, &tool.plugin.manifest.name, outcome, started.elapsed());
+        if let (Some(key), Some(answers), Ok(output)) = (kept_as, &self.answers, &result) {
+            metrics::counter!("fastintercom_answer_cache_total", "level" => "l1", "outcome" => "miss").increment(1);
+            answers.insert(key, output);
+        }
         result
+    }
+
+    /// Where an answer of this call is kept (see [`AnswerCache`]): `None` when the tool's answers are not kept, or
+    /// when the store's data generation cannot be read quickly (the call then runs as if nothing were kept).
+    async fn answer_key(&self, tool: &RegisteredTool, name: &str, arguments: &Map<String, Value>) -> Option<String> {
+        /// Longest the generation's point read may wait for a read connection.
+        const GENERATION_DEADLINE: Duration = Duration::from_millis(100);
+        if self.answers.is_none() || !AnswerCache::keeps(&tool.plugin, &tool.spec) {
+            return None;
+        }
+        let store = self.runtime.store().until(Instant::now() + GENERATION_DEADLINE);
+        match store.data_generation().await {
+            Ok(generation) => Some(AnswerCache::key(&tool.plugin, name, arguments, generation)),
+            Err(error) => {
+                tracing::debug!(%error, "cannot read the data generation; the answer is computed and not kept");
+                None
+            }
+        }
     }
 }
 

@@ -139,6 +139,11 @@ impl Runtime {
         &self.inner.limits
     }
 
+    /// The store host interfaces read.
+    pub fn store(&self) -> &crate::store::Store {
+        &self.inner.store
+    }
+
     /// Bytes of linear memory third-party calls hold right now (idle warm instances included).
     pub fn plugin_memory_in_use(&self) -> usize {
         self.inner.plugin_memory.used()

@@ -16,12 +16,14 @@ impl SharedRedis {
     /// refused for `wait`, `None` when Redis cannot say (the caller falls back to a bucket of its own). Replicas
     /// must agree on `limit`, as they do when they share one configuration.
     pub async fn take(&self, bucket: &str, limit: &RateLimit) -> Option<Result<(), Duration>> {
-        let interval_micros = (1_000_000 / u64::from(limit.per_second.get())).max(1);
+        // Text with the fraction (Redis passes arguments as strings): a whole number of microseconds would turn
+        // 600,000 requests a second into a million.
+        let interval_micros = format!("{:.6}", 1e6 / f64::from(limit.per_second.get()));
         let key = self.key(bucket);
         let burst = limit.burst.get();
         // EVALSHA, and EVAL once when Redis does not know the script yet (after a restart, say).
         let wait_micros: u64 =
-            self.run(async |c| TAKE_ONE.key(&key).arg(interval_micros).arg(burst).invoke_async(c).await).await?;
+            self.run(async |c| TAKE_ONE.key(&key).arg(&interval_micros).arg(burst).invoke_async(c).await).await?;
         Some(match wait_micros {
             0 => Ok(()),
             wait => Err(Duration::from_micros(wait)),
@@ -34,6 +36,7 @@ mod tests {
     use std::num::NonZeroU32;
 
     use super::*;
+    use crate::shared::{COMMAND_TIMEOUT, RETRY_AFTER};
 
     /// A key prefix no other test (or run) uses.
     fn unique_prefix(test: &str) -> String {
@@ -72,10 +75,10 @@ mod tests {
     async fn buckets_leave_nothing_behind_once_full_again() {
         let prefix = unique_prefix("expiry");
         let shared = SharedRedis::connect(REDIS, &prefix).await.unwrap();
-        shared.take("key:bot", &limit(20, 2)).await.unwrap().unwrap();
-        let mut connection = shared.connection.clone();
+        shared.take("key:bot", &limit(1, 2)).await.unwrap().unwrap();
+        let mut connection = (**shared.connection.load()).clone();
         let ttl: i64 = redis::cmd("PTTL").arg(shared.key("key:bot")).query_async(&mut connection).await.unwrap();
-        assert!((1..=50).contains(&ttl), "the key lives until the bucket is full again: {ttl} ms");
+        assert!((1..=1000).contains(&ttl), "the key lives until the bucket is full again: {ttl} ms");
     }
 
     #[tokio::test]
@@ -92,10 +95,51 @@ mod tests {
         assert!(started.elapsed() < Duration::from_millis(100), "skipped while it is down: {:?}", started.elapsed());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_redis_that_never_answers_costs_one_bounded_wait_at_a_time() {
+        // Accepts connections and never says a word.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", silent.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut sockets = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                sockets.push(socket);
+            }
+        });
+        let started = std::time::Instant::now();
+        let shared = std::sync::Arc::new(SharedRedis::connect(&url, "x:").await.unwrap());
+        assert!(started.elapsed() < Duration::from_secs(2), "the first PING gave up: {:?}", started.elapsed());
+        assert!(!shared.health.up.load(std::sync::atomic::Ordering::Acquire));
+
+        // Once the pause is over, one call finds out (and waits); the others meanwhile go on at once.
+        tokio::time::sleep(RETRY_AFTER + Duration::from_millis(50)).await;
+        let calls: Vec<_> = (0..10)
+            .map(|_| {
+                let shared = std::sync::Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    let answer = shared.take("key:bot", &limit(1, 1)).await;
+                    (answer, started.elapsed())
+                })
+            })
+            .collect();
+        let mut waited = 0;
+        for call in calls {
+            let (answer, took) = call.await.unwrap();
+            assert_eq!(answer, None);
+            assert!(took < COMMAND_TIMEOUT * 4, "{took:?}");
+            if took >= COMMAND_TIMEOUT / 2 {
+                waited += 1;
+            }
+        }
+        assert!(waited <= 1, "{waited} calls waited for the silent Redis");
+        held.abort();
+    }
+
     #[tokio::test]
     async fn a_killed_connection_is_made_again() {
         let shared = SharedRedis::connect(REDIS, &unique_prefix("killed")).await.unwrap();
-        let mut ours = shared.connection.clone();
+        let mut ours = (**shared.connection.load()).clone();
         let id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut ours).await.unwrap();
         let mut other = redis::Client::open(REDIS).unwrap().get_multiplexed_async_connection().await.unwrap();
         let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query_async(&mut other).await.unwrap();

@@ -14,28 +14,37 @@ use super::{Result, Store};
 const SOURCE: &str = "source";
 const LAST_SYNCED_AT: &str = "last_synced_at";
 
-/// How long a freshness read answers later calls when no commit happened in this process in between. Every tool
-/// answer carries the freshness, so reading it from the database each time would be a query per call; a sync in
-/// another process (`fastintercom sync` beside `serve`) shows within this time.
+/// How long a freshness read answers later calls when no commit happened in this process in between, and no
+/// newer data generation was seen. Every tool answer carries the freshness, so reading it from the database each
+/// time would be a query per call; a sync in another process (`fastintercom sync` beside `serve`) shows within
+/// this time, or at once after [`Store::data_generation`] saw it (kept answers are keyed by that generation, so
+/// an answer computed on it must not carry an older freshness).
 const FRESHNESS_TTL: Duration = Duration::from_secs(1);
 
-/// The last freshness read, with when and at which commit of this process it was read.
+/// What this process knows of the store's version: its own commits, and the last data generation it read.
+type VersionSeen = (u64, u64);
+
+/// The last freshness read, with when it was read and the store's version then (see [`Store::version_seen`]).
 #[derive(Debug, Default)]
-pub(super) struct FreshnessCache(Mutex<Option<(Instant, u64, Freshness)>>);
+pub(super) struct FreshnessCache(Mutex<Option<(Instant, VersionSeen, Freshness)>>);
 
 impl Store {
     /// Where the data came from and when it was last brought up to date.
     pub async fn freshness(&self) -> Result<Freshness> {
-        let commits = self.commits.load(Ordering::SeqCst);
-        if let Some((read_at, at_commit, freshness)) = &*self.freshness.0.lock().expect("freshness lock")
-            && *at_commit == commits
+        let version = self.version_seen();
+        if let Some((read_at, at_version, freshness)) = &*self.freshness.0.lock().expect("freshness lock")
+            && *at_version == version
             && read_at.elapsed() < FRESHNESS_TTL
         {
             return Ok(freshness.clone());
         }
         let freshness = self.read_freshness().await?;
-        *self.freshness.0.lock().expect("freshness lock") = Some((Instant::now(), commits, freshness.clone()));
+        *self.freshness.0.lock().expect("freshness lock") = Some((Instant::now(), version, freshness.clone()));
         Ok(freshness)
+    }
+
+    fn version_seen(&self) -> VersionSeen {
+        (self.commits.load(Ordering::SeqCst), self.generation_seen.load(Ordering::SeqCst))
     }
 
     async fn read_freshness(&self) -> Result<Freshness> {
@@ -52,6 +61,18 @@ impl Store {
             }
         }
         Ok(freshness)
+    }
+
+    /// A number that changes whenever data is committed to the store, by this process or another (every write
+    /// transaction advances it as it commits): what was computed from the store at one generation holds until
+    /// the generation changes. One point read.
+    pub async fn data_generation(&self) -> Result<u64> {
+        let query = sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(value AS INTEGER) FROM workspace_meta WHERE key = 'data_generation'",
+        );
+        let generation = self.read(async |c| query.fetch_optional(c).await).await?.unwrap_or(0).max(0) as u64;
+        self.generation_seen.store(generation, Ordering::SeqCst);
+        Ok(generation)
     }
 
     /// Records that the data now comes from `source` and was complete as of `synced_at` (unix seconds).

@@ -90,6 +90,8 @@ pub struct Store {
     readers: Arc<Readers>,
     /// Commits made through this handle's writer, so caches of what the store says can tell they are stale.
     commits: Arc<AtomicU64>,
+    /// The last data generation read (see [`Store::data_generation`]), which other processes' commits advance.
+    generation_seen: Arc<AtomicU64>,
     freshness: Arc<meta::FreshnessCache>,
     /// Signs the cursors this store issues.
     cursor_key: Arc<CursorKey>,
@@ -118,6 +120,7 @@ impl Store {
             writer,
             readers: Arc::new(readers),
             commits: Arc::default(),
+            generation_seen: Arc::default(),
             freshness: Arc::default(),
             cursor_key: Arc::new(cursor_key),
             deadline: None,

@@ -76,8 +76,10 @@ impl Store {
         Ok(rows.iter().map(state_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Records that syncing `resource` failed at `at` (unix seconds); its checkpoint stays as it was.
+    /// Records that syncing `resource` failed at `at` (unix seconds); its checkpoint stays as it was. A write
+    /// transaction of its own, so the data generation advances (the `status` tool shows the error).
     pub async fn record_sync_error(&self, resource: &str, message: &str, at: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sync_state (resource, last_error, last_error_at) VALUES (?, ?, ?) \
              ON CONFLICT (resource) DO UPDATE SET last_error = excluded.last_error, \
@@ -86,9 +88,9 @@ impl Store {
         .bind(resource)
         .bind(message)
         .bind(at)
-        .execute(&self.writer)
+        .execute(tx.connection())
         .await?;
-        Ok(())
+        tx.commit().await
     }
 }
 

@@ -364,8 +364,12 @@ impl WriteTx {
         .await
     }
 
-    /// Makes everything written in this transaction visible at once.
-    pub async fn commit(self) -> Result<()> {
+    /// Makes everything written in this transaction visible at once, and advances the store's data generation
+    /// with it (see [`Store::data_generation`]).
+    pub async fn commit(mut self) -> Result<()> {
+        sqlx::query("UPDATE workspace_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_generation'")
+            .execute(&mut *self.tx)
+            .await?;
         self.tx.commit().await?;
         self.commits.fetch_add(1, Ordering::SeqCst);
         Ok(())

@@ -194,11 +194,12 @@ async fn start_server(
     command
         .arg("--data-dir")
         .arg(dir)
-        .args(["serve", "--http", "127.0.0.1:0"])
+        .args(["serve", "--http", "127.0.0.1:0", "--no-answer-cache"])
         .env("FASTINTERCOM_LOG", "warn,fastintercom::commands::serve=info")
         .env_remove("INTERCOM_ACCESS_TOKEN");
     if let Some(url) = redis_url {
-        command.args(["--redis-url", url]);
+        // Through the environment: any user of the machine can read a process's arguments.
+        command.env("FASTINTERCOM_REDIS_URL", url);
     }
     let server = ServerProcess::spawn(command, Duration::from_secs(120)).await?;
     Ok((server.child, server.url))

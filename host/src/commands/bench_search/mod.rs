@@ -52,7 +52,8 @@ struct CellResult {
 pub async fn run(config: &Config, args: BenchSearchArgs) -> anyhow::Result<()> {
     let dir = bench_workspace(config, args.conversations, args.bench_dir.as_deref()).await?;
     let exe = std::env::current_exe().context("cannot find the fastintercom executable")?;
-    let mut client = StdioClient::spawn(&exe, &dir, &[], Era::Legacy).await?;
+    // Cells repeat their calls: every one is computed, not served from kept answers.
+    let mut client = StdioClient::spawn(&exe, &dir, &["--no-answer-cache".as_ref()], Era::Legacy).await?;
     client.open().await?;
     let values = sample_values(&mut client).await?;
 

@@ -1,0 +1,68 @@
+//! Kept answers, end to end over stdio: the same call on unchanged data is answered again from memory and says so;
+//! a write to the store by another process, a different argument or a tool whose answers are not kept is
+//! computed afresh.
+
+use fastintercom::protocol::stdio_client::{Era, StdioClient};
+use fastintercom::store::{Store, StoreOptions};
+use serde_json::{Value, json};
+
+use crate::http_support::private_demo_dir;
+use crate::support::server_exe;
+
+fn cache_hit(answer: &Value) -> Option<&Value> {
+    answer["structuredContent"]["metadata"].get("cache_hit")
+}
+
+/// The answer's text block, parsed.
+fn text_json(answer: &Value) -> Value {
+    serde_json::from_str(answer["content"][0]["text"].as_str().expect("a text block")).expect("JSON text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_call_on_unchanged_data_is_answered_again_until_the_data_changes() {
+    let dir = private_demo_dir();
+    let mut client = StdioClient::spawn(&server_exe(), dir.path(), &[], Era::Legacy).await.unwrap();
+    client.open().await.unwrap();
+    let search = json!({"query": "refund", "state": "open", "limit": 5});
+
+    let first = client.call_tool("search_conversations", search.clone()).await.unwrap();
+    assert_eq!(cache_hit(&first), None, "computed: {first}");
+    let again = client.call_tool("search_conversations", json!({"limit": 5, "state": "open", "query": "refund"})).await;
+    let again = again.unwrap();
+    assert_eq!(cache_hit(&again), Some(&json!(true)), "the same arguments in another order are the same call");
+    assert_eq!(again["structuredContent"]["results"], first["structuredContent"]["results"]);
+    assert_eq!(text_json(&again), again["structuredContent"], "the text block says the same, cache_hit included");
+
+    let other = client.call_tool("search_conversations", json!({"query": "refund", "limit": 6})).await.unwrap();
+    assert_eq!(cache_hit(&other), None, "other arguments are another call");
+
+    // Another process writes to the store: the next call is computed on the new data.
+    let store = Store::open(&dir.path().join("workspace.sqlite3"), StoreOptions::default()).await.unwrap();
+    store.mark_synced("demo", 2_000_000_000).await.unwrap();
+    store.close().await;
+    let after = client.call_tool("search_conversations", search.clone()).await.unwrap();
+    assert_eq!(cache_hit(&after), None, "computed again after the write: {after}");
+    assert_eq!(after["structuredContent"]["metadata"]["data_as_of"], json!("2033-05-18T03:33:20Z"));
+    let kept = client.call_tool("search_conversations", search).await.unwrap();
+    assert_eq!(cache_hit(&kept), Some(&json!(true)), "and kept again");
+
+    // A tool call that failed is not kept.
+    let missing = json!({"id": "no-such-conversation"});
+    for _ in 0..2 {
+        let answer = client.call_tool("get_conversation", missing.clone()).await.unwrap();
+        assert_eq!(answer["isError"], json!(true), "{answer}");
+        assert!(!answer.to_string().contains("cache_hit"), "{answer}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_kept_answers_every_call_is_computed() {
+    let dir = private_demo_dir();
+    let mut client =
+        StdioClient::spawn(&server_exe(), dir.path(), &["--no-answer-cache".as_ref()], Era::Legacy).await.unwrap();
+    client.open().await.unwrap();
+    for _ in 0..3 {
+        let answer = client.call_tool("search_conversations", json!({"query": "refund", "limit": 2})).await.unwrap();
+        assert_eq!(cache_hit(&answer), None, "{answer}");
+    }
+}
