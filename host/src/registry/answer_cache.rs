@@ -1,14 +1,24 @@
 //! Answers kept in memory and served again while the data they were computed from is unchanged: a support lead's
-//! assistant asks the same question several times in one conversation, and a kept answer costs a point read of
-//! the store's data generation instead of a guest call and its queries.
+//! assistant asks the same question several times in one conversation, and a kept answer costs a lookup and a copy
+//! instead of a guest call and its queries.
 //!
 //! Only answers that depend on nothing but their arguments and the store are kept: built-in tools that say so
 //! (read-only, idempotent, closed-world annotations) of plugins granted nothing beyond reading the store
 //! (`plugins` shows live call counters, for one). Third-party tools are always called: their annotations are
-//! hints, not promises, and a guest may read the clock or draw random numbers. Entries are keyed by the plugin's component digest (a swapped plugin never serves its
-//! predecessor's answers), the tool, its arguments and the store's data generation (which every committed write
-//! advances, in any process), and live at most [`TIME_TO_LIVE`], since arguments such as "the last 7 days" are
-//! read against the clock. Answers say `cache_hit: true` in their `metadata` when they come from here.
+//! hints, not promises, and a guest may read the clock or draw random numbers.
+//!
+//! Entries are keyed by the plugin's component digest (a swapped plugin never serves its predecessor's answers),
+//! the tool, its arguments and the version of the store this process knows: its own commits at once, and the data
+//! generation (which every committed write advances, in any process) as a task of its own reads it every
+//! [`GENERATION_READ_EVERY`]. Reading it on every call instead cost a second trip to the store's threads and
+//! doubled the p99 of calls whose answers were not kept. Entries live at most [`TIME_TO_LIVE`], since arguments
+//! such as "the last 7 days" are read against the clock. Answers say `cache_hit: true` in their `metadata` when
+//! they come from here.
+//!
+//! An answer is kept the second time its call is seen (within [`TIME_TO_LIVE`]), not the first: keeping every
+//! answer of calls made once (a model paging, or varying its filters) held memory for nothing, and calls that
+//! were never asked again had a p99 about 4× that without kept answers (10.1–11.6 ms against 2.8–3.3 ms, 1,000
+//! distinct filtered searches over stdio).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -16,12 +26,19 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::runtime::{Capability, ContentBlock, LoadedPlugin, PluginOrigin, ToolAnnotations, ToolOutput, ToolSpec};
+use crate::store::{Store, VersionSeen};
 
 /// Longest an answer is kept, however unchanged the store.
 pub const TIME_TO_LIVE: Duration = Duration::from_secs(30);
 
+/// How often the store's data generation is read: another process's commit is seen within this time.
+pub const GENERATION_READ_EVERY: Duration = Duration::from_millis(100);
+
 /// Memory the kept answers may take together (their text, counted twice for the parsed copy).
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Calls seen once that are remembered (a hash each), so that their answer is kept when they come again.
+const SEEN_ONCE_CALLS: u64 = 100_000;
 
 /// Largest answer kept; larger ones are computed every time.
 const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
@@ -32,6 +49,19 @@ const STORE_ONLY_GRANTS: [Capability; 4] =
 
 pub struct AnswerCache {
     entries: moka::sync::Cache<String, Arc<KeptAnswer>>,
+    /// Hashes of the keys of calls seen once: a call seen again has its answer kept.
+    seen_once: moka::sync::Cache<u64, ()>,
+    hashing: std::collections::hash_map::RandomState,
+    /// The task that reads the store's data generation, started by the first call whose answer may be kept.
+    generation_reader: OnceLock<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for AnswerCache {
+    fn drop(&mut self) {
+        if let Some(reader) = self.generation_reader.get() {
+            reader.abort();
+        }
+    }
 }
 
 /// An answer as computed, and as served again (with `cache_hit: true`), made at its first hit.
@@ -48,7 +78,8 @@ impl Default for AnswerCache {
             .weigher(|key: &String, answer: &Arc<KeptAnswer>| (key.len() as u32).saturating_add(answer.bytes))
             .time_to_live(TIME_TO_LIVE)
             .build();
-        Self { entries }
+        let seen_once = moka::sync::Cache::builder().max_capacity(SEEN_ONCE_CALLS).time_to_live(TIME_TO_LIVE).build();
+        Self { entries, seen_once, hashing: Default::default(), generation_reader: OnceLock::new() }
     }
 }
 
@@ -59,11 +90,17 @@ impl AnswerCache {
             && depends_only_on_arguments_and_store(tool.annotations, &plugin.manifest.grants)
     }
 
-    /// The key of a call of `tool` of `plugin` with `arguments` on the store's `generation`. Arguments are a
-    /// sorted map, so equal arguments give equal text whatever order the client wrote them in.
-    pub fn key(plugin: &LoadedPlugin, tool: &str, arguments: &Map<String, Value>, generation: u64) -> String {
+    /// Starts reading `store`'s data generation (once; on the current runtime).
+    pub fn watch(&self, store: &Store) {
+        self.generation_reader.get_or_init(|| store.watch_data_generation(GENERATION_READ_EVERY));
+    }
+
+    /// The key of a call of `tool` of `plugin` with `arguments` on the store at `version`. Arguments are a sorted
+    /// map, so equal arguments give equal text whatever order the client wrote them in.
+    pub fn key(plugin: &LoadedPlugin, tool: &str, arguments: &Map<String, Value>, version: VersionSeen) -> String {
         let arguments = serde_json::to_string(arguments).unwrap_or_default();
-        format!("{}\u{0}{tool}\u{0}{generation}\u{0}{arguments}", plugin.digest)
+        let (commits, generation) = version;
+        format!("{}\u{0}{tool}\u{0}{commits}.{generation}\u{0}{arguments}", plugin.digest)
     }
 
     /// The kept answer, marked as served from here.
@@ -72,8 +109,18 @@ impl AnswerCache {
         Some(kept.served.get_or_init(|| marked_as_hit(&kept.output)).clone())
     }
 
-    /// Keeps `output` under `key`, unless it is too large to be worth it.
+    /// Keeps `output` under `key` if this call was seen before, unless it is too large to be worth it.
     pub fn insert(&self, key: String, output: &ToolOutput) {
+        let hash = {
+            use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
+            let mut hasher = self.hashing.build_hasher();
+            key.hash(&mut hasher);
+            hasher.finish()
+        };
+        if self.seen_once.remove(&hash).is_none() {
+            self.seen_once.insert(hash, ());
+            return;
+        }
         let text_bytes: usize = output.content.iter().map(|ContentBlock::Text(text)| text.len()).sum();
         // The parsed structured copy weighs about what its text did, which the text block repeats.
         let bytes = text_bytes.saturating_mul(2);
@@ -157,9 +204,20 @@ mod tests {
     #[test]
     fn large_answers_are_not_kept() {
         let cache = AnswerCache::default();
-        cache.insert("small".into(), &answer(json!({}), "{}"));
-        cache.insert("large".into(), &answer(json!({}), &"x".repeat(MAX_ANSWER_BYTES)));
+        for _ in 0..2 {
+            cache.insert("small".into(), &answer(json!({}), "{}"));
+            cache.insert("large".into(), &answer(json!({}), &"x".repeat(MAX_ANSWER_BYTES)));
+        }
         assert!(cache.get("small").is_some());
         assert!(cache.get("large").is_none());
+    }
+
+    #[test]
+    fn an_answer_is_kept_the_second_time_its_call_is_seen() {
+        let cache = AnswerCache::default();
+        cache.insert("once".into(), &answer(json!({}), "{}"));
+        assert!(cache.get("once").is_none(), "a call seen once is remembered, its answer not kept");
+        cache.insert("once".into(), &answer(json!({}), "{}"));
+        assert!(cache.get("once").is_some());
     }
 }

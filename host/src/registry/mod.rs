@@ -244,7 +244,7 @@ impl Registry {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _running = InFlight(&self.in_flight);
         let started = Instant::now();
-        let kept_as = self.answer_key(&tool, name, &arguments).await;
+        let kept_as = self.answer_key(&tool, name, &arguments);
         if let Some(key) = &kept_as
             && let Some(answer) = self.answers.as_ref().and_then(|answers| answers.get(key))
         {
@@ -273,22 +273,16 @@ impl Registry {
         result
     }
 
-    /// Where an answer of this call is kept (see [`AnswerCache`]): `None` when the tool's answers are not kept, or
-    /// when the store's data generation cannot be read quickly (the call then runs as if nothing were kept).
-    async fn answer_key(&self, tool: &RegisteredTool, name: &str, arguments: &Map<String, Value>) -> Option<String> {
-        /// Longest the generation's point read may wait for a read connection.
-        const GENERATION_DEADLINE: Duration = Duration::from_millis(100);
-        if self.answers.is_none() || !AnswerCache::keeps(&tool.plugin, &tool.spec) {
+    /// Where an answer of this call is kept (see [`AnswerCache`]); `None` when the tool's answers are not kept, or
+    /// before the store's data generation was first read (the first calls after a start).
+    fn answer_key(&self, tool: &RegisteredTool, name: &str, arguments: &Map<String, Value>) -> Option<String> {
+        let answers = self.answers.as_ref()?;
+        if !AnswerCache::keeps(&tool.plugin, &tool.spec) {
             return None;
         }
-        let store = self.runtime.store().until(Instant::now() + GENERATION_DEADLINE);
-        match store.data_generation().await {
-            Ok(generation) => Some(AnswerCache::key(&tool.plugin, name, arguments, generation)),
-            Err(error) => {
-                tracing::debug!(%error, "cannot read the data generation; the answer is computed and not kept");
-                None
-            }
-        }
+        let store = self.runtime.store();
+        answers.watch(store);
+        Some(AnswerCache::key(&tool.plugin, name, arguments, store.version_seen()?))
     }
 }
 

@@ -22,11 +22,14 @@ const LAST_SYNCED_AT: &str = "last_synced_at";
 const FRESHNESS_TTL: Duration = Duration::from_secs(1);
 
 /// What this process knows of the store's version: its own commits, and the last data generation it read.
-type VersionSeen = (u64, u64);
+pub type VersionSeen = (u64, u64);
 
 /// The last freshness read, with when it was read and the store's version then (see [`Store::version_seen`]).
 #[derive(Debug, Default)]
-pub(super) struct FreshnessCache(Mutex<Option<(Instant, VersionSeen, Freshness)>>);
+pub(super) struct FreshnessCache(Mutex<Option<(Instant, Option<VersionSeen>, Freshness)>>);
+
+/// `Store::generation_seen` before the data generation was first read.
+pub(super) const GENERATION_NOT_READ: u64 = u64::MAX;
 
 impl Store {
     /// Where the data came from and when it was last brought up to date.
@@ -43,8 +46,12 @@ impl Store {
         Ok(freshness)
     }
 
-    fn version_seen(&self) -> VersionSeen {
-        (self.commits.load(Ordering::SeqCst), self.generation_seen.load(Ordering::SeqCst))
+    /// What this process knows of the store's version, without reading the store: its own commits (at once) and
+    /// the data generation last read (see [`Store::watch_data_generation`] for other processes' commits); `None`
+    /// until the generation was read once. Equal versions mean equal data.
+    pub fn version_seen(&self) -> Option<VersionSeen> {
+        let generation = self.generation_seen.load(Ordering::SeqCst);
+        (generation != GENERATION_NOT_READ).then(|| (self.commits.load(Ordering::SeqCst), generation))
     }
 
     async fn read_freshness(&self) -> Result<Freshness> {
@@ -73,6 +80,22 @@ impl Store {
         let generation = self.read(async |c| query.fetch_optional(c).await).await?.unwrap_or(0).max(0) as u64;
         self.generation_seen.store(generation, Ordering::SeqCst);
         Ok(generation)
+    }
+
+    /// Reads the data generation every `every` from now on, so that [`Store::version_seen`] learns of other
+    /// processes' commits within that time; ends when the returned task is aborted.
+    pub fn watch_data_generation(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = store.data_generation().await {
+                    tracing::debug!(%error, "cannot read the data generation; trying again");
+                }
+            }
+        })
     }
 
     /// Records that the data now comes from `source` and was complete as of `synced_at` (unix seconds).

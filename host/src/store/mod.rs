@@ -37,6 +37,7 @@ use readers::Readers;
 
 pub use api_keys::ApiKeyRecord;
 pub use builder::StoreBuilder;
+pub use meta::VersionSeen;
 pub use prepare::{PreparedWrite, prepare_conversations, prepare_new_conversations};
 pub use search_plan::SearchEffort;
 pub use sync_state::{ResourceState, RunCheckpoint};
@@ -120,7 +121,7 @@ impl Store {
             writer,
             readers: Arc::new(readers),
             commits: Arc::default(),
-            generation_seen: Arc::default(),
+            generation_seen: Arc::new(AtomicU64::new(meta::GENERATION_NOT_READ)),
             freshness: Arc::default(),
             cursor_key: Arc::new(cursor_key),
             deadline: None,
