@@ -130,8 +130,11 @@ async fn instance_policies(config: &Config, store: &Store) -> anyhow::Result<()>
 /// `config` with a plugins directory of its own, holding the swap probe.
 fn with_swap_probe(config: &Config) -> anyhow::Result<(tempfile::TempDir, Config)> {
     let plugins = tempfile::TempDir::new()?;
-    let config = Config::new(config.data_dir.clone(), Some(plugins.path().to_owned()))
-        .with_cache_dir(Some(config.cache_dir.clone()));
+    let config = Config {
+        keep_answers: config.keep_answers,
+        ..Config::new(config.data_dir.clone(), Some(plugins.path().to_owned()))
+            .with_cache_dir(Some(config.cache_dir.clone()))
+    };
     land(plugins.path(), "swap", &swap_version("aaaa"), SWAP_MANIFEST, None);
     Ok((plugins, config))
 }

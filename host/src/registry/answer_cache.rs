@@ -111,12 +111,7 @@ impl AnswerCache {
 
     /// Keeps `output` under `key` if this call was seen before, unless it is too large to be worth it.
     pub fn insert(&self, key: String, output: &ToolOutput) {
-        let hash = {
-            use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
-            let mut hasher = self.hashing.build_hasher();
-            key.hash(&mut hasher);
-            hasher.finish()
-        };
+        let hash = std::hash::BuildHasher::hash_one(&self.hashing, &key);
         if self.seen_once.remove(&hash).is_none() {
             self.seen_once.insert(hash, ());
             return;
