@@ -68,14 +68,6 @@ async fn the_same_call_on_unchanged_data_is_answered_again_until_the_data_change
     assert_eq!(after["structuredContent"]["metadata"]["data_as_of"], json!("2033-05-18T03:33:20Z"));
     let kept = answered_again(&mut client, &search).await;
     assert_eq!(cache_hit(&kept), Some(&json!(true)), "and kept again");
-
-    // A tool call that failed is not kept.
-    let missing = json!({"id": "no-such-conversation"});
-    for _ in 0..2 {
-        let answer = client.call_tool("get_conversation", missing.clone()).await.unwrap();
-        assert_eq!(answer["isError"], json!(true), "{answer}");
-        assert!(!answer.to_string().contains("cache_hit"), "{answer}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,8 +76,11 @@ async fn without_kept_answers_every_call_is_computed() {
     let mut client =
         StdioClient::spawn(&server_exe(), dir.path(), &["--no-answer-cache".as_ref()], Era::Legacy).await.unwrap();
     client.open().await.unwrap();
-    for _ in 0..3 {
+    // Long enough for a server that keeps answers to have kept this one (the generation read, the second sighting)
+    // and served it (answered_again, above, waits the same way).
+    for _ in 0..20 {
         let answer = client.call_tool("search_conversations", json!({"query": "refund", "limit": 2})).await.unwrap();
         assert_eq!(cache_hit(&answer), None, "{answer}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

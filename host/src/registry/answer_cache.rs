@@ -10,15 +10,15 @@
 //! Entries are keyed by the plugin's component digest (a swapped plugin never serves its predecessor's answers),
 //! the tool, its arguments and the version of the store this process knows: its own commits at once, and the data
 //! generation (which every committed write advances, in any process) as a task of its own reads it every
-//! [`GENERATION_READ_EVERY`]. Reading it on every call instead cost a second trip to the store's threads and
-//! doubled the p99 of calls whose answers were not kept. Entries live at most [`TIME_TO_LIVE`], since arguments
+//! [`GENERATION_READ_EVERY`], so that a call does not pay a second trip to the store's threads for it. Entries
+//! live at most [`TIME_TO_LIVE`], since arguments
 //! such as "the last 7 days" are read against the clock. Answers say `cache_hit: true` in their `metadata` when
 //! they come from here.
 //!
 //! An answer is kept the second time its call is seen (within [`TIME_TO_LIVE`]), not the first: keeping every
 //! answer of calls made once (a model paging, or varying its filters) held memory for nothing, and calls that
-//! were never asked again had a p99 about 4× that without kept answers (10.1–11.6 ms against 2.8–3.3 ms, 1,000
-//! distinct filtered searches over stdio).
+//! were never asked again had a p99 3.5× that without kept answers (10.1–11.6 ms against 2.8–3.3 ms, 1,000
+//! distinct filtered searches over stdio; kept the second time, 2.8–3.4 ms against 2.7–3.4 ms).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

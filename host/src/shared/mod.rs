@@ -126,10 +126,11 @@ impl SharedRedis {
                 Some(value)
             }
             failed => {
-                self.failed(match failed {
+                let reason = match failed {
                     Ok(Err(error)) => error.to_string(),
                     _ => format!("no answer within {} ms", COMMAND_TIMEOUT.as_millis()),
-                });
+                };
+                self.failed(reason, probe);
                 None
             }
         };
@@ -139,17 +140,22 @@ impl SharedRedis {
         answer
     }
 
-    /// Notes a failed command: Redis is left alone for [`RETRY_AFTER`], then tried on a new connection.
-    fn failed(&self, reason: String) {
+    /// Notes a failed command: Redis is left alone for [`RETRY_AFTER`], then tried on a new connection. The
+    /// connection is replaced once per failure that changes something (the first of an outage, or a probe's),
+    /// not by every request that failed with it at once.
+    fn failed(&self, reason: String, probe: bool) {
         let health = &self.health;
         let now = health.now_ms();
         health.failed_at_ms.store(now, Ordering::Release);
         health.skip_until_ms.store(now + RETRY_AFTER.as_millis() as u64, Ordering::Release);
         metrics::counter!("fastintercom_redis_failures_total").increment(1);
-        if let Ok(fresh) = manager(&self.client) {
+        let outage_begins = health.up.swap(false, Ordering::AcqRel);
+        if (outage_begins || probe)
+            && let Ok(fresh) = manager(&self.client)
+        {
             self.connection.store(Arc::new(fresh));
         }
-        if health.up.swap(false, Ordering::AcqRel) {
+        if outage_begins {
             tracing::warn!(redis = %self.address, %reason, "Redis does not answer: rate limits are per replica until it does");
         }
     }
