@@ -39,6 +39,10 @@ pub struct GlobalArgs {
     /// Memory cap of one tool call, in MiB
     #[arg(long, env = "FASTINTERCOM_CALL_MEMORY_MIB", global = true)]
     pub call_memory_mib: Option<u32>,
+    /// Keep the workspace in this PostgreSQL database (postgres://user:password@host:5432/db), shared by every
+    /// replica given it, instead of SQLite in the data directory [default: `[store] url` of config.toml]
+    #[arg(long, env = "FASTINTERCOM_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 impl GlobalArgs {
@@ -50,6 +54,7 @@ impl GlobalArgs {
             .with_cache_dir(self.cache_dir.clone())
             .with_limits(self.call_deadline_ms.map(Duration::from_millis), self.call_memory_mib);
         config.limits.isolated_compiler = std::env::current_exe().ok();
+        config.database_url = self.database_url.clone();
         config
     }
 }

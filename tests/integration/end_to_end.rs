@@ -10,7 +10,7 @@ use fastintercom::store::html_to_text;
 use fastintercom::store::model::{ConversationRecord, ConversationState, Priority};
 use serde_json::{Value, json};
 
-use crate::support::{DEMO_CONVERSATIONS, demo_options, demo_server};
+use crate::support::{Backend, DEMO_CONVERSATIONS, demo_options, demo_server, demo_server_on, on_both_backends};
 
 /// The demo workspace regenerated in memory: the oracle.
 struct Oracle {
@@ -62,10 +62,9 @@ async fn all_ids(client: &mut StdioClient, mut arguments: Value) -> BTreeSet<Str
     }
 }
 
-#[tokio::test]
-async fn both_eras_list_the_built_in_tools_sorted_with_schemas() {
+async fn both_eras_list_the_built_in_tools_sorted_with_schemas(backend: Backend) {
     for era in [Era::Legacy, Era::Modern] {
-        let mut client = demo_server(era).await;
+        let mut client = demo_server_on(backend, era).await;
         let listed = client.request("tools/list", json!({})).await.expect("tools/list");
         let tools = listed["tools"].as_array().expect("tools");
         let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
@@ -101,9 +100,8 @@ async fn both_eras_list_the_built_in_tools_sorted_with_schemas() {
     }
 }
 
-#[tokio::test]
-async fn answers_share_one_envelope_with_text_equal_to_structured_content() {
-    let mut client = demo_server(Era::Legacy).await;
+async fn answers_share_one_envelope_with_text_equal_to_structured_content(backend: Backend) {
+    let mut client = demo_server_on(backend, Era::Legacy).await;
     let result = client.call_tool("search_conversations", json!({"state": "open", "limit": 3})).await.unwrap();
     let structured = &result["structuredContent"];
     let text: Value = serde_json::from_str(result["content"][0]["text"].as_str().unwrap()).expect("text is JSON");
@@ -115,10 +113,9 @@ async fn answers_share_one_envelope_with_text_equal_to_structured_content() {
     assert_eq!(structured["metadata"]["filters"]["state"], "open");
 }
 
-#[tokio::test]
-async fn full_text_search_finds_exactly_the_planted_conversations() {
+async fn full_text_search_finds_exactly_the_planted_conversations(backend: Backend) {
     let oracle = oracle();
-    let mut client = demo_server(Era::Modern).await;
+    let mut client = demo_server_on(backend, Era::Modern).await;
     let expected = oracle.ids_where(|c| {
         html_to_text(&c.source.body_html).contains(demo::MARKER_WORD)
             || c.parts.iter().any(|p| p.body_html.as_deref().is_some_and(|b| b.contains(demo::MARKER_WORD)))
@@ -137,10 +134,9 @@ async fn full_text_search_finds_exactly_the_planted_conversations() {
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
 }
 
-#[tokio::test]
-async fn filters_return_the_counts_the_data_implies() {
+async fn filters_return_the_counts_the_data_implies(backend: Backend) {
     let oracle = oracle();
-    let mut client = demo_server(Era::Legacy).await;
+    let mut client = demo_server_on(backend, Era::Legacy).await;
     let sample = &oracle.conversations[17];
     let contact = sample.contact_ids[0].clone();
     let some_admin = oracle.conversations.iter().find_map(|c| c.admin_assignee_id.clone()).unwrap();
@@ -203,10 +199,9 @@ fn fastintercom_time(unix: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds % 3600 / 60, seconds % 60)
 }
 
-#[tokio::test]
-async fn get_conversation_returns_the_whole_thread_as_plain_text() {
+async fn get_conversation_returns_the_whole_thread_as_plain_text(backend: Backend) {
     let oracle = oracle();
-    let mut client = demo_server(Era::Modern).await;
+    let mut client = demo_server_on(backend, Era::Modern).await;
     let longest = oracle.conversations.iter().max_by_key(|c| c.parts.len()).unwrap();
     for expected in [&oracle.conversations[0], longest] {
         let result = client.call_tool("get_conversation", json!({"id": expected.id})).await.unwrap();
@@ -229,10 +224,9 @@ async fn get_conversation_returns_the_whole_thread_as_plain_text() {
     assert!(missing["content"][0]["text"].as_str().unwrap().contains("search_conversations"), "{missing}");
 }
 
-#[tokio::test]
-async fn contacts_are_found_by_email_name_and_company() {
+async fn contacts_are_found_by_email_name_and_company(backend: Backend) {
     let oracle = oracle();
-    let mut client = demo_server(Era::Legacy).await;
+    let mut client = demo_server_on(backend, Era::Legacy).await;
     let contact = oracle.workspace.contacts.iter().find(|c| c.email.is_some() && !c.company_ids.is_empty()).unwrap();
     let email = contact.email.clone().unwrap();
 
@@ -319,3 +313,12 @@ async fn a_word_in_nearly_every_conversation_gets_a_marked_estimate_and_no_ranki
     assert!(summary.get("total_is_estimate").is_none() && summary.get("ranked").is_none(), "{summary}");
     client.shutdown().await.unwrap();
 }
+
+on_both_backends!(
+    both_eras_list_the_built_in_tools_sorted_with_schemas,
+    answers_share_one_envelope_with_text_equal_to_structured_content,
+    full_text_search_finds_exactly_the_planted_conversations,
+    filters_return_the_counts_the_data_implies,
+    get_conversation_returns_the_whole_thread_as_plain_text,
+    contacts_are_found_by_email_name_and_company,
+);

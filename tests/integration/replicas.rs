@@ -1,13 +1,18 @@
 //! Several `serve --http` replicas of one deployment, against the Redis this machine runs at 127.0.0.1:6379
-//! (each test under a key prefix of its own): a key's rate limit holds across replicas, and a Redis that does not
-//! answer leaves each replica serving with limits of its own.
+//! (each test under a key prefix of its own) and the PostgreSQL at 127.0.0.1:5432 (each test a database of its
+//! own): a key's rate limit holds across replicas, a Redis that does not answer leaves each replica serving with
+//! limits of its own, a key revoked through one replica is refused by all, and when the replica that syncs dies,
+//! another takes over and the store still ends equal to Intercom's data.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use fastintercom::fake_intercom::Fault;
 use fastintercom::protocol::http_client::{Era, HttpClient};
 use serde_json::json;
 
-use crate::http_support::{HttpServerProcess, create_key, private_demo_dir};
+use crate::http_support::{HttpServerProcess, create_key, eventually, private_demo_dir};
+use crate::support::{Backend, TestDb};
+use crate::sync_support::{TOKEN, assert_same, expected_store, fake, fingerprint};
 
 /// A Redis key prefix no other test or run uses.
 fn unique_prefix(test: &str) -> String {
@@ -76,4 +81,101 @@ async fn without_an_answering_redis_each_replica_limits_on_its_own() {
     let log = server.log();
     assert_eq!(log.matches("Redis does not answer").count(), 1, "said once: {log}");
     assert!(log.contains("127.0.0.1:1") && !log.contains("hunter2"), "names the address, not the password: {log}");
+}
+
+/// `fastintercom keys ...` against the PostgreSQL database `db`, from a data directory of its own.
+fn keys_on(db: &TestDb, args: &[&str]) -> String {
+    let output = std::process::Command::new(crate::support::server_exe())
+        .arg("--data-dir")
+        .arg(db.dir.path())
+        .args(db.database_args())
+        .arg("keys")
+        .args(args)
+        .output()
+        .expect("keys runs");
+    assert!(output.status.success(), "keys {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `serve --http` on the shared database `db` from a data directory of its own (replicas share nothing else).
+async fn replica(db: &TestDb, data_dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> HttpServerProcess {
+    let url = db.url().expect("a PostgreSQL test database");
+    let mut all = vec!["--database-url", url.as_str()];
+    all.extend_from_slice(args);
+    HttpServerProcess::start(data_dir, &all, env).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_made_or_revoked_through_one_replica_counts_on_every_replica_within_a_second() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let second_dir = tempfile::TempDir::new().unwrap();
+    let key = keys_on(&db, &["create", "--name", "bot"]).trim().to_owned();
+    assert!(!key.is_empty(), "the new key is printed");
+    let first = replica(&db, db.dir.path(), &["--demo-conversations", "30"], &[]).await;
+    let second = replica(&db, second_dir.path(), &["--demo-conversations", "30"], &[]).await;
+    for server in [&first, &second] {
+        let client = HttpClient::new(&server.mcp_url(), Some(&key), Era::Modern);
+        assert_eq!(client.send_request("tools/list", json!({})).await.unwrap().1.status.as_u16(), 200);
+    }
+    keys_on(&db, &["revoke", "bot"]);
+    let revoked_at = Instant::now();
+    for server in [&first, &second] {
+        let client = HttpClient::new(&server.mcp_url(), Some(&key), Era::Modern);
+        let refused = eventually(Duration::from_secs(3), || async {
+            client.send_request("tools/list", json!({})).await.unwrap().1.status.as_u16() == 401
+        })
+        .await;
+        assert!(refused, "a replica still admits the revoked key");
+    }
+    // The reload is every second; allow for a slow machine's process start-up of the revoking command.
+    assert!(revoked_at.elapsed() < Duration::from_millis(2_500), "took {:?}", revoked_at.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_syncing_replica_is_killed_another_takes_over_and_the_store_ends_exact() {
+    let fake = fake(1_200).await;
+    // Every answer takes a while, so a sync lasts seconds (its retrieves run a few at a time) and is killed in the
+    // middle.
+    fake.inject(Fault::Slow(Duration::from_millis(20)), usize::MAX / 2);
+    let db = TestDb::new(Backend::Postgres).await;
+    let second_dir = tempfile::TempDir::new().unwrap();
+    let base_url = fake.base_url();
+    let env = [("INTERCOM_ACCESS_TOKEN", TOKEN), ("INTERCOM_BASE_URL", base_url.as_str())];
+    let args = ["--sync-interval", "1s"];
+    let mut replicas =
+        vec![replica(&db, db.dir.path(), &args, &env).await, replica(&db, second_dir.path(), &args, &env).await];
+    const LEADS: &str = "this replica leads the sync";
+    assert!(
+        eventually(Duration::from_secs(30), || async { replicas.iter().any(|r| r.log().contains(LEADS)) }).await,
+        "no replica took the sync's lead"
+    );
+    let leader = replicas.iter().position(|r| r.log().contains(LEADS)).unwrap();
+    assert!(!replicas[1 - leader].log().contains(LEADS), "both replicas lead");
+
+    let store = db.open().await;
+    let stored_some =
+        eventually(Duration::from_secs(60), || async { store.conversation_count().await.unwrap() > 0 }).await;
+    assert!(stored_some, "the leader stored nothing");
+    let mut killed = replicas.remove(leader);
+    killed.child.start_kill().unwrap();
+    killed.child.wait().await.unwrap();
+    let killed_at = Instant::now();
+    let at_kill = store.conversation_count().await.unwrap();
+    assert!(at_kill < 1_200, "the sync had finished before the kill ({at_kill}); the test proved nothing");
+
+    let follower = &replicas[0];
+    let took_over = eventually(Duration::from_secs(15), || async { follower.log().contains(LEADS) }).await;
+    assert!(took_over, "no takeover within 15 s: {}", follower.log());
+    let takeover = killed_at.elapsed();
+    let finished = eventually(Duration::from_secs(120), || async {
+        let states = store.sync_states().await.unwrap();
+        store.conversation_count().await.unwrap() == 1_200
+            && states.iter().any(|s| s.resource == "conversations" && s.last_success_at.is_some() && s.run.is_none())
+    })
+    .await;
+    assert!(finished, "the new leader did not finish the sync: {}", follower.log());
+    let (expected_db, _expected) = expected_store(&fake, Backend::Postgres).await;
+    assert_same(&fingerprint(&db).await, &fingerprint(&expected_db).await, "after the leader's kill -9");
+    eprintln!("sync lead taken over {takeover:?} after the leader's kill -9 ({at_kill} of 1200 conversations stored)");
+    store.close().await;
 }

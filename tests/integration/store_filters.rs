@@ -7,7 +7,7 @@ use fastintercom::store::model::{
 };
 use fastintercom::store::{Store, StoreError};
 
-use crate::support::empty_store;
+use crate::support::{Backend, TestDb, empty_store_on, on_both_backends};
 
 fn conversation(id: &str, created_at: i64, body: &str) -> ConversationRecord {
     ConversationRecord {
@@ -39,8 +39,8 @@ fn part(id: &str, created_at: i64, html: &str) -> PartRecord {
 }
 
 /// Five conversations whose every filterable field is chosen so each filter selects a known subset.
-async fn fixture_store() -> (tempfile::TempDir, Store) {
-    let (dir, store) = empty_store().await;
+async fn fixture_store(backend: Backend) -> (TestDb, Store) {
+    let (dir, store) = empty_store_on(backend).await;
     let mut c1 = conversation("1", 1_000, "My card was charged twice, I need a refund");
     c1.tag_ids = vec!["t-billing".to_owned()];
     c1.priority = Some(Priority::High);
@@ -116,9 +116,8 @@ async fn ids(store: &Store, filter: ConversationFilter, sort: ConversationSort) 
     page.items.into_iter().map(|c| c.id).collect()
 }
 
-#[tokio::test]
-async fn migrations_create_an_empty_queryable_store() {
-    let (_dir, store) = empty_store().await;
+async fn migrations_create_an_empty_queryable_store(backend: Backend) {
+    let (_dir, store) = empty_store_on(backend).await;
     assert_eq!(store.conversation_count().await.unwrap(), 0);
     assert_eq!(store.freshness().await.unwrap().source, "empty");
     let page = store
@@ -136,15 +135,14 @@ async fn migrations_create_an_empty_queryable_store() {
 /// brings the schema up to date, and none may trip over another's half-finished migration. Six connections of
 /// one process race here as six processes would (SQLite's locks are per connection). Before the fix, about
 /// every second round failed, in the migrations or in the switch to WAL.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn servers_opening_a_new_store_at_once_all_find_the_schema_current() {
-    for _ in 0..20 {
-        let dir = tempfile::TempDir::new().unwrap();
-        let path = dir.path().join("store.db");
-        let opened = futures_util::future::join_all(
-            (0..6).map(|_| Store::open(&path, fastintercom::store::StoreOptions { readers: 1 })),
-        )
-        .await;
+async fn servers_opening_a_new_store_at_once_all_find_the_schema_current(backend: Backend) {
+    let rounds = match backend {
+        Backend::Sqlite => 20,
+        Backend::Postgres => 5,
+    };
+    for _ in 0..rounds {
+        let db = TestDb::new(backend).await;
+        let opened = futures_util::future::join_all((0..6).map(|_| db.try_open())).await;
         for store in opened {
             let store = store.expect("every concurrent open succeeds");
             assert_eq!(store.conversation_count().await.unwrap(), 0);
@@ -155,12 +153,9 @@ async fn servers_opening_a_new_store_at_once_all_find_the_schema_current() {
 
 /// Two processes writing one store (`serve` syncing in the background while `fastintercom sync` or `demo` runs)
 /// take turns: neither write transaction fails with "database is locked", and every write lands.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_writers_on_one_store_take_turns_and_both_land() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let path = dir.path().join("store.db");
-    let options = fastintercom::store::StoreOptions { readers: 1 };
-    let stores = [Store::open(&path, options).await.unwrap(), Store::open(&path, options).await.unwrap()];
+async fn two_writers_on_one_store_take_turns_and_both_land(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let stores = [db.try_open().await.unwrap(), db.try_open().await.unwrap()];
     let writers = stores.iter().enumerate().map(|(writer, store)| async move {
         for round in 0..150 {
             let id = |n: usize| format!("{}", 1 + writer * 10_000 + round * 10 + n);
@@ -186,9 +181,8 @@ async fn two_writers_on_one_store_take_turns_and_both_land() {
     }
 }
 
-#[tokio::test]
-async fn each_conversation_filter_selects_its_rows() {
-    let (_dir, store) = fixture_store().await;
+async fn each_conversation_filter_selects_its_rows(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let newest = ConversationSort::Newest;
     let all = ConversationFilter::default();
     assert_eq!(ids(&store, all.clone(), newest).await, ["5", "4", "3", "2", "1"]);
@@ -234,9 +228,8 @@ async fn each_conversation_filter_selects_its_rows() {
     );
 }
 
-#[tokio::test]
-async fn full_text_matches_subjects_bodies_and_parts_with_stemming() {
-    let (_dir, store) = fixture_store().await;
+async fn full_text_matches_subjects_bodies_and_parts_with_stemming(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let text = |q: &str| ConversationFilter { text: Some(q.to_owned()), ..ConversationFilter::default() };
     // "refund" stems to match "refunds" too; c1 matches in its first message and in a part.
     let mut hits = ids(&store, text("refund"), ConversationSort::Relevance).await;
@@ -259,9 +252,8 @@ async fn full_text_matches_subjects_bodies_and_parts_with_stemming() {
     assert!(page.items.windows(2).all(|w| w[0].score >= w[1].score), "best match first");
 }
 
-#[tokio::test]
-async fn cursors_walk_every_row_once_and_refuse_other_searches() {
-    let (_dir, store) = fixture_store().await;
+async fn cursors_walk_every_row_once_and_refuse_other_searches(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     for sort in [ConversationSort::Newest, ConversationSort::Oldest, ConversationSort::Updated] {
         let mut seen = Vec::new();
         let mut cursor = None;
@@ -298,9 +290,8 @@ async fn cursors_walk_every_row_once_and_refuse_other_searches() {
     assert!(matches!(error, StoreError::InvalidArgument(_)), "{error:?}");
 }
 
-#[tokio::test]
-async fn get_returns_the_thread_in_order_as_plain_text() {
-    let (_dir, store) = fixture_store().await;
+async fn get_returns_the_thread_in_order_as_plain_text(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let detail = store.get_conversation("1").await.unwrap().expect("conversation 1");
     assert_eq!(detail.source_body, "My card was charged twice, I need a refund");
     let parts: Vec<(&str, Option<&str>)> = detail.parts.iter().map(|p| (p.id.as_str(), p.body.as_deref())).collect();
@@ -310,9 +301,8 @@ async fn get_returns_the_thread_in_order_as_plain_text() {
     assert!(store.get_conversation("404").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn upserting_again_changes_nothing_and_replaces_links() {
-    let (_dir, store) = fixture_store().await;
+async fn upserting_again_changes_nothing_and_replaces_links(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let before = store.get_conversation("1").await.unwrap().unwrap();
     let mut c1 = conversation("1", 1_000, "My card was charged twice, I need a refund");
     c1.tag_ids = vec!["t-bug".to_owned()];
@@ -333,9 +323,8 @@ async fn upserting_again_changes_nothing_and_replaces_links() {
 
 /// A search of one tag walks the tag's own rows, which carry the conversation's state and dates: those follow
 /// every write of the conversation, and several tags (or a name shared by two tags) still find each tagged row.
-#[tokio::test]
-async fn a_tags_pages_follow_its_conversations_state_and_dates() {
-    let (_dir, store) = fixture_store().await;
+async fn a_tags_pages_follow_its_conversations_state_and_dates(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let billing = |states: Vec<ConversationState>| ConversationFilter {
         tags: vec!["billing".to_owned()],
         states,
@@ -379,9 +368,8 @@ async fn a_tags_pages_follow_its_conversations_state_and_dates() {
     assert_eq!(ids(&store, by_name, ConversationSort::Newest).await, ["3", "2"]);
 }
 
-#[tokio::test]
-async fn contacts_by_name_prefix_email_and_company() {
-    let (_dir, store) = fixture_store().await;
+async fn contacts_by_name_prefix_email_and_company(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let search = |filter: ContactFilter| contact_ids(&store, filter);
     assert_eq!(search(ContactFilter { text: Some("jan".to_owned()), ..Default::default() }).await, ["c1"]);
     assert_eq!(search(ContactFilter { text: Some("stone".to_owned()), ..Default::default() }).await, ["c2"]);
@@ -402,9 +390,8 @@ async fn contacts_by_name_prefix_email_and_company() {
 
 /// A stored contact written again is rewritten whole: its old name no longer finds it, its old company link is
 /// gone, and it keeps one row; a new contact in the same batch is stored beside it.
-#[tokio::test]
-async fn upserting_a_contact_again_replaces_its_search_document_and_links() {
-    let (_dir, store) = fixture_store().await;
+async fn upserting_a_contact_again_replaces_its_search_document_and_links(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let search = |filter: ContactFilter| contact_ids(&store, filter);
     let renamed = ContactRecord {
         id: "c1".to_owned(),
@@ -439,9 +426,8 @@ async fn upserting_a_contact_again_replaces_its_search_document_and_links() {
     assert_eq!(mary.tags, ["bug"]);
 }
 
-#[tokio::test]
-async fn deleting_conversations_removes_rows_parts_links_and_documents() {
-    let (_dir, store) = fixture_store().await;
+async fn deleting_conversations_removes_rows_parts_links_and_documents(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let before = store.counts().await.unwrap();
     let mut tx = store.begin_write().await.unwrap();
     assert_eq!(tx.delete_conversations(&["1".to_owned(), "404".to_owned()]).await.unwrap(), 1);
@@ -456,9 +442,8 @@ async fn deleting_conversations_removes_rows_parts_links_and_documents() {
     assert_eq!(ids(&store, billing, ConversationSort::Newest).await, ["3"], "its tag links are gone");
 }
 
-#[tokio::test]
-async fn a_conversation_id_that_is_not_an_integer_is_refused_and_nothing_is_written() {
-    let (_dir, store) = fixture_store().await;
+async fn a_conversation_id_that_is_not_an_integer_is_refused_and_nothing_is_written(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
     let before = store.counts().await.unwrap();
     let mut tx = store.begin_write().await.unwrap();
     let error =
@@ -467,3 +452,19 @@ async fn a_conversation_id_that_is_not_an_integer_is_refused_and_nothing_is_writ
     drop(tx);
     assert_eq!(store.counts().await.unwrap(), before);
 }
+
+on_both_backends!(
+    migrations_create_an_empty_queryable_store,
+    servers_opening_a_new_store_at_once_all_find_the_schema_current,
+    two_writers_on_one_store_take_turns_and_both_land,
+    each_conversation_filter_selects_its_rows,
+    full_text_matches_subjects_bodies_and_parts_with_stemming,
+    cursors_walk_every_row_once_and_refuse_other_searches,
+    get_returns_the_thread_in_order_as_plain_text,
+    upserting_again_changes_nothing_and_replaces_links,
+    a_tags_pages_follow_its_conversations_state_and_dates,
+    contacts_by_name_prefix_email_and_company,
+    upserting_a_contact_again_replaces_its_search_document_and_links,
+    deleting_conversations_removes_rows_parts_links_and_documents,
+    a_conversation_id_that_is_not_an_integer_is_refused_and_nothing_is_written,
+);

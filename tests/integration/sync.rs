@@ -8,23 +8,23 @@ use fastintercom::store::filter::{ConversationFilter, ConversationSort, PageRequ
 use fastintercom::store::model::ConversationState;
 use fastintercom::sync::{self, NoProgress, SyncOptions};
 
-use crate::sync_support::{assert_same, database, engine, expected_store, fake, fingerprint};
+use crate::support::{Backend, on_both_backends};
+use crate::sync_support::{assert_same, engine, expected_store, fake, fingerprint};
 
 fn requests(fake: &FakeIntercom, route: &str) -> u64 {
     fake.stats().routes.get(route).copied().unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_sync_stores_the_whole_workspace_exactly_and_a_second_sync_changes_nothing() {
+async fn a_full_sync_stores_the_whole_workspace_exactly_and_a_second_sync_changes_nothing(backend: Backend) {
     let mut options = FakeOptions::new(420);
     options.long_conversation = Some(5);
     let fake = FakeIntercom::start(options).await.expect("fake starts");
-    let (dir, engine) = engine(&fake).await;
+    let (dir, engine) = engine(&fake, backend).await;
 
     let report = engine.run(&SyncOptions::default(), &NoProgress).await.expect("full sync");
-    let (expected_dir, _expected) = expected_store(&fake).await;
-    let expected = fingerprint(&database(&expected_dir)).await;
-    assert_same(&fingerprint(&database(&dir)).await, &expected, "after a full sync");
+    let (expected_dir, _expected) = expected_store(&fake, backend).await;
+    let expected = fingerprint(&expected_dir).await;
+    assert_same(&fingerprint(&dir).await, &expected, "after a full sync");
     assert_eq!(expected["conversations"].0, 420);
     assert_eq!(report.resource(sync::CONVERSATIONS).map(|r| r.written), Some(420));
     assert_eq!(report.rate_limited, 0);
@@ -37,7 +37,7 @@ async fn a_full_sync_stores_the_whole_workspace_exactly_and_a_second_sync_change
 
     fake.reset_stats();
     let again = engine.run(&SyncOptions::default(), &NoProgress).await.expect("second sync");
-    assert_same(&fingerprint(&database(&dir)).await, &expected, "after syncing twice");
+    assert_same(&fingerprint(&dir).await, &expected, "after syncing twice");
     assert_eq!(requests(&fake, "GET /conversations/{id}"), 0, "nothing changed, so nothing is retrieved");
     assert_eq!(again.resource(sync::CONVERSATIONS).map(|r| r.written), Some(0));
     let status = engine.store().sync_states().await.expect("status");
@@ -45,10 +45,9 @@ async fn a_full_sync_stores_the_whole_workspace_exactly_and_a_second_sync_change
     assert_eq!(engine.store().freshness().await.expect("freshness").source, "intercom");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_incremental_sync_fetches_what_changed_and_nothing_else() {
+async fn an_incremental_sync_fetches_what_changed_and_nothing_else(backend: Backend) {
     let fake = fake(600).await;
-    let (dir, engine) = engine(&fake).await;
+    let (dir, engine) = engine(&fake, backend).await;
     engine.run(&SyncOptions::default(), &NoProgress).await.expect("first sync");
 
     let ids: Vec<String> = fake.expected_conversations().iter().map(|c| c.id.clone()).collect();
@@ -66,8 +65,8 @@ async fn an_incremental_sync_fetches_what_changed_and_nothing_else() {
     fake.reset_stats();
 
     let report = engine.run(&SyncOptions::default(), &NoProgress).await.expect("incremental sync");
-    let (expected_dir, _expected) = expected_store(&fake).await;
-    assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "incremental");
+    let (expected_dir, _expected) = expected_store(&fake, backend).await;
+    assert_same(&fingerprint(&dir).await, &fingerprint(&expected_dir).await, "incremental");
 
     assert_eq!(requests(&fake, "GET /conversations/{id}"), 3, "the updated, the replied-to and the new conversation");
     assert_eq!(requests(&fake, "POST /conversations/search"), 1);
@@ -90,8 +89,7 @@ async fn an_incremental_sync_fetches_what_changed_and_nothing_else() {
     assert!(store.get_conversation(&created).await.expect("read").is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_kind_of_fault_during_a_sync_still_ends_with_the_exact_dataset() {
+async fn every_kind_of_fault_during_a_sync_still_ends_with_the_exact_dataset(backend: Backend) {
     let faults = [
         Fault::TooManyRequests,
         Fault::ServerError,
@@ -101,10 +99,10 @@ async fn every_kind_of_fault_during_a_sync_still_ends_with_the_exact_dataset() {
         Fault::TruncatedJson,
     ];
     let fake = fake(300).await;
-    let (expected_dir, _expected) = expected_store(&fake).await;
-    let expected = fingerprint(&database(&expected_dir)).await;
+    let (expected_dir, _expected) = expected_store(&fake, backend).await;
+    let expected = fingerprint(&expected_dir).await;
     for fault in faults {
-        let (dir, engine) = engine(&fake).await;
+        let (dir, engine) = engine(&fake, backend).await;
         fake.reset_stats();
         // Faults hit the first requests (reference data) and, injected again once the sync is under way,
         // conversation searches and retrieves.
@@ -118,16 +116,15 @@ async fn every_kind_of_fault_during_a_sync_still_ends_with_the_exact_dataset() {
         let (result, ()) = tokio::join!(run, inject_later);
         result.unwrap_or_else(|error| panic!("sync with {fault:?} failed: {error}"));
         assert!(fake.stats().faults_injected >= 2, "{fault:?} was not injected");
-        assert_same(&fingerprint(&database(&dir)).await, &expected, &format!("with {fault:?}"));
+        assert_same(&fingerprint(&dir).await, &expected, &format!("with {fault:?}"));
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_a_rate_limit_a_full_sync_sees_no_429_after_the_first_window() {
+async fn with_a_rate_limit_a_full_sync_sees_no_429_after_the_first_window(backend: Backend) {
     let mut options = FakeOptions::new(2_200);
     options.rate_limit_per_minute = Some(10_000);
     let fake = FakeIntercom::start(options).await.expect("fake starts");
-    let (dir, engine) = engine(&fake).await;
+    let (dir, engine) = engine(&fake, backend).await;
     let started = Instant::now();
     let report = engine.run(&SyncOptions::default(), &NoProgress).await.expect("sync");
     let window = Duration::from_secs(10);
@@ -136,14 +133,13 @@ async fn with_a_rate_limit_a_full_sync_sees_no_429_after_the_first_window() {
     if let Some(last) = stats.last_429_at {
         assert!(last.duration_since(started) < window, "a 429 came after the first window: {stats:?}");
     }
-    let (expected_dir, _expected) = expected_store(&fake).await;
-    assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "rate limited");
+    let (expected_dir, _expected) = expected_store(&fake, backend).await;
+    assert_same(&fingerprint(&dir).await, &fingerprint(&expected_dir).await, "rate limited");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_resync_still_removes_what_was_deleted_since_the_last_run() {
+async fn a_full_resync_still_removes_what_was_deleted_since_the_last_run(backend: Backend) {
     let fake = fake(200).await;
-    let (dir, engine) = engine(&fake).await;
+    let (dir, engine) = engine(&fake, backend).await;
     engine.run(&SyncOptions::default(), &NoProgress).await.expect("first sync");
     let gone = fake.expected_conversations()[50].id.clone();
     fake.advance(600);
@@ -152,6 +148,14 @@ async fn a_full_resync_still_removes_what_was_deleted_since_the_last_run() {
     let full = SyncOptions { full: true, ..SyncOptions::default() };
     engine.run(&full, &NoProgress).await.expect("full sync");
     assert!(engine.store().get_conversation(&gone).await.expect("read").is_none());
-    let (expected_dir, _expected) = expected_store(&fake).await;
-    assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "after --full");
+    let (expected_dir, _expected) = expected_store(&fake, backend).await;
+    assert_same(&fingerprint(&dir).await, &fingerprint(&expected_dir).await, "after --full");
 }
+
+on_both_backends!(
+    a_full_sync_stores_the_whole_workspace_exactly_and_a_second_sync_changes_nothing,
+    an_incremental_sync_fetches_what_changed_and_nothing_else,
+    every_kind_of_fault_during_a_sync_still_ends_with_the_exact_dataset,
+    with_a_rate_limit_a_full_sync_sees_no_429_after_the_first_window,
+    a_full_resync_still_removes_what_was_deleted_since_the_last_run,
+);

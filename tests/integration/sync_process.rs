@@ -5,23 +5,23 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fastintercom::fake_intercom::{FakeIntercom, FakeOptions, Fault};
-use fastintercom::store::{Store, StoreOptions};
 use fastintercom::sync::webhooks::{self, ClientSecret};
 use fastintercom::sync::{NoProgress, SyncOptions};
 use rand::{Rng as _, SeedableRng as _};
-use tempfile::TempDir;
 
 use fastintercom::protocol::stdio_client::{Era, StdioClient};
 
 use crate::support::server_exe;
-use crate::sync_support::{TOKEN, assert_same, database, engine, expected_store, fake, fingerprint};
+use crate::support::{Backend, TestDb, on_both_backends};
+use crate::sync_support::{TOKEN, assert_same, engine, expected_store, fake, fingerprint};
 
 /// `fastintercom --data-dir <dir> sync` against `base_url` with `token`, retries kept short.
-fn sync_command(dir: &TempDir, base_url: &str, token: &str) -> Command {
+fn sync_command(dir: &TestDb, base_url: &str, token: &str) -> Command {
     let mut command = Command::new(server_exe());
     command
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(dir.dir.path())
+        .args(dir.database_args())
         .arg("sync")
         .env("INTERCOM_ACCESS_TOKEN", token)
         .env("INTERCOM_BASE_URL", base_url)
@@ -32,19 +32,18 @@ fn sync_command(dir: &TempDir, base_url: &str, token: &str) -> Command {
     command
 }
 
-async fn store_counts(dir: &TempDir) -> fastintercom::store::model::Counts {
-    let store = Store::open(&database(dir), StoreOptions::default()).await.expect("store");
+async fn store_counts(dir: &TestDb) -> fastintercom::store::model::Counts {
+    let store = dir.open().await;
     let counts = store.counts().await.expect("counts");
     store.close().await;
     counts
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_at_random_points_then_a_restart_loses_and_duplicates_nothing() {
+async fn kill_9_at_random_points_then_a_restart_loses_and_duplicates_nothing(backend: Backend) {
     let fake = fake(1_200).await;
     // Every answer takes a few milliseconds, so a sync lasts long enough to be killed in the middle.
     fake.inject(Fault::Slow(Duration::from_millis(3)), usize::MAX / 2);
-    let dir = TempDir::new().expect("dir");
+    let dir = TestDb::new(backend).await;
     let mut rng = rand::rngs::SmallRng::seed_from_u64(0x6b11);
     let mut interrupted_mid_run = false;
     let mut stored = 0;
@@ -76,20 +75,22 @@ async fn kill_9_at_random_points_then_a_restart_loses_and_duplicates_nothing() {
     assert!(interrupted_mid_run, "no kill landed while conversations were being written; the test proved nothing");
     let status = sync_command(&dir, &fake.base_url(), TOKEN).stdout(Stdio::null()).status().expect("sync runs");
     assert!(status.success(), "the sync after the kills failed");
-    let (expected_dir, _expected) = expected_store(&fake).await;
-    assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "after kill -9");
+    let (expected_dir, _expected) = expected_store(&fake, backend).await;
+    assert_same(&fingerprint(&dir).await, &fingerprint(&expected_dir).await, "after kill -9");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_sync_get_sync_status_and_every_answer_report_the_data_as_synced() {
+async fn after_a_sync_get_sync_status_and_every_answer_report_the_data_as_synced(backend: Backend) {
     let fake = fake(200).await;
-    let dir = TempDir::new().expect("dir");
+    let dir = TestDb::new(backend).await;
     let output = sync_command(&dir, &fake.base_url(), TOKEN).output().expect("sync runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("conversations") && stderr.contains("written"), "a summary per resource: {stderr}");
 
-    let mut client = StdioClient::spawn(&server_exe(), dir.path(), &[], Era::Modern).await.expect("server starts");
+    let database_args = dir.database_args();
+    let args: Vec<&std::ffi::OsStr> = database_args.iter().map(std::ffi::OsStr::new).collect();
+    let mut client =
+        StdioClient::spawn(&server_exe(), dir.dir.path(), &args, Era::Modern).await.expect("server starts");
     client.open().await.expect("session");
     let answer = client.call_tool("get_sync_status", serde_json::json!({})).await.expect("call");
     let status = &answer["structuredContent"];
@@ -112,7 +113,8 @@ async fn after_a_sync_get_sync_status_and_every_answer_report_the_data_as_synced
 
     let status = Command::new(server_exe())
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(dir.dir.path())
+        .args(dir.database_args())
         .args(["status", "--json"])
         .output()
         .expect("status runs");
@@ -122,16 +124,18 @@ async fn after_a_sync_get_sync_status_and_every_answer_report_the_data_as_synced
     assert_eq!(status["resources"].as_array().map(Vec::len), Some(7));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_syncs_in_the_background_on_its_schedule_while_answering() {
+async fn serve_syncs_in_the_background_on_its_schedule_while_answering(backend: Backend) {
     let fake = fake(300).await;
-    let dir = TempDir::new().expect("dir");
+    let dir = TestDb::new(backend).await;
     // The token from the config file (the environment has none): no demo is seeded, the background sync fills
     // the store.
     let config = format!("[intercom]\naccess_token = \"{TOKEN}\"\nbase_url = \"{}\"\n", fake.base_url());
-    std::fs::write(dir.path().join("config.toml"), config).expect("config file");
-    let args: Vec<&std::ffi::OsStr> = ["--sync-interval", "1s"].iter().map(std::ffi::OsStr::new).collect();
-    let mut client = StdioClient::spawn(&server_exe(), dir.path(), &args, Era::Legacy).await.expect("server starts");
+    std::fs::write(dir.dir.path().join("config.toml"), config).expect("config file");
+    let mut args = vec!["--sync-interval".to_owned(), "1s".to_owned()];
+    args.extend(dir.database_args());
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let mut client =
+        StdioClient::spawn(&server_exe(), dir.dir.path(), &args, Era::Legacy).await.expect("server starts");
     client.open().await.expect("session");
 
     let total = async |client: &mut StdioClient, query: serde_json::Value| {
@@ -155,10 +159,9 @@ async fn serve_syncs_in_the_background_on_its_schedule_while_answering() {
     assert!(client.shutdown().await.expect("shutdown"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_token_is_one_clear_message_a_failure_exit_and_nothing_written() {
+async fn a_bad_token_is_one_clear_message_a_failure_exit_and_nothing_written(backend: Backend) {
     let fake = fake(50).await;
-    let dir = TempDir::new().expect("dir");
+    let dir = TestDb::new(backend).await;
     let output = sync_command(&dir, &fake.base_url(), "not-the-token").output().expect("sync runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
@@ -168,12 +171,11 @@ async fn a_bad_token_is_one_clear_message_a_failure_exit_and_nothing_written() {
     assert_eq!(store_counts(&dir).await, Default::default());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_scope_is_reported_plainly_before_anything_is_written() {
+async fn a_missing_scope_is_reported_plainly_before_anything_is_written(backend: Backend) {
     let mut options = FakeOptions::new(50);
     options.forbidden_paths = vec!["/conversations".to_owned()];
     let fake = FakeIntercom::start(options).await.expect("fake");
-    let dir = TempDir::new().expect("dir");
+    let dir = TestDb::new(backend).await;
     // Twice: a failed first attempt must not let the second one write half a workspace.
     for attempt in 1..=2 {
         let output = sync_command(&dir, &fake.base_url(), TOKEN).output().expect("sync runs");
@@ -185,9 +187,8 @@ async fn a_missing_scope_is_reported_plainly_before_anything_is_written() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_host_is_one_clear_message_and_nothing_written() {
-    let dir = TempDir::new().expect("dir");
+async fn an_unreachable_host_is_one_clear_message_and_nothing_written(backend: Backend) {
+    let dir = TestDb::new(backend).await;
     // A port nothing listens on: bind one, note it, close it.
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let base_url = format!("http://127.0.0.1:{port}");
@@ -199,10 +200,9 @@ async fn an_unreachable_host_is_one_clear_message_and_nothing_written() {
     assert_eq!(store_counts(&dir).await, Default::default());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_nothing() {
+async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_nothing(backend: Backend) {
     let fake = fake(120).await;
-    let (dir, engine) = engine(&fake).await;
+    let (dir, engine) = engine(&fake, backend).await;
     engine.run(&SyncOptions::default(), &NoProgress).await.expect("sync");
     let secret = ClientSecret::new("webhook-secret");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -222,13 +222,13 @@ async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_no
     let http = reqwest::Client::new();
     let post = |signature: String| http.post(&endpoint).header("X-Hub-Signature", signature).body(body.clone()).send();
 
-    let before = fingerprint(&database(&dir)).await;
+    let before = fingerprint(&dir).await;
     let forged = post(webhooks::sign(&ClientSecret::new("guess"), body.as_bytes())).await.expect("post");
     assert_eq!(forged.status(), 401);
     let unsigned = http.post(&endpoint).body(body.clone()).send().await.expect("post");
     assert_eq!(unsigned.status(), 401);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_same(&fingerprint(&database(&dir)).await, &before, "after forged webhooks");
+    assert_same(&fingerprint(&dir).await, &before, "after forged webhooks");
 
     let accepted = post(webhooks::sign(&secret, body.as_bytes())).await.expect("post");
     assert_eq!(accepted.status(), 202);
@@ -241,6 +241,16 @@ async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_no
         assert!(Instant::now() < deadline, "the webhook did not refresh conversation {id}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (expected_dir, _expected) = expected_store(&fake).await;
-    assert_same(&fingerprint(&database(&dir)).await, &fingerprint(&database(&expected_dir)).await, "after webhook");
+    let (expected_dir, _expected) = expected_store(&fake, backend).await;
+    assert_same(&fingerprint(&dir).await, &fingerprint(&expected_dir).await, "after webhook");
 }
+
+on_both_backends!(
+    kill_9_at_random_points_then_a_restart_loses_and_duplicates_nothing,
+    after_a_sync_get_sync_status_and_every_answer_report_the_data_as_synced,
+    serve_syncs_in_the_background_on_its_schedule_while_answering,
+    a_bad_token_is_one_clear_message_a_failure_exit_and_nothing_written,
+    a_missing_scope_is_reported_plainly_before_anything_is_written,
+    an_unreachable_host_is_one_clear_message_and_nothing_written,
+    a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_nothing,
+);

@@ -2,19 +2,16 @@
 //! stored row so a synced store can be compared with the fake's dataset exactly.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{Backend, TestDb, empty_store_on};
 use fastintercom::fake_intercom::{FakeIntercom, FakeOptions};
 use fastintercom::intercom::{AccessToken, ClientOptions, IntercomClient};
 use fastintercom::store::Store;
 use fastintercom::sync::SyncEngine;
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
-use tempfile::TempDir;
-
-use crate::support::empty_store;
 
 pub const TOKEN: &str = "test-token";
 
@@ -33,16 +30,16 @@ pub fn client_options(fake: &FakeIntercom) -> ClientOptions {
     options
 }
 
-/// An engine syncing `fake` into a fresh store.
-pub async fn engine(fake: &FakeIntercom) -> (TempDir, SyncEngine) {
-    let (dir, store) = empty_store().await;
+/// An engine syncing `fake` into a fresh store on `backend`.
+pub async fn engine(fake: &FakeIntercom, backend: Backend) -> (TestDb, SyncEngine) {
+    let (dir, store) = empty_store_on(backend).await;
     let client = Arc::new(IntercomClient::new(client_options(fake)).expect("client"));
     (dir, SyncEngine::new(client, store))
 }
 
 /// A store holding exactly what the fake says a perfect sync stores, written through the store's own writers.
-pub async fn expected_store(fake: &FakeIntercom) -> (TempDir, Store) {
-    let (dir, store) = empty_store().await;
+pub async fn expected_store(fake: &FakeIntercom, backend: Backend) -> (TestDb, Store) {
+    let (dir, store) = empty_store_on(backend).await;
     let mut tx = store.begin_write().await.expect("write");
     tx.upsert_admins(&fake.expected_admins()).await.expect("admins");
     tx.upsert_teams(&fake.expected_teams()).await.expect("teams");
@@ -80,11 +77,39 @@ const TABLES: &[(&str, &str)] = &[
     ("conversation_parts", "SELECT {cols} FROM conversation_parts ORDER BY conversation_rowid, id"),
 ];
 
-/// The fingerprint of the store in `database` (opened read-only, separately from any `Store`).
-pub async fn fingerprint(database: &Path) -> Fingerprint {
-    let url = format!("sqlite://{}?mode=ro", database.display());
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("open database");
+/// The fingerprint of the store of `db`, read through a connection of its own (not a `Store`).
+pub async fn fingerprint(db: &TestDb) -> Fingerprint {
+    match db.url() {
+        None => sqlite_fingerprint(db).await,
+        Some(url) => postgres_fingerprint(&url).await,
+    }
+}
+
+/// Hashes the rows each table's statement returns (one text column each).
+async fn hash_tables<'c, E>(executor: E, statements: impl IntoIterator<Item = (&'static str, String)>) -> Fingerprint
+where
+    E: sqlx::Executor<'c> + Copy,
+    String: for<'r> sqlx::Decode<'r, E::Database> + sqlx::Type<E::Database>,
+    usize: sqlx::ColumnIndex<<E::Database as sqlx::Database>::Row>,
+    for<'q> <E::Database as sqlx::Database>::Arguments: sqlx::IntoArguments<E::Database>,
+{
     let mut fingerprint = Fingerprint::new();
+    for (table, sql) in statements {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(executor).await.expect("rows");
+        let mut hash = Sha256::new();
+        for row in &rows {
+            hash.update(row.get::<String, _>(0).as_bytes());
+            hash.update(b"\n");
+        }
+        fingerprint.insert(table, (rows.len() as u64, hex::encode(hash.finalize())));
+    }
+    fingerprint
+}
+
+async fn sqlite_fingerprint(db: &TestDb) -> Fingerprint {
+    let url = format!("sqlite://{}?mode=ro", db.dir.path().join("workspace.sqlite3").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("open database");
+    let mut statements = Vec::new();
     for (table, template) in TABLES {
         let columns: Vec<String> =
             sqlx::query(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{table}')")))
@@ -96,15 +121,35 @@ pub async fn fingerprint(database: &Path) -> Fingerprint {
                 .filter(|name| name != "rowid")
                 .collect();
         let cols = columns.iter().map(|c| format!("quote({c})")).collect::<Vec<_>>().join(" || ',' || ");
-        let sql = template.replace("{cols}", &cols);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.expect("rows");
-        let mut hash = Sha256::new();
-        for row in &rows {
-            hash.update(row.get::<String, _>(0).as_bytes());
-            hash.update(b"\n");
-        }
-        fingerprint.insert(table, (rows.len() as u64, hex::encode(hash.finalize())));
+        statements.push((*table, template.replace("{cols}", &cols)));
     }
+    let fingerprint = hash_tables(&pool, statements).await;
+    pool.close().await;
+    fingerprint
+}
+
+async fn postgres_fingerprint(url: &str) -> Fingerprint {
+    let pool = sqlx::PgPool::connect(url).await.expect("open database");
+    let mut statements = Vec::new();
+    for (table, template) in TABLES {
+        let columns: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(&pool)
+        .await
+        .expect("columns");
+        let cols = columns
+            .iter()
+            .filter(|name| *name != "rowid")
+            .map(|c| format!("quote_nullable({c})"))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
+        let sql = template.replace("{cols}", &cols).replace("quote(", "quote_nullable(");
+        statements.push((*table, sql));
+    }
+    let fingerprint = hash_tables(&pool, statements).await;
     pool.close().await;
     fingerprint
 }
@@ -117,8 +162,4 @@ pub fn assert_same(actual: &Fingerprint, expected: &Fingerprint, context: &str) 
         .map(|(table, (rows, _))| format!("{table} (expected {rows} rows, got {:?})", actual.get(table).map(|v| v.0)))
         .collect();
     assert!(differing.is_empty(), "{context}: stored data differs from the fake's dataset in {}", differing.join(", "));
-}
-
-pub fn database(dir: &TempDir) -> std::path::PathBuf {
-    dir.path().join("workspace.sqlite3")
 }

@@ -4,6 +4,7 @@
 //! reload`); SIGTERM and Ctrl-C shut down gracefully.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +19,10 @@ use crate::protocol::McpServer;
 use crate::registry::Registry;
 use crate::registry::watch::{self, WatchMode};
 use crate::shared::SharedRedis;
+use crate::store::Backend;
 use crate::store::Store;
-use crate::sync::{SyncEngine, SyncLock, schedule, webhooks};
+use crate::sync::lock::CONTEND_EVERY;
+use crate::sync::{SyncEngine, SyncLock, SyncOptions, schedule, webhooks};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -208,26 +211,68 @@ async fn next_hangup(hangups: &mut Hangups) -> Option<()> {
 /// Starts the scheduled sync and, with a client secret, the webhook endpoint, unless another process already
 /// syncs this data directory (each MCP client starts its own server). Neither blocks serving, and neither failing
 /// to start stops the server: it still answers from the local copy.
+/// Contends for the sync's lead among the replicas sharing a PostgreSQL store, syncs while leading, and contends
+/// again when the lead is lost (its connection to the database broke); returns only when the sync stopped for
+/// good (the token was rejected: another replica would be rejected too).
+async fn lead_the_sync_when_possible(
+    engine: SyncEngine,
+    store: Store,
+    data_dir: PathBuf,
+    options: SyncOptions,
+    every: Duration,
+) {
+    let mut said_follower = false;
+    loop {
+        match SyncLock::try_acquire_for(&store, &data_dir).await {
+            Ok(Some(mut lock)) => {
+                said_follower = false;
+                tracing::info!(every = %humantime::format_duration(every), "this replica leads the sync");
+                tokio::select! {
+                    () = schedule::run_periodically(engine.clone(), options.clone(), every) => return,
+                    reason = lock.lost() => {
+                        tracing::warn!(%reason, "this replica lost the sync lead; another one will take over");
+                    }
+                }
+            }
+            Ok(None) if !said_follower => {
+                tracing::info!("another replica leads the sync; this one takes over if it stops");
+                said_follower = true;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot contend for the sync lead; trying again"),
+        }
+        tokio::time::sleep(CONTEND_EVERY).await;
+    }
+}
+
 async fn start_background_sync(
     config: &Config,
     args: &ServeArgs,
     settings: &IntercomSettings,
     store: Store,
 ) -> anyhow::Result<()> {
-    let Some(lock) = SyncLock::try_acquire(&config.data_dir).context("cannot take the sync lock")? else {
-        tracing::info!("another fastintercom process syncs this data directory; serving without syncing");
-        return Ok(());
-    };
-    let client = args.intercom.client(settings)?;
-    let engine = SyncEngine::new(client, store);
-    tracing::info!(every = %humantime::format_duration(args.sync_interval), "background sync on");
     let options = args.intercom.sync_options(false);
     let every = args.sync_interval;
-    let scheduled = engine.clone();
-    tokio::spawn(async move {
-        let _lock = lock; // held for as long as this process syncs
-        schedule::run_periodically(scheduled, options, every).await;
-    });
+    let client = args.intercom.client(settings)?;
+    let engine = SyncEngine::new(client, store.clone());
+    match store.backend() {
+        Backend::Sqlite => {
+            let Some(lock) = SyncLock::try_acquire(&config.data_dir).context("cannot take the sync lock")? else {
+                tracing::info!("another fastintercom process syncs this data directory; serving without syncing");
+                return Ok(());
+            };
+            tracing::info!(every = %humantime::format_duration(every), "background sync on");
+            let scheduled = engine.clone();
+            tokio::spawn(async move {
+                let _lock = lock; // held for as long as this process syncs
+                schedule::run_periodically(scheduled, options, every).await;
+            });
+        }
+        Backend::Postgres => {
+            let data_dir = config.data_dir.clone();
+            tokio::spawn(lead_the_sync_when_possible(engine.clone(), store, data_dir, options, every));
+        }
+    }
     if let Some(secret) = settings.client_secret.clone() {
         match tokio::net::TcpListener::bind(args.webhook_listen).await {
             Ok(listener) => {

@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::{Config, IntercomSettings};
 use crate::intercom::{IntercomClient, Region};
+use crate::store::Backend;
 use crate::sync::{NoProgress, Progress, SyncEngine, SyncLock, SyncOptions, SyncReport};
 
 /// Where the Intercom workspace is; shared by `sync` and `serve`.
@@ -62,11 +63,17 @@ pub async fn run(config: &Config, args: SyncArgs) -> anyhow::Result<()> {
     let settings = args.intercom.settings(config)?;
     let client = args.intercom.client(&settings)?;
     let store = config.open_store().await?;
-    let Some(_lock) = SyncLock::try_acquire(&config.data_dir).context("cannot take the sync lock")? else {
-        anyhow::bail!(
-            "another fastintercom process is syncing {}; try again when it is done",
-            config.data_dir.display()
-        );
+    let Some(_lock) = SyncLock::try_acquire_for(&store, &config.data_dir).await.context("cannot take the sync lock")?
+    else {
+        match store.backend() {
+            Backend::Sqlite => anyhow::bail!(
+                "another fastintercom process is syncing {}; try again when it is done",
+                config.data_dir.display()
+            ),
+            Backend::Postgres => {
+                anyhow::bail!("another fastintercom process is syncing this database; try again when it is done")
+            }
+        }
     };
     let engine = SyncEngine::new(client, store.clone());
     let options = args.intercom.sync_options(args.full);

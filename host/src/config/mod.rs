@@ -4,11 +4,13 @@ mod http;
 mod intercom;
 mod plugins;
 mod redis;
+mod store;
 
 pub use http::{HttpSettings, RateLimit};
 pub use intercom::IntercomSettings;
 pub use plugins::PluginSettings;
 pub use redis::RedisSettings;
+pub use store::StoreSettings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use anyhow::Context as _;
 use crate::demo::{DemoOptions, SeedReport};
 use crate::registry::{self, Registry};
 use crate::runtime::{Runtime, RuntimeLimits};
-use crate::store::{Store, StoreOptions};
+use crate::store::{PostgresOptions, Store, StoreOptions};
 
 /// Where the server keeps its files and how it limits plugins.
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ pub struct Config {
     /// Whether tool answers are kept and served again while the store's data is unchanged (see
     /// `registry::answer_cache`).
     pub keep_answers: bool,
+    /// `--database-url` / `FASTINTERCOM_DATABASE_URL`, which wins over the settings file's `[store] url`.
+    pub database_url: Option<String>,
 }
 
 impl Config {
@@ -45,7 +49,14 @@ impl Config {
     pub fn new(data_dir: PathBuf, plugins_dir: Option<PathBuf>) -> Self {
         let plugins_dir = plugins_dir.unwrap_or_else(|| data_dir.join("plugins"));
         let cache_dir = data_dir.join("cache").join("components");
-        Self { data_dir, plugins_dir, cache_dir, limits: RuntimeLimits::default(), keep_answers: true }
+        Self {
+            data_dir,
+            plugins_dir,
+            cache_dir,
+            limits: RuntimeLimits::default(),
+            keep_answers: true,
+            database_url: None,
+        }
     }
 
     /// Keeps compiled components in `dir` instead of `<data-dir>/cache/components`.
@@ -78,15 +89,34 @@ impl Config {
     /// Creates the store, holding the demo workspace `options` describe, when there is none; `None` when there is
     /// one, perhaps made meanwhile by another process. Much faster than seeding an open store: see
     /// [`crate::store::StoreBuilder`].
+    ///
+    /// A PostgreSQL store is never built this way (it is seeded once open, as any empty store is): `None`.
     pub async fn build_demo_store(&self, options: &DemoOptions) -> anyhow::Result<Option<SeedReport>> {
+        if self.store_settings()?.url.is_some() {
+            return Ok(None);
+        }
         create_dir(&self.data_dir)?;
         crate::demo::build_store(&self.database_path(), options)
             .await
             .with_context(|| format!("cannot create the demo workspace in {}", self.data_dir.display()))
     }
 
-    /// Creates the data directory and opens (migrating if needed) the store.
+    /// Where the store lives: the `[store]` table of the settings file, with `--database-url` over its URL.
+    pub fn store_settings(&self) -> anyhow::Result<StoreSettings> {
+        StoreSettings::resolve(&self.config_file(), self.database_url.as_deref())
+    }
+
+    /// Opens (migrating if needed) the store: PostgreSQL when a database URL is configured, else SQLite in the
+    /// data directory (created if needed).
     pub async fn open_store(&self) -> anyhow::Result<Store> {
+        let settings = self.store_settings()?;
+        if let Some(url) = &settings.url {
+            let defaults = PostgresOptions::default();
+            let options =
+                PostgresOptions { connections: settings.connections.unwrap_or(defaults.connections), ..defaults };
+            // The error names the server and the database, never the URL (which may hold a password).
+            return Ok(Store::open_postgres(url, &options).await?);
+        }
         create_dir(&self.data_dir)?;
         Store::open(&self.database_path(), StoreOptions::default())
             .await

@@ -36,7 +36,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 
 use crate::store::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
-use crate::store::{PreparedWrite, Store, StoreBuilder, StoreError, prepare_conversations, prepare_new_conversations};
+use crate::store::{
+    Backend, PreparedWrite, Store, StoreBuilder, StoreError, prepare_conversations, prepare_new_conversations,
+};
 use people::{ContactFacts, DAY, YEAR};
 use rng::Rng;
 
@@ -290,10 +292,11 @@ async fn write_workspace(
     // reference data is written, so the first batch is ready when the writer turns to conversations.
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<anyhow::Result<Batch>>(CHANNEL_DEPTH);
     let producer_workspace = Arc::clone(&workspace);
+    let backend = store.backend();
     let producer = tokio::task::spawn_blocking(move || {
         let prepare = if fresh { prepare_new_conversations } else { prepare_conversations };
         for records in producer_workspace.conversation_batches(CONVERSATION_BATCH) {
-            let batch = prepare(&records)
+            let batch = prepare(backend, &records)
                 .map(|write| Batch { parts: records.iter().map(|c| c.parts.len()).sum(), write, records })
                 .context("preparing demo conversations");
             if sender.blocking_send(batch).is_err() {
@@ -322,13 +325,13 @@ async fn write_workspace(
         conversations += records.len();
         parts += batch_parts;
         let written = if collided {
-            write_conversations(store, prepare_replacing(records).await?).await
+            write_conversations(store, prepare_replacing(backend, records).await?).await
         } else {
             match write_conversations(store, write).await {
                 Err(error) if fresh && is_collision(&error) => {
                     tracing::info!("demo conversations were written meanwhile by another process; replacing them");
                     collided = true;
-                    write_conversations(store, prepare_replacing(records).await?).await
+                    write_conversations(store, prepare_replacing(backend, records).await?).await
                 }
                 written => written,
             }
@@ -367,8 +370,8 @@ async fn write_conversations(store: &Store, write: PreparedWrite) -> Result<(), 
 }
 
 /// Prepares conversations as upserts (replacing what is stored), off the async runtime.
-async fn prepare_replacing(records: Vec<ConversationRecord>) -> anyhow::Result<PreparedWrite> {
-    let prepared = tokio::task::spawn_blocking(move || prepare_conversations(&records)).await?;
+async fn prepare_replacing(backend: Backend, records: Vec<ConversationRecord>) -> anyhow::Result<PreparedWrite> {
+    let prepared = tokio::task::spawn_blocking(move || prepare_conversations(backend, &records)).await?;
     prepared.context("preparing demo conversations")
 }
 

@@ -216,7 +216,8 @@ async fn writing_as_new_what_is_stored_already_fails_and_changes_nothing() {
     let report = seed(&store, &options).await.unwrap();
     let records: Vec<ConversationRecord> = generate(&options).conversations().collect();
     let mut tx = store.begin_write().await.unwrap();
-    let refused = tx.apply(crate::store::prepare_new_conversations(&records).unwrap()).await;
+    let refused =
+        tx.apply(crate::store::prepare_new_conversations(crate::store::Backend::Sqlite, &records).unwrap()).await;
     assert!(refused.is_err(), "rows that exist collide instead of being written twice");
     drop(tx);
     let counts = store.counts().await.unwrap();

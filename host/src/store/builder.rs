@@ -13,13 +13,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sqlx::sqlite::{SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _};
 
 use super::connect::{connect_options, migrate};
 use super::readers::Readers;
-use super::{Result, Store, StoreError};
+use super::{Engine, Result, Store, StoreError};
 
 /// A store being built for a path that does not exist yet.
 #[derive(Debug)]
@@ -50,7 +51,8 @@ impl StoreBuilder {
             .synchronous(SqliteSynchronous::Off);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         let cursor_key = migrate(&writer).await?;
-        Ok(Self { store: Store::with(writer, Readers::none(), cursor_key), building, target: target.to_owned(), turn })
+        let engine = Engine::Sqlite { writer, readers: Arc::new(Readers::none()) };
+        Ok(Self { store: Store::with(engine, cursor_key), building, target: target.to_owned(), turn })
     }
 
     /// The store being built. It takes writes only: reading it fails until it is finished.

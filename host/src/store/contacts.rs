@@ -1,13 +1,13 @@
 //! Contact search and retrieval. The one place where a [`ContactFilter`] becomes SQL.
 
-use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::cursor::{self, Position};
 use super::filter::{ContactFilter, PageRequest};
 use super::model::{CompanyRef, ContactView, Page};
 use super::row_count::PushRowCount as _;
 use super::text::fts_all_prefixes;
-use super::{Result, Store, StoreError, json_column, push_total};
+use super::{Decodes, Result, Store, StoreError, json_column, postgres, push_total};
 
 /// Columns of `contacts c` that make a [`ContactView`], with its companies (`[[id, name], ...]`) and tag names as
 /// JSON arrays, so that a read is one statement (see `conversations.rs` for why).
@@ -21,11 +21,12 @@ const CONTACT_COLUMNS: &str = "c.rowid, c.id, c.role, c.external_id, c.email, c.
 impl Store {
     /// Finds contacts matching `filter`, most recently updated first, one page at a time.
     pub async fn search_contacts(&self, filter: &ContactFilter, page: &PageRequest) -> Result<Page<ContactView>> {
+        if self.postgres().is_some() {
+            return postgres::contacts::search(self, filter, page).await;
+        }
         let fts_query = filter.text.as_deref().and_then(fts_all_prefixes);
         if filter.text.is_some() && fts_query.is_none() {
-            return Err(StoreError::InvalidArgument(
-                "the text query has no searchable words: use letters or digits".to_owned(),
-            ));
+            return Err(no_searchable_words());
         }
         let fingerprint = cursor::fingerprint(filter);
         let position = page.cursor.as_deref().map(|c| self.cursor_key.decode(c, fingerprint)).transpose()?;
@@ -67,6 +68,9 @@ impl Store {
 
     /// Returns one contact, or `None` when no contact has this id.
     pub async fn get_contact(&self, id: &str) -> Result<Option<ContactView>> {
+        if self.postgres().is_some() {
+            return postgres::contacts::get(self, id).await;
+        }
         let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = ?");
         let row = self.read(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await).await?;
         row.as_ref().map(contact_from_row).transpose()
@@ -92,8 +96,13 @@ fn push_from_and_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ContactFi
     }
 }
 
+/// The answer to a text query without a letter or digit.
+pub(super) fn no_searchable_words() -> StoreError {
+    StoreError::InvalidArgument("the text query has no searchable words: use letters or digits".to_owned())
+}
+
 /// A LIKE pattern matching values that contain `text` literally (its `%`, `_` and `\` escaped).
-fn like_contains(text: &str) -> String {
+pub(super) fn like_contains(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for ch in text.chars() {
@@ -106,7 +115,14 @@ fn like_contains(text: &str) -> String {
     pattern
 }
 
-fn contact_from_row(row: &SqliteRow) -> Result<ContactView> {
+pub(super) fn contact_from_row<'r, R>(row: &'r R) -> Result<ContactView>
+where
+    R: Row,
+    &'static str: sqlx::ColumnIndex<R>,
+    &'r str: Decodes<'r, R::Database>,
+    String: Decodes<'r, R::Database>,
+    i64: Decodes<'r, R::Database>,
+{
     let companies: Vec<(String, String)> = json_column(row, "companies_json")?;
     Ok(ContactView {
         id: row.try_get("id")?,

@@ -15,10 +15,26 @@ use super::search_plan::{
     scale_sample,
 };
 use super::text::{fts_all_words, preview};
-use super::{Result, Store, StoreError, json_column, json_text, push_total};
+use super::{Decodes, Result, Store, StoreError, json_column, json_text, postgres, push_total};
 
 /// Characters of the first message shown in a search result.
 const PREVIEW_CHARS: usize = 280;
+
+/// The columns of `conversations c` a [`ConversationSummary`] reads, in the order [`summary_from_row`] reads
+/// them: plain SQL that both backends run as it is (the lists that follow differ: see [`SUMMARY_COLUMNS`]).
+macro_rules! summary_row_columns {
+    () => {
+        "c.rowid, c.id, c.title, c.state, c.open, c.read, c.priority, c.created_at, \
+    c.updated_at, c.waiting_since, c.snoozed_until, c.admin_assignee_id, c.team_assignee_id, c.source_type, \
+    c.source_subject, c.source_author_type, c.source_author_id, c.source_author_name, c.source_author_email, \
+    substr(c.source_body_text, 1, 600) AS preview_source, c.rating, c.time_to_assignment, c.time_to_admin_reply, \
+    c.time_to_first_close, c.time_to_last_close, c.median_time_to_reply, c.handling_time, \
+    c.first_contact_reply_at, c.first_assignment_at, c.first_admin_reply_at, c.first_close_at, \
+    c.last_assignment_at, c.last_contact_reply_at, c.last_admin_reply_at, c.last_close_at, c.last_closed_by_id, \
+    c.count_reopens, c.count_assignments, c.count_conversation_parts"
+    };
+}
+pub(super) use summary_row_columns;
 
 /// Columns of `conversations c` that make a [`ConversationSummary`] (plus `preview_source`), with its tag names
 /// and contact ids as JSON arrays.
@@ -27,18 +43,13 @@ const PREVIEW_CHARS: usize = 280;
 /// statement is a round trip between threads, which under concurrent calls cost more than the queries themselves.
 /// Lists that belong to a row (tags, contacts, parts) therefore come as JSON arrays built by SQLite in the same
 /// statement rather than from follow-up queries.
-pub(super) const SUMMARY_COLUMNS: &str = "c.rowid, c.id, c.title, c.state, c.open, c.read, c.priority, c.created_at, \
-    c.updated_at, c.waiting_since, c.snoozed_until, c.admin_assignee_id, c.team_assignee_id, c.source_type, \
-    c.source_subject, c.source_author_type, c.source_author_id, c.source_author_name, c.source_author_email, \
-    substr(c.source_body_text, 1, 600) AS preview_source, c.rating, c.time_to_assignment, c.time_to_admin_reply, \
-    c.time_to_first_close, c.time_to_last_close, c.median_time_to_reply, c.handling_time, \
-    c.first_contact_reply_at, c.first_assignment_at, c.first_admin_reply_at, c.first_close_at, \
-    c.last_assignment_at, c.last_contact_reply_at, c.last_admin_reply_at, c.last_close_at, c.last_closed_by_id, \
-    c.count_reopens, c.count_assignments, c.count_conversation_parts, \
-    (SELECT json_group_array(t.name ORDER BY t.name) FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
+pub(super) const SUMMARY_COLUMNS: &str = concat!(
+    summary_row_columns!(),
+    ", (SELECT json_group_array(t.name ORDER BY t.name) FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
      WHERE ct.conversation_rowid = c.rowid) AS tags_json, \
-    (SELECT json_group_array(cc.contact_id ORDER BY cc.position) FROM conversation_contacts cc \
-     WHERE cc.conversation_rowid = c.rowid) AS contacts_json";
+     (SELECT json_group_array(cc.contact_id ORDER BY cc.position) FROM conversation_contacts cc \
+     WHERE cc.conversation_rowid = c.rowid) AS contacts_json"
+);
 
 /// A conversation's parts in thread order, as a JSON array of `[id, part_type, body_text, author_type, author_id,
 /// author_name, author_email, created_at, assigned_to_id]` (see [`PartColumns`]).
@@ -48,7 +59,7 @@ const PARTS_JSON: &str = "(SELECT json_group_array(json_array(p.id, p.part_type,
     AS parts_json";
 
 /// One element of [`PARTS_JSON`].
-type PartColumns =
+pub(super) type PartColumns =
     (String, String, Option<String>, String, String, Option<String>, Option<String>, i64, Option<String>);
 
 /// The order a search runs in, once "relevance without text" has been resolved to newest.
@@ -60,7 +71,7 @@ pub(super) enum Order {
 }
 
 impl Order {
-    fn resolve(sort: ConversationSort, has_text: bool) -> Self {
+    pub(super) fn resolve(sort: ConversationSort, has_text: bool) -> Self {
         match sort {
             ConversationSort::Relevance if has_text => Self::Relevance,
             ConversationSort::Relevance | ConversationSort::Newest => Self::Created { descending: true },
@@ -91,7 +102,7 @@ impl Order {
     }
 
     /// ` ORDER BY ...` on the columns of `table` (`c`, or a subquery with the same names and `score`).
-    fn sql(self, table: &str) -> String {
+    pub(super) fn sql(self, table: &str) -> String {
         match self {
             Self::Relevance => format!(" ORDER BY {table}.score DESC, {table}.rowid"),
             Self::Created { descending: true } => format!(" ORDER BY {table}.created_at DESC, {table}.rowid DESC"),
@@ -133,6 +144,9 @@ impl Store {
         effort: SearchEffort,
         forced: Option<Plan>,
     ) -> Result<Page<ConversationSummary>> {
+        if self.postgres().is_some() {
+            return postgres::conversations::search(self, filter, sort, page, effort).await;
+        }
         let fts_query = filter.text.as_deref().and_then(fts_all_words);
         if filter.text.is_some() && fts_query.is_none() {
             return Err(StoreError::InvalidArgument(
@@ -911,6 +925,9 @@ impl Store {
 
     /// Returns one conversation with all its parts in order, or `None` when no conversation has this id.
     pub async fn get_conversation(&self, id: &str) -> Result<Option<ConversationDetail>> {
+        if self.postgres().is_some() {
+            return postgres::conversations::get(self, id).await;
+        }
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS}, NULL AS score, c.source_body_text, c.rating_remark, c.parts_truncated, \
              {PARTS_JSON} FROM conversations c WHERE c.id = ?"
@@ -920,26 +937,42 @@ impl Store {
         else {
             return Ok(None);
         };
-        let parts: Vec<PartColumns> = json_column(&row, "parts_json")?;
-        let parts = parts
-            .into_iter()
-            .map(|(id, part_type, body, kind, author_id, name, email, created_at, assigned_to_id)| PartView {
-                id,
-                part_type,
-                body: body.filter(|body| !body.is_empty()),
-                author: Author { kind, id: author_id, name, email },
-                created_at,
-                assigned_to_id,
-            })
-            .collect();
-        Ok(Some(ConversationDetail {
-            summary: summary_from_row(&row)?,
-            source_body: row.try_get("source_body_text")?,
-            rating_remark: row.try_get("rating_remark")?,
-            parts,
-            parts_truncated: row.try_get("parts_truncated")?,
-        }))
+        detail_from_row(&row).map(Some)
     }
+}
+
+/// A [`ConversationDetail`] from a row of [`SUMMARY_COLUMNS`], `score`, `source_body_text`, `rating_remark`,
+/// `parts_truncated` and `parts_json` (see [`PARTS_JSON`]).
+pub(super) fn detail_from_row<'r, R>(row: &'r R) -> Result<ConversationDetail>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    &'static str: sqlx::ColumnIndex<R>,
+    &'r str: Decodes<'r, R::Database>,
+    String: Decodes<'r, R::Database>,
+    i64: Decodes<'r, R::Database>,
+    bool: Decodes<'r, R::Database>,
+    f64: Decodes<'r, R::Database>,
+{
+    let parts: Vec<PartColumns> = json_column(row, "parts_json")?;
+    let parts = parts
+        .into_iter()
+        .map(|(id, part_type, body, kind, author_id, name, email, created_at, assigned_to_id)| PartView {
+            id,
+            part_type,
+            body: body.filter(|body| !body.is_empty()),
+            author: Author { kind, id: author_id, name, email },
+            created_at,
+            assigned_to_id,
+        })
+        .collect();
+    Ok(ConversationDetail {
+        summary: summary_from_row(row)?,
+        source_body: row.try_get("source_body_text")?,
+        rating_remark: row.try_get("rating_remark")?,
+        parts,
+        parts_truncated: row.try_get("parts_truncated")?,
+    })
 }
 
 /// Appends ` AND ...` for every condition of the filter but its text (see [`push_from`] for that).
@@ -1310,7 +1343,17 @@ fn push_position(
 
 /// A [`ConversationSummary`] from a row that starts with [`SUMMARY_COLUMNS`] (its `score` column, when the
 /// statement has one, is read by name).
-fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
+pub(super) fn summary_from_row<'r, R>(row: &'r R) -> Result<ConversationSummary>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    &'static str: sqlx::ColumnIndex<R>,
+    &'r str: Decodes<'r, R::Database>,
+    String: Decodes<'r, R::Database>,
+    i64: Decodes<'r, R::Database>,
+    bool: Decodes<'r, R::Database>,
+    f64: Decodes<'r, R::Database>,
+{
     let mut columns = SummaryColumns { row, next: 0 };
     columns.skip("rowid");
     let id = columns.next("id")?;
@@ -1374,15 +1417,20 @@ fn summary_from_row(row: &SqliteRow) -> Result<ConversationSummary> {
 /// (sqlx hashes each; looking up and decoding were 4% of the server's time for a page of 50 open conversations, in
 /// a profile). Debug builds (every test) check each column's name against the one asked for, so a reordered list
 /// fails there rather than decoding the wrong column.
-struct SummaryColumns<'r> {
-    row: &'r SqliteRow,
+struct SummaryColumns<'r, R> {
+    row: &'r R,
     next: usize,
 }
 
-impl<'r> SummaryColumns<'r> {
+impl<'r, R> SummaryColumns<'r, R>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    &'r str: Decodes<'r, R::Database>,
+{
     fn next<T>(&mut self, name: &str) -> Result<T>
     where
-        T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+        T: Decodes<'r, R::Database>,
     {
         let index = self.skip(name);
         Ok(self.row.try_get(index)?)

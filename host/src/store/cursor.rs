@@ -67,6 +67,16 @@ fn invalid() -> StoreError {
 }
 
 impl CursorKey {
+    /// A new random key (256 bits from the operating system's generator).
+    pub(super) fn random() -> Self {
+        Self(rand::random())
+    }
+
+    /// The key as hex text, as the store keeps it.
+    pub(super) fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
     /// A key from its hex text (as the store keeps it).
     pub(super) fn from_hex(text: &str) -> Option<Self> {
         hex::decode(text).ok()?.try_into().ok().map(Self)
@@ -111,12 +121,6 @@ impl CursorKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    impl CursorKey {
-        fn random() -> Self {
-            Self(rand::random())
-        }
-    }
 
     #[test]
     fn round_trips_and_rejects_foreign_cursors() {

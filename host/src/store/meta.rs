@@ -9,7 +9,31 @@ use sqlx::Row;
 
 use super::model::{Counts, Freshness};
 use super::write::WriteTx;
-use super::{Result, Store};
+use super::{Decodes, Result, Store, postgres};
+
+/// Row counts of the workspace tables, one row (both backends).
+pub(super) const COUNTS: &str = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM conversation_parts), \
+     (SELECT count(*) FROM contacts), (SELECT count(*) FROM companies), (SELECT count(*) FROM admins), \
+     (SELECT count(*) FROM teams), (SELECT count(*) FROM tags)";
+
+/// [`Counts`] from the row of [`COUNTS`].
+pub(super) fn counts_from_row<'r, R>(row: &'r R) -> Result<Counts>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: Decodes<'r, R::Database>,
+{
+    let get = |i: usize| row.try_get::<i64, _>(i).map(|n| n as u64);
+    Ok(Counts {
+        conversations: get(0)?,
+        parts: get(1)?,
+        contacts: get(2)?,
+        companies: get(3)?,
+        admins: get(4)?,
+        teams: get(5)?,
+        tags: get(6)?,
+    })
+}
 
 const SOURCE: &str = "source";
 const LAST_SYNCED_AT: &str = "last_synced_at";
@@ -55,6 +79,9 @@ impl Store {
     }
 
     async fn read_freshness(&self) -> Result<Freshness> {
+        if self.postgres().is_some() {
+            return postgres::meta::freshness(self).await;
+        }
         let query =
             sqlx::query("SELECT key, value FROM workspace_meta WHERE key IN (?, ?)").bind(SOURCE).bind(LAST_SYNCED_AT);
         let rows = self.read(async |c| query.fetch_all(c).await).await?;
@@ -74,6 +101,9 @@ impl Store {
     /// transaction advances it as it commits): what was computed from the store at one generation holds until
     /// the generation changes. One point read.
     pub async fn data_generation(&self) -> Result<u64> {
+        if self.postgres().is_some() {
+            return postgres::meta::data_generation(self).await;
+        }
         let query = sqlx::query_scalar::<_, i64>(
             "SELECT CAST(value AS INTEGER) FROM workspace_meta WHERE key = 'data_generation'",
         );
@@ -116,6 +146,9 @@ impl Store {
     }
 
     async fn versions(&self, table: &str, ids: &[String]) -> Result<HashMap<String, i64>> {
+        if self.postgres().is_some() {
+            return postgres::meta::versions(self, table, ids).await;
+        }
         let sql = format!("SELECT id, updated_at FROM {table} WHERE id IN (SELECT value FROM json_each(?))");
         let ids = serde_json::to_string(ids).expect("ids serialize");
         let rows = self.read(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(c).await).await?;
@@ -125,6 +158,9 @@ impl Store {
     /// Companies that stored contacts belong to but that are not stored themselves (e.g. created since the last
     /// full company listing).
     pub async fn dangling_company_ids(&self) -> Result<Vec<String>> {
+        if self.postgres().is_some() {
+            return postgres::meta::dangling_company_ids(self).await;
+        }
         let query = sqlx::query(
             "SELECT DISTINCT company_id FROM contact_companies \
              WHERE company_id NOT IN (SELECT id FROM companies) ORDER BY company_id",
@@ -135,26 +171,18 @@ impl Store {
 
     /// Row counts of the workspace tables, e.g. for status output and consistency checks.
     pub async fn counts(&self) -> Result<Counts> {
-        let query = sqlx::query(
-            "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM conversation_parts), \
-             (SELECT count(*) FROM contacts), (SELECT count(*) FROM companies), (SELECT count(*) FROM admins), \
-             (SELECT count(*) FROM teams), (SELECT count(*) FROM tags)",
-        );
-        let row = self.read(async |c| query.fetch_one(c).await).await?;
-        let get = |i: usize| row.try_get::<i64, _>(i).map(|n| n as u64);
-        Ok(Counts {
-            conversations: get(0)?,
-            parts: get(1)?,
-            contacts: get(2)?,
-            companies: get(3)?,
-            admins: get(4)?,
-            teams: get(5)?,
-            tags: get(6)?,
-        })
+        if self.postgres().is_some() {
+            return postgres::meta::counts(self).await;
+        }
+        let row = self.read(async |c| sqlx::query(COUNTS).fetch_one(c).await).await?;
+        counts_from_row(&row)
     }
 
     /// How many conversations the store holds.
     pub async fn conversation_count(&self) -> Result<u64> {
+        if self.postgres().is_some() {
+            return postgres::meta::conversation_count(self).await;
+        }
         let count: i64 =
             self.read(async |c| sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(c).await).await?;
         Ok(count as u64)
@@ -164,6 +192,10 @@ impl Store {
 impl WriteTx {
     /// Records, in this transaction, that the data comes from `source` and was complete as of `synced_at`.
     pub async fn mark_synced(&mut self, source: &str, synced_at: i64) -> Result<()> {
+        if let Some(tx) = self.postgres() {
+            return postgres::meta::mark_synced(tx, &[(SOURCE, source), (LAST_SYNCED_AT, &synced_at.to_string())])
+                .await;
+        }
         for (key, value) in [(SOURCE, source.to_owned()), (LAST_SYNCED_AT, synced_at.to_string())] {
             sqlx::query(
                 "INSERT INTO workspace_meta (key, value) VALUES (?, ?) \
@@ -171,7 +203,7 @@ impl WriteTx {
             )
             .bind(key)
             .bind(value)
-            .execute(self.connection())
+            .execute(self.connection()?)
             .await?;
         }
         Ok(())

@@ -1,9 +1,10 @@
-//! The local copy of the workspace: SQLite through sqlx, one writer and a pool of readers.
+//! The copy of the workspace: SQLite in a file (the default), or PostgreSQL shared by replicas ([`postgres`]).
 //!
-//! SQLite in WAL mode lets readers run while the single writer commits, so tool calls never wait on a sync.
-//! All SQL lives in this module; everything outside it speaks in the typed filters and records of [`model`]
-//! and [`filter`]. Every value reaches SQL as a bound parameter, except the row counts the store computes
-//! ([`row_count`]).
+//! One typed API whichever the database: [`Store`] is chosen once, at the edge ([`Store::connect`]), and every
+//! public method answers the same on both. SQLite in WAL mode, one writer and a set of readers, lets tool calls
+//! read while a sync commits; its SQL lives in this module's files. PostgreSQL's lives in [`postgres`]. Everything
+//! outside speaks in the typed filters and records of [`model`] and [`filter`]. Every value reaches SQL as a bound
+//! parameter, except the row counts the store computes ([`row_count`]).
 
 mod api_keys;
 mod builder;
@@ -14,6 +15,7 @@ mod cursor;
 pub mod filter;
 mod meta;
 pub mod model;
+mod postgres;
 mod prepare;
 mod readers;
 mod row_count;
@@ -38,6 +40,13 @@ use readers::Readers;
 pub use api_keys::ApiKeyRecord;
 pub use builder::StoreBuilder;
 pub use meta::VersionSeen;
+pub use postgres::PostgresOptions;
+pub use postgres::leader::Leadership;
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    postgres::is_postgres_url(url)
+}
 pub use prepare::{PreparedWrite, prepare_conversations, prepare_new_conversations};
 pub use search_plan::SearchEffort;
 pub use sync_state::{ResourceState, RunCheckpoint};
@@ -66,6 +75,13 @@ pub enum StoreError {
     /// A read under a deadline (see [`Store::until`]) did not finish by then and was stopped.
     #[error("the read did not finish within its deadline")]
     DeadlineExceeded,
+    /// The PostgreSQL server could not be reached or refused the connection at start. The message names the
+    /// server and the database, never the password.
+    #[error("{0}")]
+    Connect(String),
+    /// What the store was asked cannot be done by its backend (a SQLite file's bulk builder for PostgreSQL).
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -84,11 +100,26 @@ impl Default for StoreOptions {
     }
 }
 
+/// Which database a store lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The connections of a store.
+#[derive(Clone, Debug)]
+enum Engine {
+    /// A file: one writer connection and a fixed set of read-only ones.
+    Sqlite { writer: SqlitePool, readers: Arc<Readers> },
+    /// A server shared by replicas: one pool.
+    Postgres(Arc<postgres::Postgres>),
+}
+
 /// A handle on the store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    writer: SqlitePool,
-    readers: Arc<Readers>,
+    engine: Engine,
     /// Commits made through this handle's writer, so caches of what the store says can tell they are stale.
     commits: Arc<AtomicU64>,
     /// The last data generation read (see [`Store::data_generation`]), which other processes' commits advance.
@@ -113,13 +144,36 @@ impl Store {
         use_write_ahead_log(&writer).await?;
         let cursor_key = migrate(&writer).await?;
         let readers = Readers::open(&base.read_only(true).pragma("mmap_size", "268435456"), options.readers).await?;
-        Ok(Self::with(writer, readers, cursor_key))
+        Ok(Self::with(Engine::Sqlite { writer, readers: Arc::new(readers) }, cursor_key))
     }
 
-    fn with(writer: SqlitePool, readers: Readers, cursor_key: CursorKey) -> Self {
+    /// Connects to the PostgreSQL database at `url` and brings its schema up to date (once, when replicas start
+    /// together: sqlx's migrations hold an advisory lock).
+    pub async fn open_postgres(url: &str, options: &PostgresOptions) -> Result<Self> {
+        let (postgres, cursor_key) = postgres::Postgres::open(url, options).await?;
+        Ok(Self::with(Engine::Postgres(Arc::new(postgres)), cursor_key))
+    }
+
+    /// Tries to take the lead of `role` ("sync") among the replicas sharing this PostgreSQL store: `None` while
+    /// another holds it. A SQLite store has no replicas to lead (processes on one file take a file lock instead).
+    pub async fn try_lead(&self, role: &str) -> Result<Option<Leadership>> {
+        match self.postgres() {
+            Some(postgres) => postgres.try_lead(role).await,
+            None => Err(StoreError::Unsupported("a SQLite store is led through a lock file, not the database")),
+        }
+    }
+
+    /// Which database this store lives in.
+    pub fn backend(&self) -> Backend {
+        match self.engine {
+            Engine::Sqlite { .. } => Backend::Sqlite,
+            Engine::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn with(engine: Engine, cursor_key: CursorKey) -> Self {
         Self {
-            writer,
-            readers: Arc::new(readers),
+            engine,
             commits: Arc::default(),
             generation_seen: Arc::new(AtomicU64::new(meta::GENERATION_NOT_READ)),
             freshness: Arc::default(),
@@ -142,15 +196,38 @@ impl Store {
         Self { deadline: Some(deadline), ..self.clone() }
     }
 
-    /// Closes both pools, waiting for connections in use to be returned.
+    /// Closes the connections, waiting for those in use to be returned.
     pub async fn close(&self) {
-        self.readers.close().await;
-        self.writer.close().await;
+        match &self.engine {
+            Engine::Sqlite { writer, readers } => {
+                readers.close().await;
+                writer.close().await;
+            }
+            Engine::Postgres(postgres) => postgres.close().await,
+        }
+    }
+
+    /// The PostgreSQL pool, when the store lives there: every public method asks this first.
+    fn postgres(&self) -> Option<&postgres::Postgres> {
+        match &self.engine {
+            Engine::Postgres(postgres) => Some(postgres),
+            Engine::Sqlite { .. } => None,
+        }
+    }
+
+    /// The SQLite writer; an error for a PostgreSQL store (whose methods never get here: they ask
+    /// [`Store::postgres`] first).
+    fn sqlite_writer(&self) -> Result<&SqlitePool> {
+        match &self.engine {
+            Engine::Sqlite { writer, .. } => Ok(writer),
+            Engine::Postgres(_) => Err(not_sqlite()),
+        }
     }
 
     /// Runs one read (of one statement, as far as possible: see `conversations.rs`) on a read-only connection.
     async fn read<T>(&self, read: impl AsyncFnOnce(&mut SqliteConnection) -> sqlx::Result<T>) -> Result<T> {
-        let mut reader = self.readers.acquire(self.deadline, self.third_party).await?;
+        let Engine::Sqlite { readers, .. } = &self.engine else { return Err(not_sqlite()) };
+        let mut reader = readers.acquire(self.deadline, self.third_party).await?;
         let value = read(reader.connection()).await.map_err(|error| match readers::is_interrupted(&error) {
             true => StoreError::DeadlineExceeded,
             false => StoreError::Database(error),
@@ -158,6 +235,11 @@ impl Store {
         reader.done();
         Ok(value)
     }
+}
+
+/// SQLite's code reached with a PostgreSQL store: a method that does not dispatch, which is a bug.
+fn not_sqlite() -> StoreError {
+    StoreError::Unsupported("internal error: a SQLite statement was sent to a PostgreSQL store")
 }
 
 /// Appends `SELECT value FROM json_each(?)`, binding `ids` as one JSON array, for use inside `IN (...)`. The SQL
@@ -207,10 +289,20 @@ impl Store {
     }
 }
 
-/// Decodes a JSON array column that SQLite built with `json_group_array` (lists that belong to a row come that
-/// way, so a read is one statement; see `conversations.rs`).
-fn json_column<T: serde::de::DeserializeOwned>(row: &sqlx::sqlite::SqliteRow, column: &str) -> Result<T> {
-    use sqlx::Row as _;
+/// A type a row of the database `DB` decodes to (what [`sqlx::Row::try_get`] asks of it).
+pub(crate) trait Decodes<'r, DB: sqlx::Database>: sqlx::Decode<'r, DB> + sqlx::Type<DB> {}
+
+impl<'r, DB: sqlx::Database, T: sqlx::Decode<'r, DB> + sqlx::Type<DB>> Decodes<'r, DB> for T {}
+
+/// Decodes a JSON array column that the database built (`json_group_array`, `json_agg`): lists that belong to a
+/// row come that way, so a read is one statement (see `conversations.rs`).
+fn json_column<'r, R, T>(row: &'r R, column: &'static str) -> Result<T>
+where
+    R: sqlx::Row,
+    T: serde::de::DeserializeOwned,
+    &'static str: sqlx::ColumnIndex<R>,
+    &'r str: Decodes<'r, R::Database>,
+{
     json_text(row.try_get(column)?)
 }
 

@@ -10,19 +10,48 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::model::{ConversationRecord, ConversationState, PartRecord, Priority};
 use super::text::html_to_text;
-use super::{StoreError, push_id_list};
+use super::{Backend, StoreError, postgres, push_id_list};
 
 /// SQLite's bound-parameter limit is 32,766; stay under it with room to spare.
 pub(super) const MAX_BINDS_PER_STATEMENT: usize = 30_000;
 
-/// Statements ready to run, in order, in one write transaction (see `WriteTx::apply`).
-pub struct PreparedWrite {
-    pub(super) statements: Vec<QueryBuilder<Sqlite>>,
+/// A batch of conversations ready to write in one write transaction (see `WriteTx::apply`): SQLite statements
+/// to run in order, or PostgreSQL's column arrays.
+pub struct PreparedWrite(Prepared);
+
+enum Prepared {
+    Sqlite(Vec<QueryBuilder<Sqlite>>),
+    Postgres(Box<postgres::write::ConversationBatch>),
+}
+
+impl PreparedWrite {
+    /// The SQLite statements; an error when the batch was prepared for PostgreSQL.
+    pub(super) fn into_sqlite(self) -> Result<Vec<QueryBuilder<Sqlite>>, StoreError> {
+        match self.0 {
+            Prepared::Sqlite(statements) => Ok(statements),
+            Prepared::Postgres(_) => Err(wrong_backend()),
+        }
+    }
+
+    /// The PostgreSQL batch; an error when the batch was prepared for SQLite.
+    pub(super) fn into_postgres(self) -> Result<postgres::write::ConversationBatch, StoreError> {
+        match self.0 {
+            Prepared::Postgres(batch) => Ok(*batch),
+            Prepared::Sqlite(_) => Err(wrong_backend()),
+        }
+    }
+}
+
+fn wrong_backend() -> StoreError {
+    StoreError::Unsupported("internal error: a write was prepared for the other database")
 }
 
 impl std::fmt::Debug for PreparedWrite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedWrite").field("statements", &self.statements.len()).finish()
+        match &self.0 {
+            Prepared::Sqlite(statements) => write!(f, "PreparedWrite({} SQLite statements)", statements.len()),
+            Prepared::Postgres(batch) => write!(f, "PreparedWrite({} PostgreSQL rows)", batch.len()),
+        }
     }
 }
 
@@ -109,16 +138,22 @@ pub(super) fn conversation_rowid(id: &str) -> Result<i64, StoreError> {
 /// Builds every statement that writes `conversations` (the last record of each id wins): the rows, their
 /// contact and tag links, their parts (upserted by part id, so parts stored earlier and no longer returned —
 /// Intercom returns only the latest 500 — are kept) and their full-text documents.
-pub fn prepare_conversations(conversations: &[ConversationRecord]) -> Result<PreparedWrite, StoreError> {
-    prepare(conversations, Stored::Maybe)
+pub fn prepare_conversations(
+    backend: Backend,
+    conversations: &[ConversationRecord],
+) -> Result<PreparedWrite, StoreError> {
+    prepare(backend, conversations, Stored::Maybe)
 }
 
 /// [`prepare_conversations`] for conversations none of which is stored yet (a store's first demo workspace):
 /// the same rows without the statements that clear what an earlier version left (search documents, links),
 /// which would find nothing. Should one be stored after all, its row collides and the write fails; nothing is
 /// written twice.
-pub fn prepare_new_conversations(conversations: &[ConversationRecord]) -> Result<PreparedWrite, StoreError> {
-    prepare(conversations, Stored::No)
+pub fn prepare_new_conversations(
+    backend: Backend,
+    conversations: &[ConversationRecord],
+) -> Result<PreparedWrite, StoreError> {
+    prepare(backend, conversations, Stored::No)
 }
 
 /// Whether a write may replace stored conversations.
@@ -139,12 +174,21 @@ impl Stored {
     }
 }
 
-fn prepare(conversations: &[ConversationRecord], stored: Stored) -> Result<PreparedWrite, StoreError> {
+fn prepare(
+    backend: Backend,
+    conversations: &[ConversationRecord],
+    stored: Stored,
+) -> Result<PreparedWrite, StoreError> {
     let conversations = last_of_each(conversations, |c| &c.id);
     let rowids: Vec<i64> = conversations.iter().map(|c| conversation_rowid(&c.id)).collect::<Result<_, _>>()?;
+    if backend == Backend::Postgres {
+        let texts: Vec<ConversationText> = conversations.iter().map(|c| ConversationText::of(c)).collect();
+        let batch = postgres::write::ConversationBatch::new(&conversations, &rowids, &texts);
+        return Ok(PreparedWrite(Prepared::Postgres(Box::new(batch))));
+    }
     let mut statements = Vec::new();
     if conversations.is_empty() {
-        return Ok(PreparedWrite { statements });
+        return Ok(PreparedWrite(Prepared::Sqlite(statements)));
     }
 
     // Search documents are rewritten whole: first drop those of the conversations already stored (this runs
@@ -317,7 +361,7 @@ fn prepare(conversations: &[ConversationRecord], stored: Stored) -> Result<Prepa
         index.push(")");
         statements.push(index);
     }
-    Ok(PreparedWrite { statements })
+    Ok(PreparedWrite(Prepared::Sqlite(statements)))
 }
 
 /// One multi-row `INSERT ... VALUES` per chunk of `rows`, `columns` values per row, followed by `tail`.
@@ -350,11 +394,11 @@ pub(super) fn insert_head(table: &str, columns: &[&str]) -> String {
 }
 
 /// The plain text of one conversation's bodies.
-struct ConversationText {
-    subject: Option<String>,
-    source_body: String,
+pub(super) struct ConversationText {
+    pub(super) subject: Option<String>,
+    pub(super) source_body: String,
     /// One entry per part of the record, in its order.
-    parts: Vec<Option<String>>,
+    pub(super) parts: Vec<Option<String>>,
 }
 
 impl ConversationText {
@@ -367,7 +411,7 @@ impl ConversationText {
     }
 
     /// The full-text document body: the first message and every part's text, one per line.
-    fn document(&self) -> String {
+    pub(super) fn document(&self) -> String {
         let mut document = self.source_body.clone();
         for part in self.parts.iter().flatten().filter(|text| !text.is_empty()) {
             document.push('\n');

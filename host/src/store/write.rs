@@ -12,14 +12,19 @@ use super::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord
 use super::prepare::{
     PreparedWrite, dedup, insert_head, last_of_each, prepare_conversations, upsert_tail, values_statements,
 };
-use super::push_id_list;
-use super::{Result, Store};
+use super::{Backend, Result, Store, postgres, push_id_list};
 
-/// An open write transaction on the single writer connection.
+/// An open write transaction: on SQLite's single writer connection, or on a PostgreSQL connection.
 pub struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Tx,
     /// The store's commit counter, advanced when this transaction commits.
     commits: Arc<AtomicU64>,
+}
+
+/// A transaction of either backend.
+enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, sqlx::Postgres>),
 }
 
 impl std::fmt::Debug for WriteTx {
@@ -33,8 +38,15 @@ impl Store {
     /// Another process's writer (`serve` syncing while `fastintercom sync` runs) waits too, for up to the busy
     /// timeout: `BEGIN IMMEDIATE` takes the write lock at once. A deferred `BEGIN` would take it at the first write
     /// after a read, and fail with "database is locked" without waiting if the other process committed between.
+    ///
+    /// On PostgreSQL, writers of several replicas may overlap: each statement locks the rows it writes, and the
+    /// commit's update of the data generation serializes the commits.
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        Ok(WriteTx { tx: self.writer.begin_with("BEGIN IMMEDIATE").await?, commits: Arc::clone(&self.commits) })
+        let tx = match self.postgres() {
+            Some(postgres) => Tx::Postgres(postgres.begin().await?),
+            None => Tx::Sqlite(self.sqlite_writer()?.begin_with("BEGIN IMMEDIATE").await?),
+        };
+        Ok(WriteTx { tx, commits: Arc::clone(&self.commits) })
     }
 
     /// Merges each full-text index into one segment, and refreshes SQLite's statistics of the searched tables,
@@ -43,8 +55,12 @@ impl Store {
     /// instead of one per batch: on 100,000 demo conversations (10 segments), checking 500 conversations for a word
     /// one by one went from 5.5 ms to 1.65 ms and counting a word's 12,728 matches from 0.58 ms to 0.35 ms; the merge
     /// took 0.44 s. Readers keep reading meanwhile (WAL); other writers wait.
+    /// On PostgreSQL, whose GIN indexes need no merging, this refreshes the planner's statistics.
     pub async fn compact_search_indexes(&self) -> Result<()> {
-        let mut connection = self.writer.acquire().await?;
+        if let Some(postgres) = self.postgres() {
+            return postgres.analyze().await;
+        }
+        let mut connection = self.sqlite_writer()?.acquire().await?;
         for statement in [
             "INSERT INTO conversation_fts (conversation_fts) VALUES ('optimize')",
             "INSERT INTO contact_fts (contact_fts) VALUES ('optimize')",
@@ -86,44 +102,76 @@ async fn insert_chunks<T>(
 }
 
 impl WriteTx {
-    /// The transaction's connection, for the store's other modules.
-    pub(super) fn connection(&mut self) -> &mut sqlx::SqliteConnection {
-        &mut self.tx
+    /// The SQLite transaction's connection, for the store's other modules (whose PostgreSQL methods ask
+    /// [`WriteTx::postgres`] first).
+    pub(super) fn connection(&mut self) -> Result<&mut sqlx::SqliteConnection> {
+        match &mut self.tx {
+            Tx::Sqlite(tx) => Ok(tx),
+            Tx::Postgres(_) => Err(super::not_sqlite()),
+        }
+    }
+
+    /// The PostgreSQL transaction, when the store lives there.
+    pub(super) fn postgres(&mut self) -> Option<&mut Transaction<'static, sqlx::Postgres>> {
+        match &mut self.tx {
+            Tx::Postgres(tx) => Some(tx),
+            Tx::Sqlite(_) => None,
+        }
+    }
+
+    /// Which database the transaction writes to.
+    fn backend(&self) -> Backend {
+        match self.tx {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Inserts or replaces conversations with their contacts, tags and parts, and re-indexes their text.
     /// Parts are upserted by id, so parts stored earlier and no longer returned (Intercom returns only the latest
     /// 500) are kept. Equivalent to [`prepare_conversations`] then [`WriteTx::apply`].
     pub async fn upsert_conversations(&mut self, conversations: &[ConversationRecord]) -> Result<()> {
-        self.apply(prepare_conversations(conversations)?).await
+        self.apply(prepare_conversations(self.backend(), conversations)?).await
     }
 
     /// Runs statements prepared (possibly on another thread) by [`prepare_conversations`], in order.
     pub async fn apply(&mut self, prepared: PreparedWrite) -> Result<()> {
-        for mut statement in prepared.statements {
-            statement.build().execute(&mut *self.tx).await?;
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::apply(tx, prepared.into_postgres()?).await,
+        };
+        for mut statement in prepared.into_sqlite()? {
+            statement.build().execute(&mut **tx).await?;
         }
         Ok(())
     }
 
     /// Deletes conversations (with their parts, links and index entries) by Intercom id.
     pub async fn delete_conversations(&mut self, ids: &[String]) -> Result<u64> {
-        delete_documents(&mut self.tx, "conversation_fts", "conversations", ids).await?;
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::delete_conversations(tx, ids).await,
+        };
+        delete_documents(tx, "conversation_fts", "conversations", ids).await?;
         let ids = serde_json::to_string(ids).expect("ids serialize");
         let deleted = sqlx::query("DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?))")
             .bind(ids)
-            .execute(&mut *self.tx)
+            .execute(&mut **tx)
             .await?;
         Ok(deleted.rows_affected())
     }
 
     /// Deletes contacts (with their company and tag links and index entries) by Intercom id.
     pub async fn delete_contacts(&mut self, ids: &[String]) -> Result<u64> {
-        delete_documents(&mut self.tx, "contact_fts", "contacts", ids).await?;
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::delete_contacts(tx, ids).await,
+        };
+        delete_documents(tx, "contact_fts", "contacts", ids).await?;
         let ids = serde_json::to_string(ids).expect("ids serialize");
         let deleted = sqlx::query("DELETE FROM contacts WHERE id IN (SELECT value FROM json_each(?))")
             .bind(ids)
-            .execute(&mut *self.tx)
+            .execute(&mut **tx)
             .await?;
         Ok(deleted.rows_affected())
     }
@@ -131,15 +179,23 @@ impl WriteTx {
     /// Deletes the rows of a reference table that are not in `keep`: admins, teams and tags are fetched whole,
     /// so whatever the latest list lacks was removed in Intercom.
     pub async fn retain_only(&mut self, table: ReferenceTable, keep: &[String]) -> Result<u64> {
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::retain_only(tx, table.name(), keep).await,
+        };
         let sql = format!("DELETE FROM {} WHERE id NOT IN (SELECT value FROM json_each(?))", table.name());
         let keep = serde_json::to_string(keep).expect("ids serialize");
-        let deleted = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(keep).execute(&mut *self.tx).await?;
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(keep).execute(&mut **tx).await?;
         Ok(deleted.rows_affected())
     }
 
     /// Empties every workspace table and the sync state, e.g. before a real workspace replaces the demo one (a
     /// checkpoint must never claim data that is gone). The store's cursor key stays: running servers sign with it.
     pub async fn clear_workspace(&mut self) -> Result<()> {
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::clear_workspace(tx).await,
+        };
         for table in [
             "conversation_fts",
             "contact_fts",
@@ -151,19 +207,23 @@ impl WriteTx {
             "tags",
             "sync_state",
         ] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *self.tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut **tx).await?;
         }
-        sqlx::query("DELETE FROM workspace_meta WHERE key <> 'cursor_key'").execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM workspace_meta WHERE key <> 'cursor_key'").execute(&mut **tx).await?;
         Ok(())
     }
 
     /// Inserts or replaces contacts with their company and tag links, and re-indexes their names and emails.
     pub async fn upsert_contacts(&mut self, contacts: &[ContactRecord]) -> Result<()> {
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::upsert_contacts(tx, contacts).await,
+        };
         let contacts = &last_of_each(contacts, |c| &c.id);
         if contacts.is_empty() {
             return Ok(());
         }
-        let ContactRowids { each: batch_rowids, stored } = self.contact_rowids(contacts).await?;
+        let ContactRowids { each: batch_rowids, stored } = contact_rowids(tx, contacts).await?;
         // What stored contacts had is rewritten whole: their search documents and links go first. New contacts
         // have none, so a batch of new ones (a demo workspace) skips these statements.
         if !stored.is_empty() {
@@ -173,7 +233,7 @@ impl WriteTx {
                 let mut delete = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE {rowid} IN ("));
                 push_id_list(&mut delete, &stored);
                 delete.push(")");
-                delete.build().execute(&mut *self.tx).await?;
+                delete.build().execute(&mut **tx).await?;
             }
         }
         const COLUMNS: [&str; 21] = [
@@ -201,7 +261,7 @@ impl WriteTx {
         ];
         let rows: Vec<(i64, &ContactRecord)> = batch_rowids.iter().copied().zip(contacts.iter().copied()).collect();
         let (head, tail) = (insert_head("contacts", &COLUMNS), upsert_tail("rowid", &COLUMNS));
-        insert_chunks(&mut self.tx, &head, COLUMNS.len(), &tail, &rows, |row, (rowid, c)| {
+        insert_chunks(tx, &head, COLUMNS.len(), &tail, &rows, |row, (rowid, c)| {
             let domain = c.email.as_deref().and_then(|email| email.rsplit_once('@')).map(|(_, d)| d.to_lowercase());
             row.push_bind(*rowid)
                 .push_bind(c.id.clone())
@@ -237,58 +297,26 @@ impl WriteTx {
                 .zip(&batch_rowids)
                 .flat_map(|(c, rowid)| dedup(linked_ids(c)).into_iter().map(move |id| (*rowid, id)))
                 .collect();
-            insert_chunks(&mut self.tx, insert, 2, "", &rows, |row, (rowid, id)| {
+            insert_chunks(tx, insert, 2, "", &rows, |row, (rowid, id)| {
                 row.push_bind(*rowid).push_bind(id.to_string());
             })
             .await?;
         }
         let indexed: Vec<(i64, &ContactRecord)> = batch_rowids.iter().copied().zip(contacts.iter().copied()).collect();
-        insert_chunks(
-            &mut self.tx,
-            "INSERT INTO contact_fts (rowid, name, email) ",
-            3,
-            "",
-            &indexed,
-            |row, (rowid, c)| {
-                row.push_bind(*rowid)
-                    .push_bind(c.name.clone().unwrap_or_default())
-                    .push_bind(c.email.clone().unwrap_or_default());
-            },
-        )
+        insert_chunks(tx, "INSERT INTO contact_fts (rowid, name, email) ", 3, "", &indexed, |row, (rowid, c)| {
+            row.push_bind(*rowid)
+                .push_bind(c.name.clone().unwrap_or_default())
+                .push_bind(c.email.clone().unwrap_or_default());
+        })
         .await
-    }
-
-    /// The rowid each of `contacts` has, or gets: stored contacts keep theirs, new ones are numbered after the
-    /// largest. Contact ids are Intercom's hex strings, so unlike conversations the rowid cannot be the id; working
-    /// the rowids out first (inside the write transaction, which holds the write lock from its start, so nobody
-    /// else numbers meanwhile) lets the rows, their links and their search documents be written without reading
-    /// back what the insert assigned.
-    async fn contact_rowids(&mut self, contacts: &[&ContactRecord]) -> Result<ContactRowids> {
-        let ids = serde_json::to_string(&contacts.iter().map(|c| &c.id).collect::<Vec<_>>()).expect("ids serialize");
-        let stored: HashMap<String, i64> =
-            sqlx::query("SELECT id, rowid FROM contacts WHERE id IN (SELECT value FROM json_each(?))")
-                .bind(ids)
-                .fetch_all(&mut *self.tx)
-                .await?
-                .iter()
-                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-                .collect::<Result<_, sqlx::Error>>()?;
-        let mut next: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM contacts").fetch_one(&mut *self.tx).await?;
-        let each = contacts
-            .iter()
-            .map(|c| {
-                stored.get(&c.id).copied().unwrap_or_else(|| {
-                    next += 1;
-                    next
-                })
-            })
-            .collect();
-        Ok(ContactRowids { each, stored: stored.into_values().collect() })
     }
 
     /// Inserts or replaces companies.
     pub async fn upsert_companies(&mut self, companies: &[CompanyRecord]) -> Result<()> {
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::upsert_companies(tx, companies).await,
+        };
         const COLUMNS: [&str; 14] = [
             "id",
             "company_id",
@@ -306,7 +334,7 @@ impl WriteTx {
             "last_request_at",
         ];
         let (head, tail) = (insert_head("companies", &COLUMNS), upsert_tail("id", &COLUMNS));
-        insert_chunks(&mut self.tx, &head, COLUMNS.len(), &tail, companies, |row, c| {
+        insert_chunks(tx, &head, COLUMNS.len(), &tail, companies, |row, c| {
             row.push_bind(c.id.clone())
                 .push_bind(c.company_id.clone())
                 .push_bind(c.name.clone())
@@ -327,10 +355,14 @@ impl WriteTx {
 
     /// Inserts or replaces admins.
     pub async fn upsert_admins(&mut self, admins: &[AdminRecord]) -> Result<()> {
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::upsert_admins(tx, admins).await,
+        };
         const COLUMNS: [&str; 7] =
             ["id", "name", "email", "job_title", "away_mode_enabled", "has_inbox_seat", "team_ids"];
         let (head, tail) = (insert_head("admins", &COLUMNS), upsert_tail("id", &COLUMNS));
-        insert_chunks(&mut self.tx, &head, COLUMNS.len(), &tail, admins, |row, a| {
+        insert_chunks(tx, &head, COLUMNS.len(), &tail, admins, |row, a| {
             row.push_bind(a.id.clone())
                 .push_bind(a.name.clone())
                 .push_bind(a.email.clone())
@@ -344,9 +376,13 @@ impl WriteTx {
 
     /// Inserts or replaces teams.
     pub async fn upsert_teams(&mut self, teams: &[TeamRecord]) -> Result<()> {
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::upsert_teams(tx, teams).await,
+        };
         const COLUMNS: [&str; 3] = ["id", "name", "admin_ids"];
         let (head, tail) = (insert_head("teams", &COLUMNS), upsert_tail("id", &COLUMNS));
-        insert_chunks(&mut self.tx, &head, COLUMNS.len(), &tail, teams, |row, t| {
+        insert_chunks(tx, &head, COLUMNS.len(), &tail, teams, |row, t| {
             row.push_bind(t.id.clone())
                 .push_bind(t.name.clone())
                 .push_bind(serde_json::to_string(&t.admin_ids).expect("ids serialize"));
@@ -356,9 +392,13 @@ impl WriteTx {
 
     /// Inserts or replaces tags.
     pub async fn upsert_tags(&mut self, tags: &[TagRecord]) -> Result<()> {
+        let tx = match &mut self.tx {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(tx) => return postgres::write::upsert_tags(tx, tags).await,
+        };
         const COLUMNS: [&str; 2] = ["id", "name"];
         let (head, tail) = (insert_head("tags", &COLUMNS), upsert_tail("id", &COLUMNS));
-        insert_chunks(&mut self.tx, &head, COLUMNS.len(), &tail, tags, |row, t| {
+        insert_chunks(tx, &head, COLUMNS.len(), &tail, tags, |row, t| {
             row.push_bind(t.id.clone()).push_bind(t.name.clone());
         })
         .await
@@ -366,14 +406,49 @@ impl WriteTx {
 
     /// Makes everything written in this transaction visible at once, and advances the store's data generation
     /// with it (see [`Store::data_generation`]).
-    pub async fn commit(mut self) -> Result<()> {
-        sqlx::query("UPDATE workspace_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_generation'")
-            .execute(&mut *self.tx)
-            .await?;
-        self.tx.commit().await?;
+    pub async fn commit(self) -> Result<()> {
+        match self.tx {
+            Tx::Sqlite(mut tx) => {
+                sqlx::query(
+                    "UPDATE workspace_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_generation'",
+                )
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            Tx::Postgres(tx) => postgres::write::commit(tx).await?,
+        }
         self.commits.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
+}
+
+/// The rowid each of `contacts` has, or gets: stored contacts keep theirs, new ones are numbered after the
+/// largest. Contact ids are Intercom's hex strings, so unlike conversations the rowid cannot be the id; working
+/// the rowids out first (inside the write transaction, which holds the write lock from its start, so nobody
+/// else numbers meanwhile) lets the rows, their links and their search documents be written without reading
+/// back what the insert assigned.
+async fn contact_rowids(tx: &mut Transaction<'static, Sqlite>, contacts: &[&ContactRecord]) -> Result<ContactRowids> {
+    let ids = serde_json::to_string(&contacts.iter().map(|c| &c.id).collect::<Vec<_>>()).expect("ids serialize");
+    let stored: HashMap<String, i64> =
+        sqlx::query("SELECT id, rowid FROM contacts WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(ids)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    let mut next: i64 = sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM contacts").fetch_one(&mut **tx).await?;
+    let each = contacts
+        .iter()
+        .map(|c| {
+            stored.get(&c.id).copied().unwrap_or_else(|| {
+                next += 1;
+                next
+            })
+        })
+        .collect();
+    Ok(ContactRowids { each, stored: stored.into_values().collect() })
 }
 
 /// The reference tables that are fetched whole on every sync.

@@ -150,9 +150,10 @@ async fn fetch_page(
         .await
         .during(CONVERSATIONS)?;
     let written = fetched.len() as u64;
+    let backend = store.backend();
     let write = off_runtime(CONVERSATIONS, move || {
         let records: Vec<ConversationRecord> = fetched.into_iter().map(Conversation::into_record).collect();
-        prepare_conversations(&records)
+        prepare_conversations(backend, &records)
     })
     .await?
     .during(CONVERSATIONS)?;
@@ -175,9 +176,11 @@ pub(super) async fn refresh_one(client: &IntercomClient, store: &Store, id: &str
     let mut tx = store.begin_write().await.during(CONVERSATIONS)?;
     match conversation {
         Some(conversation) => {
-            let write = off_runtime(CONVERSATIONS, move || prepare_conversations(&[conversation.into_record()]))
-                .await?
-                .during(CONVERSATIONS)?;
+            let backend = store.backend();
+            let write =
+                off_runtime(CONVERSATIONS, move || prepare_conversations(backend, &[conversation.into_record()]))
+                    .await?
+                    .during(CONVERSATIONS)?;
             tx.apply(write).await.during(CONVERSATIONS)?;
         }
         None => {

@@ -1,17 +1,36 @@
-//! One syncing process per data directory.
+//! One syncing process per store.
 //!
-//! MCP clients start their own `fastintercom serve` each, and a user may run `fastintercom sync` beside them. Two
-//! processes syncing one store would overwrite each other's checkpoints and share no rate-limit budget, so the
-//! sync takes an exclusive lock on `<data-dir>/sync.lock` (released by the OS when the process ends, even on
-//! `kill -9`); whoever does not get it serves without syncing.
+//! Two processes syncing one store would overwrite each other's checkpoints and share no rate-limit budget, so
+//! exactly one syncs at a time:
+//!
+//! - SQLite: MCP clients start their own `fastintercom serve` each, and a user may run `fastintercom sync` beside
+//!   them. The sync takes an exclusive lock on `<data-dir>/sync.lock` (released by the OS when the process ends,
+//!   even on `kill -9`); whoever does not get it serves without syncing.
+//! - PostgreSQL: the replicas of a deployment contend for the database's advisory lock
+//!   ([`crate::store::Leadership`]); the one holding it syncs, the others try again every [`CONTEND_EVERY`], so
+//!   when the leader dies another takes over within seconds and resumes from the checkpoints in the store.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// Held while this process may sync the data directory.
+use crate::store::{Backend, Leadership, Store};
+
+/// How often a replica that does not lead the sync tries to take the lead.
+pub const CONTEND_EVERY: Duration = Duration::from_secs(2);
+
+/// What `Leadership` is held for.
+const SYNC_ROLE: &str = "sync";
+
+/// Held while this process may sync the store.
 #[derive(Debug)]
-pub struct SyncLock {
-    _file: File,
+pub struct SyncLock(Held);
+
+#[derive(Debug)]
+enum Held {
+    /// Held open (never read): the lock lasts as long as the file does.
+    File(#[allow(dead_code)] File),
+    Database(Leadership),
 }
 
 impl SyncLock {
@@ -20,13 +39,31 @@ impl SyncLock {
         data_dir.join("sync.lock")
     }
 
-    /// Takes the lock, or `None` when another process holds it.
+    /// Takes the data directory's lock, or `None` when another process holds it.
     pub fn try_acquire(data_dir: &Path) -> std::io::Result<Option<Self>> {
         let file = OpenOptions::new().create(true).truncate(false).write(true).open(Self::path(data_dir))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(Self { _file: file })),
+            Ok(()) => Ok(Some(Self(Held::File(file)))),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(error)) => Err(error),
+        }
+    }
+
+    /// Takes the lock of `store`'s sync: the database's lead for PostgreSQL, `data_dir`'s lock file for SQLite.
+    /// `None` when another process holds it.
+    pub async fn try_acquire_for(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Self>> {
+        Ok(match store.backend() {
+            Backend::Sqlite => Self::try_acquire(data_dir)?,
+            Backend::Postgres => store.try_lead(SYNC_ROLE).await?.map(|lead| Self(Held::Database(lead))),
+        })
+    }
+
+    /// Returns (why) when the lock is lost: the database lead's connection stopped answering. A file lock is
+    /// never lost: this never returns for one.
+    pub async fn lost(&mut self) -> String {
+        match &mut self.0 {
+            Held::File(_) => std::future::pending().await,
+            Held::Database(lead) => lead.lost().await.to_string(),
         }
     }
 }

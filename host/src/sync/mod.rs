@@ -13,7 +13,7 @@
 mod contacts;
 mod conversations;
 mod deletions;
-mod lock;
+pub mod lock;
 mod pipeline;
 mod progress;
 mod reference;

@@ -1,0 +1,95 @@
+//! Facts about the copy as a whole (`workspace_meta`) and row counts, on PostgreSQL (see `store/meta.rs`).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use sqlx::{Postgres, Row as _, Transaction};
+
+use crate::store::meta::{COUNTS, counts_from_row};
+use crate::store::model::{Counts, Freshness};
+use crate::store::{Result, Store};
+
+pub(in crate::store) async fn freshness(store: &Store) -> Result<Freshness> {
+    let rows = store
+        .read_postgres(async |c| {
+            sqlx::query("SELECT key, value FROM workspace_meta WHERE key IN ('source', 'last_synced_at')")
+                .fetch_all(c)
+                .await
+        })
+        .await?;
+    let mut freshness = Freshness { last_synced_at: None, source: "empty".to_owned() };
+    for row in rows {
+        let key: String = row.try_get(0)?;
+        let value: String = row.try_get(1)?;
+        match key.as_str() {
+            "source" => freshness.source = value,
+            _ => freshness.last_synced_at = value.parse().ok(),
+        }
+    }
+    Ok(freshness)
+}
+
+pub(in crate::store) async fn data_generation(store: &Store) -> Result<u64> {
+    let generation: Option<i64> = store
+        .read_postgres(async |c| {
+            sqlx::query_scalar("SELECT value::bigint FROM workspace_meta WHERE key = 'data_generation'")
+                .fetch_optional(c)
+                .await
+        })
+        .await?;
+    let generation = generation.unwrap_or(0).max(0) as u64;
+    store.generation_seen.store(generation, Ordering::SeqCst);
+    Ok(generation)
+}
+
+/// The `updated_at` of each stored row of `table` (conversations, contacts) among `ids`.
+pub(in crate::store) async fn versions(store: &Store, table: &str, ids: &[String]) -> Result<HashMap<String, i64>> {
+    let sql = format!("SELECT id, updated_at FROM {table} WHERE id = ANY($1)");
+    let rows =
+        store.read_postgres(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(c).await).await?;
+    rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
+}
+
+pub(in crate::store) async fn dangling_company_ids(store: &Store) -> Result<Vec<String>> {
+    let rows = store
+        .read_postgres(async |c| {
+            sqlx::query(
+                "SELECT DISTINCT company_id FROM contact_companies \
+                 WHERE company_id NOT IN (SELECT id FROM companies) ORDER BY company_id",
+            )
+            .fetch_all(c)
+            .await
+        })
+        .await?;
+    rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+}
+
+pub(in crate::store) async fn counts(store: &Store) -> Result<Counts> {
+    let row = store.read_postgres(async |c| sqlx::query(COUNTS).fetch_one(c).await).await?;
+    counts_from_row(&row)
+}
+
+pub(in crate::store) async fn conversation_count(store: &Store) -> Result<u64> {
+    let count: i64 = store
+        .read_postgres(async |c| sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(c).await)
+        .await?;
+    Ok(count as u64)
+}
+
+/// Sets `workspace_meta` entries in the transaction `tx`.
+pub(in crate::store) async fn mark_synced(
+    tx: &mut Transaction<'static, Postgres>,
+    entries: &[(&str, &str)],
+) -> Result<()> {
+    for (key, value) in entries {
+        sqlx::query(
+            "INSERT INTO workspace_meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

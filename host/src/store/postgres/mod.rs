@@ -1,0 +1,234 @@
+//! The store on PostgreSQL: one database shared by every replica of a team's deployment.
+//!
+//! The same tables as the SQLite store (`migrations/postgres`), read and written through the same [`Store`] API:
+//! each public method of the store asks [`Store::postgres`] first and comes here when the store lives in
+//! PostgreSQL. Differences that matter:
+//!
+//! - Full-text search is a `tsvector` column per conversation (and per contact) with a GIN index, ranked with
+//!   `ts_rank_cd`, where SQLite has FTS5 tables. Documents and queries are words already split as FTS5 splits
+//!   them ([`words`]), so both backends find the same conversations for the same text.
+//! - PostgreSQL's planner sees how many rows a text or a filter selects, so a search is one statement of
+//!   conditions; the join orders the SQLite store writes into its statements ([`super::search_plan`]) are its
+//!   own planner's concern here.
+//! - A read's deadline is the call's: a read still running at it is given up and PostgreSQL cancels the
+//!   statement (the pool's `statement_timeout` bounds whatever a cancel misses).
+//! - Migrations run under sqlx's advisory lock, so replicas starting together migrate once.
+
+pub(super) mod api_keys;
+pub(super) mod contacts;
+pub(super) mod conversations;
+pub(super) mod leader;
+pub(super) mod meta;
+pub(super) mod sync_state;
+pub(super) mod write;
+
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Postgres as Pg, Transaction};
+use tokio::sync::Semaphore;
+
+use super::cursor::CursorKey;
+use super::{Result, Store, StoreError};
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The text search configuration of documents and queries (English stemming, no stop words: migration 0001).
+pub(super) const TEXT_CONFIG: &str = "fastintercom_english";
+
+/// How a PostgreSQL store connects.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// Connections in the pool, shared by reads and writes.
+    pub connections: u32,
+    /// How long a statement may run at most, whatever asked for it: the bound on a statement whose caller gave
+    /// up (a plugin call past its deadline) and whose cancel did not reach the server.
+    pub statement_timeout: Duration,
+    /// How long connecting (at start, and for a new connection later) may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+        Self {
+            connections: (cores * 4).max(8),
+            statement_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub(super) fn is_postgres_url(url: &str) -> bool {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("postgres" | "postgresql"))
+}
+
+/// A pool of connections to one database.
+#[derive(Clone, Debug)]
+pub(super) struct Postgres {
+    pool: PgPool,
+    /// How the pool's connections were made, for connections of their own (see [`leader`]).
+    connect: PgConnectOptions,
+    /// How many connections third-party plugins' reads may hold at once (half): a plugin looping costly queries
+    /// leaves the rest to the built-in tools, the probes and the sync.
+    third_party: Arc<Semaphore>,
+}
+
+impl Postgres {
+    /// Connects, brings the schema up to date and reads (or makes) the store's cursor key.
+    pub(super) async fn open(url: &str, options: &PostgresOptions) -> Result<(Self, CursorKey)> {
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|error| StoreError::Connect(format!("the database URL is not valid: {}", redacted(&error))))?
+            .application_name("fastintercom")
+            .options([("statement_timeout", format!("{}ms", options.statement_timeout.as_millis()))]);
+        let server = describe(&connect);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.connections.max(2))
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect.clone())
+            .await
+            .map_err(|error| StoreError::Connect(format!("cannot connect to {server}: {}", redacted(&error))))?;
+        let cursor_key = migrate(&pool).await.map_err(|error| match error {
+            StoreError::Migration(error) => {
+                StoreError::Connect(format!("cannot bring the schema of {server} up to date: {error}"))
+            }
+            other => other,
+        })?;
+        let third_party = Arc::new(Semaphore::new((options.connections.max(2) as usize / 2).max(1)));
+        Ok((Self { pool, connect, third_party }, cursor_key))
+    }
+
+    /// Tries to take the lead of `role` among the processes sharing this database (see [`leader`]).
+    pub(super) async fn try_lead(&self, role: &str) -> Result<Option<leader::Leadership>> {
+        leader::try_lead(&self.connect, role).await
+    }
+
+    pub(super) async fn close(&self) {
+        self.third_party.close();
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction (PostgreSQL's default isolation, read committed).
+    pub(super) async fn begin(&self) -> Result<Transaction<'static, Pg>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Refreshes the planner's statistics of the searched tables after a bulk write.
+    pub(super) async fn analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE conversations, conversation_tags, conversation_contacts, contacts")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// `host:port/database` of the connect options, for messages (never the user's password).
+fn describe(options: &PgConnectOptions) -> String {
+    let database = options.get_database().unwrap_or("(default database)");
+    format!("PostgreSQL at {}:{}, database {database}", options.get_host(), options.get_port())
+}
+
+/// An error's message, with anything that looks like a URL's credentials cut out: sqlx's messages quote neither
+/// the URL nor the password today, and this keeps it so if one ever does.
+fn redacted(error: &dyn std::fmt::Display) -> String {
+    let message = error.to_string();
+    match (message.find("://"), message.find('@')) {
+        (Some(scheme), Some(at)) if scheme < at => format!("{}://…{}", &message[..scheme], &message[at..]),
+        _ => message,
+    }
+}
+
+/// Applies the migrations (under sqlx's advisory lock) and returns the store's cursor key, made on first open.
+async fn migrate(pool: &PgPool) -> Result<CursorKey> {
+    MIGRATIONS.run(pool).await?;
+    // Two statements: a replica that lost the race to insert reads the winner's key with a snapshot taken after
+    // the insert waited for it (one statement's snapshot would predate it).
+    sqlx::query("INSERT INTO workspace_meta (key, value) VALUES ('cursor_key', $1) ON CONFLICT (key) DO NOTHING")
+        .bind(CursorKey::random().to_hex())
+        .execute(pool)
+        .await?;
+    let key: String =
+        sqlx::query_scalar("SELECT value FROM workspace_meta WHERE key = 'cursor_key'").fetch_one(pool).await?;
+    CursorKey::from_hex(&key)
+        .ok_or_else(|| StoreError::Database(sqlx::Error::Configuration("the store's cursor key is malformed".into())))
+}
+
+impl Store {
+    /// Runs one read on a pooled connection, under this handle's deadline (given up at it, and the statement
+    /// cancelled) and, for a third-party plugin, within its share of the connections.
+    pub(super) async fn read_postgres<T>(
+        &self,
+        read: impl AsyncFnOnce(&mut PgConnection) -> sqlx::Result<T>,
+    ) -> Result<T> {
+        let Some(postgres) = self.postgres() else {
+            return Err(StoreError::Unsupported("internal error: a PostgreSQL statement was sent to a SQLite store"));
+        };
+        let work = async {
+            let _share = match self.third_party {
+                true => Some(postgres.third_party.acquire().await.map_err(|_| sqlx::Error::PoolClosed)?),
+                false => None,
+            };
+            let mut connection = postgres.pool.acquire().await?;
+            read(&mut connection).await.map_err(StoreError::from)
+        };
+        match self.deadline {
+            None => work.await,
+            Some(deadline) => {
+                tokio::time::timeout_at(deadline.into(), work).await.unwrap_or(Err(StoreError::DeadlineExceeded))
+            }
+        }
+    }
+}
+
+/// Text as words: every run of characters other than letters and digits becomes one space, as FTS5's unicode61
+/// tokenizer splits text (PostgreSQL's parser would keep an email, a URL or a path as one token, so that "acme"
+/// would not find "jane@acme.com").
+pub(super) fn words(text: &str) -> String {
+    let mut words = String::with_capacity(text.len());
+    let mut gap = false;
+    for ch in text.chars() {
+        if ch.is_alphanumeric() {
+            if gap && !words.is_empty() {
+                words.push(' ');
+            }
+            gap = false;
+            words.push(ch);
+        } else {
+            gap = true;
+        }
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_where_fts5_splits() {
+        assert_eq!(words("jane.doe@acme.com"), "jane doe acme com");
+        assert_eq!(words("  Refund -- please!! "), "Refund please");
+        assert_eq!(words("crème brûlée"), "crème brûlée");
+        assert_eq!(words("'; DROP TABLE x; --"), "DROP TABLE x");
+        assert_eq!(words("!!!"), "");
+    }
+
+    #[test]
+    fn postgres_urls_are_told_from_paths() {
+        assert!(is_postgres_url("postgres://localhost/db"));
+        assert!(is_postgres_url("PostgreSQL://u:p@h:5432/db"));
+        assert!(!is_postgres_url("/var/lib/fastintercom/workspace.sqlite3"));
+        assert!(!is_postgres_url("sqlite://x"));
+    }
+
+    #[test]
+    fn credentials_are_cut_from_messages() {
+        let message = redacted(&"cannot parse postgres://user:hunter2@db:5432/x");
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("@db:5432/x"), "{message}");
+    }
+}
