@@ -42,7 +42,7 @@ pub struct GlobalArgs {
     /// Keep the workspace in this PostgreSQL database (postgres://user:password@host:5432/db), shared by every
     /// replica given it, instead of SQLite in the data directory [default: `[store] url` of config.toml]
     #[arg(long, env = "FASTINTERCOM_DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<crate::config::DatabaseUrl>,
 }
 
 impl GlobalArgs {

@@ -1,5 +1,5 @@
 //! fastintercom's integration suite, one test binary: end to end over stdio and Streamable HTTP in both protocol
-//! eras, the sandbox, bad input, the store's filters and the sync.
+//! eras, the sandbox, bad input, the store's filters and the sync, on SQLite and on PostgreSQL.
 
 mod answer_cache;
 mod bad_input;
@@ -15,6 +15,7 @@ mod plugins;
 mod plugins_cli;
 mod plugins_dir;
 mod plugins_support;
+mod postgres_faults;
 mod python_guest;
 mod replicas;
 mod sandbox;

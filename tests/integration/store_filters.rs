@@ -453,7 +453,61 @@ async fn a_conversation_id_that_is_not_an_integer_is_refused_and_nothing_is_writ
     assert_eq!(store.counts().await.unwrap(), before);
 }
 
+/// Accents and case do not matter to a text search (FTS5's `remove_diacritics 2`, the same words on PostgreSQL),
+/// tag names and emails compare ASCII letters without case, as SQLite's NOCASE does.
+async fn accents_and_case_are_ignored_where_sqlite_ignores_them(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_conversations(&[conversation("6", 6_000, "Le CAFÉ de José est fermé")]).await.unwrap();
+    tx.upsert_contacts(&[ContactRecord {
+        id: "c3".to_owned(),
+        role: "user".to_owned(),
+        name: Some("Émile Zoë".to_owned()),
+        email: Some("Emile@Example.COM".to_owned()),
+        created_at: 10,
+        updated_at: 40,
+        ..ContactRecord::default()
+    }])
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let text = |q: &str| ConversationFilter { text: Some(q.to_owned()), ..ConversationFilter::default() };
+    for query in ["cafe", "Café", "JOSE ferme", "josé"] {
+        assert_eq!(ids(&store, text(query), ConversationSort::Relevance).await, ["6"], "{query}");
+    }
+    for query in ["emile", "ÉMI", "zoe", "emile example"] {
+        let found = contact_ids(&store, ContactFilter { text: Some(query.to_owned()), ..ContactFilter::default() });
+        assert_eq!(found.await, ["c3"], "{query}");
+    }
+    let by_email = ContactFilter { email: Some("emile@example.com".to_owned()), ..ContactFilter::default() };
+    assert_eq!(contact_ids(&store, by_email).await, ["c3"]);
+    let tag = |name: &str| ConversationFilter { tags: vec![name.to_owned()], ..ConversationFilter::default() };
+    assert_eq!(ids(&store, tag("BILLING"), ConversationSort::Newest).await, ["3", "1"]);
+}
+
+/// Every committed write advances the data generation, which other processes' caches are keyed by: also after
+/// the workspace was cleared (a demo replaced by a real workspace), which once deleted it on SQLite.
+async fn every_commit_advances_the_data_generation_also_after_a_clear(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
+    let mut generation = store.data_generation().await.unwrap();
+    for round in 0..3 {
+        let mut tx = store.begin_write().await.unwrap();
+        if round == 1 {
+            tx.clear_workspace().await.unwrap();
+        } else {
+            tx.upsert_conversations(&[conversation("7", 7_000, "hello")]).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let next = store.data_generation().await.unwrap();
+        assert!(next > generation, "round {round}: {next} after {generation}");
+        generation = next;
+    }
+    assert_eq!(store.conversation_count().await.unwrap(), 1, "the clear emptied the workspace");
+}
+
 on_both_backends!(
+    accents_and_case_are_ignored_where_sqlite_ignores_them,
+    every_commit_advances_the_data_generation_also_after_a_clear,
     migrations_create_an_empty_queryable_store,
     servers_opening_a_new_store_at_once_all_find_the_schema_current,
     two_writers_on_one_store_take_turns_and_both_land,

@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::bench_support::{Percentiles, TEXT_QUERIES, bench_workspace, filtered_search, ms, result_ids};
+use super::bench_support::{Percentiles, TEXT_QUERIES, bench_workspace, filtered_search, ms, result_ids, store_env};
 use crate::config::Config;
 use crate::protocol::stdio_client::{Era, StdioClient};
 
@@ -36,7 +36,9 @@ pub async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
 
     let exe = std::env::current_exe().context("cannot find the fastintercom executable")?;
     // Calls repeat: every one is computed, not served from kept answers.
-    let mut client = StdioClient::spawn(&exe, &dir, &["--no-answer-cache".as_ref()], Era::Legacy).await?;
+    let env = store_env(config);
+    let mut client =
+        StdioClient::spawn_with_env(&exe, &dir, &["--no-answer-cache".as_ref()], &env, Era::Legacy).await?;
     client.open().await?;
     let ids = result_ids(&client.call_tool("search_conversations", json!({"limit": 1000, "sort": "newest"})).await?)?;
 
@@ -74,7 +76,11 @@ pub async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
     }
     client.shutdown().await?;
 
-    println!("End-to-end tools/call over stdio, {} conversations, {} calls each:", args.conversations, args.iterations);
+    let backend = if config.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
+    println!(
+        "End-to-end tools/call over stdio, {} conversations ({backend}), {} calls each:",
+        args.conversations, args.iterations
+    );
     println!();
     println!("| call | p50 | p99 | mean |");
     println!("|---|---|---|---|");

@@ -21,7 +21,8 @@ pub async fn bench_workspace(
     bench_dir: Option<&Path>,
 ) -> anyhow::Result<PathBuf> {
     let dir = bench_dir.map_or_else(|| config.data_dir.join(format!("bench-{conversations}")), Path::to_owned);
-    let bench = Config::new(dir.clone(), Some(dir.join("plugins")));
+    let mut bench = Config::new(dir.clone(), Some(dir.join("plugins")));
+    bench.database_url = config.database_url.clone();
     let options = DemoOptions { conversations, ..DemoOptions::default() };
     let mut report = bench.build_demo_store(&options).await?;
     if report.is_none() {
@@ -35,6 +36,12 @@ pub async fn bench_workspace(
         eprintln!("seeded {} conversations at {:.0}/s", report.conversations, report.conversations_per_second());
     }
     Ok(dir)
+}
+
+/// The environment that puts a benchmark's server on this process's store: its database URL when it has one,
+/// through the environment (any user of the machine can read a process's arguments).
+pub fn store_env(config: &Config) -> Vec<(&'static str, String)> {
+    config.database_url.iter().map(|url| ("FASTINTERCOM_DATABASE_URL", url.expose().to_owned())).collect()
 }
 
 /// The ids in a `search_conversations` answer.

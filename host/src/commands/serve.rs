@@ -4,7 +4,6 @@
 //! reload`); SIGTERM and Ctrl-C shut down gracefully.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ use crate::registry::watch::{self, WatchMode};
 use crate::shared::SharedRedis;
 use crate::store::Backend;
 use crate::store::Store;
-use crate::sync::lock::CONTEND_EVERY;
+use crate::sync::lock::{CONTEND_EVERY, SYNC_ROLE};
 use crate::sync::{SyncEngine, SyncLock, SyncOptions, schedule, webhooks};
 
 #[derive(Debug, Args)]
@@ -214,31 +213,29 @@ async fn next_hangup(hangups: &mut Hangups) -> Option<()> {
 /// Contends for the sync's lead among the replicas sharing a PostgreSQL store, syncs while leading, and contends
 /// again when the lead is lost (its connection to the database broke); returns only when the sync stopped for
 /// good (the token was rejected: another replica would be rejected too).
-async fn lead_the_sync_when_possible(
-    engine: SyncEngine,
-    store: Store,
-    data_dir: PathBuf,
-    options: SyncOptions,
-    every: Duration,
-) {
+async fn lead_the_sync_when_possible(engine: SyncEngine, store: Store, options: SyncOptions, every: Duration) {
+    let Some(mut contender) = store.contender(SYNC_ROLE) else {
+        tracing::error!("internal error: a SQLite store has no sync lead to contend for; not syncing");
+        return;
+    };
     let mut said_follower = false;
     loop {
-        match SyncLock::try_acquire_for(&store, &data_dir).await {
-            Ok(Some(mut lock)) => {
+        match contender.try_lead().await {
+            Ok(true) => {
                 said_follower = false;
                 tracing::info!(every = %humantime::format_duration(every), "this replica leads the sync");
                 tokio::select! {
                     () = schedule::run_periodically(engine.clone(), options.clone(), every) => return,
-                    reason = lock.lost() => {
+                    reason = contender.lost() => {
                         tracing::warn!(%reason, "this replica lost the sync lead; another one will take over");
                     }
                 }
             }
-            Ok(None) if !said_follower => {
+            Ok(false) if !said_follower => {
                 tracing::info!("another replica leads the sync; this one takes over if it stops");
                 said_follower = true;
             }
-            Ok(None) => {}
+            Ok(false) => {}
             Err(error) => tracing::warn!(%error, "cannot contend for the sync lead; trying again"),
         }
         tokio::time::sleep(CONTEND_EVERY).await;
@@ -269,8 +266,7 @@ async fn start_background_sync(
             });
         }
         Backend::Postgres => {
-            let data_dir = config.data_dir.clone();
-            tokio::spawn(lead_the_sync_when_possible(engine.clone(), store, data_dir, options, every));
+            tokio::spawn(lead_the_sync_when_possible(engine.clone(), store, options, every));
         }
     }
     if let Some(secret) = settings.client_secret.clone() {

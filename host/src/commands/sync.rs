@@ -63,7 +63,8 @@ pub async fn run(config: &Config, args: SyncArgs) -> anyhow::Result<()> {
     let settings = args.intercom.settings(config)?;
     let client = args.intercom.client(&settings)?;
     let store = config.open_store().await?;
-    let Some(_lock) = SyncLock::try_acquire_for(&store, &config.data_dir).await.context("cannot take the sync lock")?
+    let Some(mut lock) =
+        SyncLock::try_acquire_for(&store, &config.data_dir).await.context("cannot take the sync lock")?
     else {
         match store.backend() {
             Backend::Sqlite => anyhow::bail!(
@@ -77,13 +78,20 @@ pub async fn run(config: &Config, args: SyncArgs) -> anyhow::Result<()> {
     };
     let engine = SyncEngine::new(client, store.clone());
     let options = args.intercom.sync_options(args.full);
-    let result = if std::io::stderr().is_terminal() {
-        engine.run(&options, &Bars::new()).await
-    } else {
-        engine.run(&options, &NoProgress).await
+    let run = async {
+        if std::io::stderr().is_terminal() {
+            engine.run(&options, &Bars::new()).await.context("sync failed")
+        } else {
+            engine.run(&options, &NoProgress).await.context("sync failed")
+        }
+    };
+    // A sync that lost its lock (its connection to the database broke) stops: another process may take over.
+    let result = tokio::select! {
+        result = run => result,
+        reason = lock.lost() => Err(anyhow::anyhow!("the sync lost its lock ({reason}); another process may take over")),
     };
     store.close().await;
-    let report = result.context("sync failed")?;
+    let report = result?;
     eprintln!("{}", summary(&report));
     Ok(())
 }

@@ -10,7 +10,7 @@ pub use http::{HttpSettings, RateLimit};
 pub use intercom::IntercomSettings;
 pub use plugins::PluginSettings;
 pub use redis::RedisSettings;
-pub use store::StoreSettings;
+pub use store::{DatabaseUrl, StoreSettings};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub struct Config {
     /// `registry::answer_cache`).
     pub keep_answers: bool,
     /// `--database-url` / `FASTINTERCOM_DATABASE_URL`, which wins over the settings file's `[store] url`.
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
 }
 
 impl Config {
@@ -103,7 +103,7 @@ impl Config {
 
     /// Where the store lives: the `[store]` table of the settings file, with `--database-url` over its URL.
     pub fn store_settings(&self) -> anyhow::Result<StoreSettings> {
-        StoreSettings::resolve(&self.config_file(), self.database_url.as_deref())
+        StoreSettings::resolve(&self.config_file(), self.database_url.as_ref().map(DatabaseUrl::expose))
     }
 
     /// Opens (migrating if needed) the store: PostgreSQL when a database URL is configured, else SQLite in the

@@ -16,6 +16,29 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Deserialize;
 
+/// A database URL as given (`--database-url`, the environment): it may hold a password, so `Debug` shows none
+/// of it, and the text is reached only through [`DatabaseUrl::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(<redacted>)")
+    }
+}
+
 /// Resolved store settings. The URL may hold a password: `Debug` shows none of the URL.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct StoreSettings {
@@ -34,7 +57,7 @@ impl std::fmt::Debug for StoreSettings {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     url: Option<String>,
@@ -112,5 +135,8 @@ mod tests {
     fn debug_output_hides_the_url() {
         let settings = StoreSettings { url: Some("postgres://u:hunter2@h/db".to_owned()), connections: None };
         assert!(!format!("{settings:?}").contains("hunter2"));
+        let mut config = crate::config::Config::new("/tmp/x".into(), None);
+        config.database_url = Some(DatabaseUrl::from("postgres://u:hunter2@h/db".to_owned()));
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

@@ -43,6 +43,18 @@ impl std::fmt::Debug for StdioClient {
 impl StdioClient {
     /// Starts `exe serve --data-dir <data_dir>` plus `extra_args`, without an Intercom token in its environment.
     pub async fn spawn(exe: &Path, data_dir: &Path, extra_args: &[&OsStr], era: Era) -> anyhow::Result<Self> {
+        Self::spawn_with_env(exe, data_dir, extra_args, &[], era).await
+    }
+
+    /// [`StdioClient::spawn`] with `env` added to the server's environment (for secrets such as a database URL,
+    /// which any user of the machine could read in its arguments).
+    pub async fn spawn_with_env(
+        exe: &Path,
+        data_dir: &Path,
+        extra_args: &[&OsStr],
+        env: &[(&str, String)],
+        era: Era,
+    ) -> anyhow::Result<Self> {
         let mut child = tokio::process::Command::new(exe)
             .arg("serve")
             .arg("--data-dir")
@@ -50,6 +62,7 @@ impl StdioClient {
             .args(extra_args)
             .env("FASTINTERCOM_LOG", std::env::var("FASTINTERCOM_LOG").unwrap_or_else(|_| "warn".to_owned()))
             .env_remove("INTERCOM_ACCESS_TOKEN")
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -41,7 +41,7 @@ pub use api_keys::ApiKeyRecord;
 pub use builder::StoreBuilder;
 pub use meta::VersionSeen;
 pub use postgres::PostgresOptions;
-pub use postgres::leader::Leadership;
+pub use postgres::leader::Contender;
 
 /// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
 pub fn is_postgres_url(url: &str) -> bool {
@@ -154,13 +154,10 @@ impl Store {
         Ok(Self::with(Engine::Postgres(Arc::new(postgres)), cursor_key))
     }
 
-    /// Tries to take the lead of `role` ("sync") among the replicas sharing this PostgreSQL store: `None` while
-    /// another holds it. A SQLite store has no replicas to lead (processes on one file take a file lock instead).
-    pub async fn try_lead(&self, role: &str) -> Result<Option<Leadership>> {
-        match self.postgres() {
-            Some(postgres) => postgres.try_lead(role).await,
-            None => Err(StoreError::Unsupported("a SQLite store is led through a lock file, not the database")),
-        }
+    /// A contender for the lead of `role` ("sync") among the replicas sharing this PostgreSQL store. A SQLite
+    /// store has no replicas to lead (processes on one file take a file lock instead): `None`.
+    pub fn contender(&self, role: &str) -> Option<Contender> {
+        self.postgres().map(|postgres| postgres.contender(role))
     }
 
     /// Which database this store lives in.

@@ -209,7 +209,11 @@ impl WriteTx {
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut **tx).await?;
         }
-        sqlx::query("DELETE FROM workspace_meta WHERE key <> 'cursor_key'").execute(&mut **tx).await?;
+        // The cursor key (running servers sign with it) and the data generation (other processes' caches are keyed by
+        // it: without its row, later commits would not advance it) stay.
+        sqlx::query("DELETE FROM workspace_meta WHERE key NOT IN ('cursor_key', 'data_generation')")
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 

@@ -7,20 +7,20 @@
 //!   them. The sync takes an exclusive lock on `<data-dir>/sync.lock` (released by the OS when the process ends,
 //!   even on `kill -9`); whoever does not get it serves without syncing.
 //! - PostgreSQL: the replicas of a deployment contend for the database's advisory lock
-//!   ([`crate::store::Leadership`]); the one holding it syncs, the others try again every [`CONTEND_EVERY`], so
+//!   ([`crate::store::Contender`]); the one holding it syncs, the others try again every [`CONTEND_EVERY`], so
 //!   when the leader dies another takes over within seconds and resumes from the checkpoints in the store.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::store::{Backend, Leadership, Store};
+use crate::store::{Contender, Store};
 
 /// How often a replica that does not lead the sync tries to take the lead.
 pub const CONTEND_EVERY: Duration = Duration::from_secs(2);
 
-/// What `Leadership` is held for.
-const SYNC_ROLE: &str = "sync";
+/// What replicas contend for the lead of (see [`Store::contender`]).
+pub const SYNC_ROLE: &str = "sync";
 
 /// Held while this process may sync the store.
 #[derive(Debug)]
@@ -30,7 +30,7 @@ pub struct SyncLock(Held);
 enum Held {
     /// Held open (never read): the lock lasts as long as the file does.
     File(#[allow(dead_code)] File),
-    Database(Leadership),
+    Database(Box<Contender>),
 }
 
 impl SyncLock {
@@ -52,9 +52,9 @@ impl SyncLock {
     /// Takes the lock of `store`'s sync: the database's lead for PostgreSQL, `data_dir`'s lock file for SQLite.
     /// `None` when another process holds it.
     pub async fn try_acquire_for(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Self>> {
-        Ok(match store.backend() {
-            Backend::Sqlite => Self::try_acquire(data_dir)?,
-            Backend::Postgres => store.try_lead(SYNC_ROLE).await?.map(|lead| Self(Held::Database(lead))),
+        Ok(match store.contender(SYNC_ROLE) {
+            None => Self::try_acquire(data_dir)?,
+            Some(mut contender) => contender.try_lead().await?.then(|| Self(Held::Database(Box::new(contender)))),
         })
     }
 
@@ -63,7 +63,7 @@ impl SyncLock {
     pub async fn lost(&mut self) -> String {
         match &mut self.0 {
             Held::File(_) => std::future::pending().await,
-            Held::Database(lead) => lead.lost().await.to_string(),
+            Held::Database(contender) => contender.lost().await.to_string(),
         }
     }
 }

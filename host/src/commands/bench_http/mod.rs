@@ -18,7 +18,7 @@ mod connection;
 
 use connection::Connection;
 
-use super::bench_support::{Percentiles, bench_workspace, filtered_search, ms, result_ids};
+use super::bench_support::{Percentiles, bench_workspace, filtered_search, ms, result_ids, store_env};
 use crate::config::Config;
 use crate::protocol::http_client::{Era, HttpClient, ServerProcess};
 
@@ -49,6 +49,10 @@ pub struct BenchHttpArgs {
     /// request
     #[arg(long, value_name = "URL")]
     pub redis_url: Option<String>,
+    /// Server processes on the one store, the clients spread evenly over them (replicas behind a load balancer;
+    /// with --database-url, replicas of a team's deployment)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub replicas: u16,
 }
 
 pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
@@ -61,10 +65,15 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
         format!("[http.rate_limit]\n{unlimited}[http.keyless_rate_limit]\n{unlimited}{redis}"),
     )
     .context("cannot write the benchmark's config.toml")?;
-    let (mut child, url) = start_server(&dir, args.redis_url.as_deref()).await?;
+    let env = store_env(config);
+    let mut servers = Vec::with_capacity(usize::from(args.replicas));
+    for _ in 0..args.replicas {
+        servers.push(start_server(&dir, args.redis_url.as_deref(), &env).await?);
+    }
+    let urls: Vec<String> = servers.iter().map(|(_, url)| url.clone()).collect();
     let era = if args.era == "legacy" { Era::Legacy } else { Era::Modern };
 
-    let mut probe = HttpClient::new(&url, None, era);
+    let mut probe = HttpClient::new(&urls[0], None, era);
     probe.open().await?;
     let ids = Arc::new(result_ids(&probe.call_tool("search_conversations", json!({"limit": 1000})).await?)?);
     let kinds: [(&str, RequestMaker); 2] = [
@@ -79,9 +88,11 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
     ];
 
     let limits = if args.redis_url.is_some() { "rate limits kept in Redis" } else { "rate limits in process" };
+    let backend = if config.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
     println!(
-        "tools/call over Streamable HTTP, {} conversations, {} clients ({} era), {} s per kind, {limits}:",
-        args.conversations, args.clients, args.era, args.seconds
+        "tools/call over Streamable HTTP, {} conversations ({backend}), {} replica(s), {} clients ({} era), {} s per \
+         kind, {limits}:",
+        args.conversations, args.replicas, args.clients, args.era, args.seconds
     );
     println!();
     println!("| call | calls/s | p50 | p99 | errors |");
@@ -89,8 +100,8 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
     let measured = Duration::from_secs(args.seconds.max(1));
     for (label, request) in kinds {
         let mut clients = Vec::with_capacity(args.clients);
-        for _ in 0..args.clients {
-            let mut client = HttpClient::new(&url, None, era);
+        for n in 0..args.clients {
+            let mut client = HttpClient::new(&urls[n % urls.len()], None, era);
             client.open().await?;
             clients.push(client);
         }
@@ -103,8 +114,10 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
         let p = Percentiles::of(&mut latencies);
         println!("| {label} | {rate:.0} | {} | {} | {errors} |", ms(p.p50), ms(p.p99));
     }
-    child.start_kill().ok();
-    child.wait().await.ok();
+    for (mut child, _) in servers {
+        child.start_kill().ok();
+        child.wait().await.ok();
+    }
     Ok(())
 }
 
@@ -115,12 +128,14 @@ pub async fn run(config: &Config, args: BenchHttpArgs) -> anyhow::Result<()> {
 /// and an answer counts as a success when it is HTTP 200 with a JSON-RPC result that is not a tool error (found
 /// by looking for the members, not by parsing the answer).
 async fn load(clients: &[HttpClient], request: &RequestMaker, duration: Duration) -> anyhow::Result<Measured> {
-    let Some(first) = clients.first() else { bail!("no clients") };
-    let url = reqwest::Url::parse(first.url()).context("the server's URL")?;
-    let address = url.socket_addrs(|| None)?.into_iter().next().context("the server's address")?;
-    let authority = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), address.port());
+    if clients.is_empty() {
+        bail!("no clients");
+    }
     let mut prepared = Vec::with_capacity(clients.len());
     for (n, client) in clients.iter().enumerate() {
+        let url = reqwest::Url::parse(client.url()).context("the server's URL")?;
+        let address = url.socket_addrs(|| None)?.into_iter().next().context("the server's address")?;
+        let authority = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), address.port());
         let requests: Vec<Vec<u8>> = (0..REQUESTS_PER_CLIENT)
             .map(|k| {
                 let (tool, arguments) = request(n * 7919 + k);
@@ -130,12 +145,12 @@ async fn load(clients: &[HttpClient], request: &RequestMaker, duration: Duration
                 connection::post_request(&authority, url.path(), &headers, &message.to_string())
             })
             .collect();
-        prepared.push((Connection::open(address).await?, requests));
+        prepared.push((Connection::open(address).await?, address, requests));
     }
     let started = Instant::now();
     let until = started + duration;
     let mut tasks = Vec::with_capacity(prepared.len());
-    for (mut connection, requests) in prepared {
+    for (mut connection, address, requests) in prepared {
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0usize);
             for request in requests.iter().cycle() {
@@ -188,6 +203,7 @@ fn is_tool_result(answer: &[u8]) -> bool {
 async fn start_server(
     dir: &std::path::Path,
     redis_url: Option<&str>,
+    env: &[(&str, String)],
 ) -> anyhow::Result<(tokio::process::Child, String)> {
     let exe = std::env::current_exe().context("cannot find the fastintercom executable")?;
     let mut command = tokio::process::Command::new(exe);
@@ -196,7 +212,8 @@ async fn start_server(
         .arg(dir)
         .args(["serve", "--http", "127.0.0.1:0", "--no-answer-cache"])
         .env("FASTINTERCOM_LOG", "warn,fastintercom::commands::serve=info")
-        .env_remove("INTERCOM_ACCESS_TOKEN");
+        .env_remove("INTERCOM_ACCESS_TOKEN")
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())));
     if let Some(url) = redis_url {
         // Through the environment: any user of the machine can read a process's arguments.
         command.env("FASTINTERCOM_REDIS_URL", url);

@@ -22,7 +22,7 @@ const CONTACT_COLUMNS: &str = "c.rowid, c.id, c.role, c.external_id, c.email, c.
 /// The prefix query of a text: each word (as documents split them, lowercased) a prefix, all of them required.
 /// Words are letters and digits only, so nothing in the text can change the query's shape.
 fn prefix_query(text: &str) -> Option<String> {
-    let words = words(text).to_lowercase();
+    let words = words(text);
     let terms: Vec<String> = words.split(' ').filter(|w| !w.is_empty()).take(32).map(|w| format!("{w}:*")).collect();
     (!terms.is_empty()).then(|| terms.join(" & "))
 }
@@ -91,7 +91,7 @@ fn push_from_and_conditions(query: &mut QueryBuilder<Postgres>, filter: &Contact
         query.push(" AND c.document @@ to_tsquery('simple', ").push_bind(text_query.to_owned()).push(")");
     }
     if let Some(email) = &filter.email {
-        query.push(" AND lower(c.email) = lower(").push_bind(email.trim().to_owned()).push(")");
+        query.push(" AND fastintercom_ascii_lower(c.email) = ").push_bind(email.trim().to_ascii_lowercase());
     }
     if let Some(company) = &filter.company {
         query.push(
@@ -99,6 +99,7 @@ fn push_from_and_conditions(query: &mut QueryBuilder<Postgres>, filter: &Contact
              ON co.id = cc.company_id WHERE co.id = ",
         );
         query.push_bind(company.clone());
-        query.push(" OR co.name ILIKE ").push_bind(like_contains(company)).push(" ESCAPE '\\')");
+        query.push(" OR fastintercom_ascii_lower(co.name) LIKE ");
+        query.push_bind(like_contains(&company.to_ascii_lowercase())).push(" ESCAPE '\\')");
     }
 }

@@ -32,6 +32,14 @@ const PARTS_JSON: &str = "(SELECT coalesce(json_agg(json_build_array(p.id, p.par
     ORDER BY p.created_at, length(p.id), p.id COLLATE \"C\"), '[]')::text FROM conversation_parts p \
     WHERE p.conversation_rowid = c.rowid) AS parts_json";
 
+/// Weights of a document's parts in its rank, `{D, C, B, A}`: the body (D) half the subject (A), as SQLite's bm25
+/// weighs them (2.0 and 1.0).
+const RANK_WEIGHTS: &str = "'{0.5, 0.5, 0.5, 1.0}'";
+
+/// `ts_rank_cd`'s normalization: the rank divided by 1 + the logarithm of the document's length, so that a long
+/// thread does not outrank a short one for mentioning a word more often (bm25 normalizes by length too).
+const RANK_NORMALIZATION: u32 = 1;
+
 /// The most words of a query that reach the index (as on SQLite).
 const MAX_QUERY_WORDS: usize = 32;
 
@@ -60,8 +68,8 @@ pub(in crate::store) async fn search(
     let mut select = QueryBuilder::<Postgres>::new("WITH page AS (SELECT c.rowid, c.created_at, c.updated_at, ");
     match (&text, order) {
         (Some(text), Order::Relevance) => {
-            select.push(format_args!("ts_rank_cd(c.document, plainto_tsquery('{TEXT_CONFIG}', "));
-            select.push_bind(text.clone()).push("))::float8 AS score");
+            select.push(format_args!("ts_rank_cd({RANK_WEIGHTS}, c.document, plainto_tsquery('{TEXT_CONFIG}', "));
+            select.push_bind(text.clone()).push(format_args!("), {RANK_NORMALIZATION})::float8 AS score"));
         }
         _ => {
             select.push("NULL::float8 AS score");
@@ -162,12 +170,16 @@ fn push_from_and_conditions(query: &mut QueryBuilder<Postgres>, filter: &Convers
         }
     }
     if !filter.tags.is_empty() {
-        let names: Vec<String> = filter.tags.iter().map(|tag| tag.to_lowercase()).collect();
+        let names: Vec<String> = filter.tags.iter().map(|tag| tag.to_ascii_lowercase()).collect();
         query.push(
             " AND c.rowid IN (SELECT ct.conversation_rowid FROM conversation_tags ct WHERE ct.tag_id IN \
              (SELECT t.id FROM tags t WHERE t.id = ANY(",
         );
-        query.push_bind(filter.tags.clone()).push(") OR lower(t.name) = ANY(").push_bind(names).push(")))");
+        query
+            .push_bind(filter.tags.clone())
+            .push(") OR fastintercom_ascii_lower(t.name) = ANY(")
+            .push_bind(names)
+            .push(")))");
     }
     if let Some(contact_id) = &filter.contact_id {
         query

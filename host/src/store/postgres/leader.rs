@@ -5,6 +5,7 @@
 //! closes), and after the TCP keepalives below when its host or network goes away (idle 5 s, then 3 probes 2 s
 //! apart: about 11 s). The leader pings its connection every [`PING_EVERY`] and steps down when a ping fails, so
 //! a leader cut off from the database stops before another replica's takeover can overlap it for long.
+//! A replica that does not lead keeps its connection and asks again on it, rather than connecting anew each time.
 
 use std::time::Duration;
 
@@ -19,54 +20,74 @@ const PING_EVERY: Duration = Duration::from_secs(2);
 /// How long a ping may take before the leader counts its connection as lost.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Held while this process leads `role` among the replicas; dropping it (or the process dying) lets another
-/// take over.
+/// A replica's place in the contest for leading `role`: it leads once [`Contender::try_lead`] said so, until
+/// [`Contender::lost`] returns or this is dropped (which ends the session, and so the lead).
 #[derive(Debug)]
-pub struct Leadership {
-    connection: PgConnection,
+pub struct Contender {
+    options: PgConnectOptions,
     role: String,
+    connection: Option<PgConnection>,
+    leading: bool,
 }
 
-/// Tries to take the lead of `role`: `None` when another session holds it.
-pub(in crate::store) async fn try_lead(options: &PgConnectOptions, role: &str) -> Result<Option<Leadership>> {
-    let options = options.clone().options([
-        ("tcp_keepalives_idle", "5"),
-        ("tcp_keepalives_interval", "2"),
-        ("tcp_keepalives_count", "3"),
-    ]);
-    let mut connection = options.connect().await?;
-    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-        .bind(lock_name(role))
-        .fetch_one(&mut connection)
-        .await?;
-    if !taken {
-        connection.close().await.ok();
-        return Ok(None);
+impl Contender {
+    pub(in crate::store) fn new(options: &PgConnectOptions, role: &str) -> Self {
+        let options = options.clone().options([
+            ("tcp_keepalives_idle", "5"),
+            ("tcp_keepalives_interval", "2"),
+            ("tcp_keepalives_count", "3"),
+        ]);
+        Self { options, role: role.to_owned(), connection: None, leading: false }
     }
-    Ok(Some(Leadership { connection, role: role.to_owned() }))
-}
 
-/// The advisory lock's name: one per role and per schema, so two deployments in one database (two schemas)
-/// do not share a leader.
-fn lock_name(role: &str) -> String {
-    format!("fastintercom leader: {role}")
-}
-
-impl Leadership {
-    /// Returns when the lead is lost: the lock's connection stopped answering (the database restarted, the
-    /// network went away). Never returns while the connection answers.
-    pub async fn lost(&mut self) -> StoreError {
-        loop {
-            tokio::time::sleep(PING_EVERY).await;
-            match tokio::time::timeout(PING_TIMEOUT, self.connection.ping()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => return StoreError::Database(error),
-                Err(_) => return StoreError::Unsupported("the leader's database connection stopped answering"),
+    /// Tries to take the lead (true once it is this replica's). A connection that fails is dropped, and made
+    /// again on the next try.
+    pub async fn try_lead(&mut self) -> Result<bool> {
+        if self.leading {
+            return Ok(true);
+        }
+        let connection = match &mut self.connection {
+            Some(connection) => connection,
+            None => self.connection.insert(self.options.connect().await?),
+        };
+        // One lock per role and per schema: two deployments in one database (each in its schema) lead apart.
+        let taken = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1 || current_schema(), 0))")
+            .bind(format!("fastintercom leader: {}: ", self.role))
+            .fetch_one(&mut *connection)
+            .await;
+        match taken {
+            Ok(taken) => {
+                self.leading = taken;
+                Ok(taken)
+            }
+            Err(error) => {
+                self.connection = None;
+                Err(error.into())
             }
         }
     }
 
-    /// What this process leads.
+    /// Returns when the lead is lost: the lock's connection stopped answering (the database restarted, the
+    /// network went away); the lead is given up then. Never returns while the connection answers, nor when this
+    /// replica does not lead.
+    pub async fn lost(&mut self) -> StoreError {
+        let Some(connection) = self.connection.as_mut().filter(|_| self.leading) else {
+            return std::future::pending().await;
+        };
+        let reason = loop {
+            tokio::time::sleep(PING_EVERY).await;
+            match tokio::time::timeout(PING_TIMEOUT, connection.ping()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => break StoreError::Database(error),
+                Err(_) => break StoreError::Unsupported("the leader's database connection stopped answering"),
+            }
+        };
+        self.connection = None; // ends the session, and with it the lock, should the server still hold it
+        self.leading = false;
+        reason
+    }
+
+    /// What this replica contends for.
     pub fn role(&self) -> &str {
         &self.role
     }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Postgres as Pg, Transaction};
+use sqlx::{ConnectOptions as _, Connection as _, PgConnection, PgPool, Postgres as Pg, Transaction};
 use tokio::sync::Semaphore;
 
 use super::cursor::CursorKey;
@@ -68,7 +68,7 @@ pub(super) fn is_postgres_url(url: &str) -> bool {
 }
 
 /// A pool of connections to one database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(super) struct Postgres {
     pool: PgPool,
     /// How the pool's connections were made, for connections of their own (see [`leader`]).
@@ -76,35 +76,71 @@ pub(super) struct Postgres {
     /// How many connections third-party plugins' reads may hold at once (half): a plugin looping costly queries
     /// leaves the rest to the built-in tools, the probes and the sync.
     third_party: Arc<Semaphore>,
+    /// The longest any statement may run (see [`PostgresOptions::statement_timeout`]).
+    statement_timeout: Duration,
+}
+
+/// The server and database only: the connect options hold the password.
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Postgres").field(&describe(&self.connect)).finish()
+    }
 }
 
 impl Postgres {
     /// Connects, brings the schema up to date and reads (or makes) the store's cursor key.
     pub(super) async fn open(url: &str, options: &PostgresOptions) -> Result<(Self, CursorKey)> {
-        let connect = PgConnectOptions::from_str(url)
+        let base = PgConnectOptions::from_str(url)
             .map_err(|error| StoreError::Connect(format!("the database URL is not valid: {}", redacted(&error))))?
-            .application_name("fastintercom")
-            .options([("statement_timeout", format!("{}ms", options.statement_timeout.as_millis()))]);
-        let server = describe(&connect);
+            .application_name("fastintercom");
+        let server = describe(&base);
+        let cannot_connect = |error: &dyn std::fmt::Display| {
+            StoreError::Connect(format!("cannot connect to {server}: {}", redacted(error)))
+        };
+        // Migrations run on a connection of their own, without the statement bound of the pool's: a migration
+        // building an index on a large store (or waiting for another replica's) may take longer.
+        let mut migrating = tokio::time::timeout(options.connect_timeout, base.connect())
+            .await
+            .map_err(|elapsed| cannot_connect(&elapsed))?
+            .map_err(|error| cannot_connect(&error))?;
+        let cursor_key = migrate(&mut migrating).await.map_err(|error| match error {
+            StoreError::Migration(sqlx::migrate::MigrateError::VersionMissing(version)) => StoreError::Connect(format!(
+                "the schema of {server} was migrated by a newer fastintercom (its migration {version} is unknown to \
+                 this one): upgrade fastintercom; nothing was changed"
+            )),
+            StoreError::Migration(sqlx::migrate::MigrateError::Execute(error)) | StoreError::Database(error)
+                if is_insufficient_privilege(&error) =>
+            {
+                StoreError::Connect(format!(
+                    "cannot bring the schema of {server} up to date: the user lacks the rights to create tables \
+                     there ({}); nothing was changed",
+                    redacted(&error)
+                ))
+            }
+            StoreError::Migration(error) => {
+                StoreError::Connect(format!("cannot bring the schema of {server} up to date: {}", redacted(&error)))
+            }
+            StoreError::Database(error) => {
+                StoreError::Connect(format!("cannot bring the schema of {server} up to date: {}", redacted(&error)))
+            }
+            other => other,
+        });
+        migrating.close().await.ok();
+        let cursor_key = cursor_key?;
+        let connect = base.options([("statement_timeout", format!("{}ms", options.statement_timeout.as_millis()))]);
         let pool = PgPoolOptions::new()
             .max_connections(options.connections.max(2))
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect.clone())
             .await
-            .map_err(|error| StoreError::Connect(format!("cannot connect to {server}: {}", redacted(&error))))?;
-        let cursor_key = migrate(&pool).await.map_err(|error| match error {
-            StoreError::Migration(error) => {
-                StoreError::Connect(format!("cannot bring the schema of {server} up to date: {error}"))
-            }
-            other => other,
-        })?;
+            .map_err(|error| cannot_connect(&error))?;
         let third_party = Arc::new(Semaphore::new((options.connections.max(2) as usize / 2).max(1)));
-        Ok((Self { pool, connect, third_party }, cursor_key))
+        Ok((Self { pool, connect, third_party, statement_timeout: options.statement_timeout }, cursor_key))
     }
 
-    /// Tries to take the lead of `role` among the processes sharing this database (see [`leader`]).
-    pub(super) async fn try_lead(&self, role: &str) -> Result<Option<leader::Leadership>> {
-        leader::try_lead(&self.connect, role).await
+    /// A contender for the lead of `role` among the processes sharing this database (see [`leader`]).
+    pub(super) fn contender(&self, role: &str) -> leader::Contender {
+        leader::Contender::new(&self.connect, role)
     }
 
     pub(super) async fn close(&self) {
@@ -112,9 +148,15 @@ impl Postgres {
         self.pool.close().await;
     }
 
-    /// Starts a write transaction (PostgreSQL's default isolation, read committed).
+    /// Starts a write transaction (PostgreSQL's default isolation, read committed), whose statements may run for
+    /// the store's longest (a read on the connection before may have set less).
     pub(super) async fn begin(&self) -> Result<Transaction<'static, Pg>> {
-        Ok(self.pool.begin().await?)
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+            .bind(format!("{}ms", self.statement_timeout.as_millis()))
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 
     /// Refreshes the planner's statistics of the searched tables after a bulk write.
@@ -143,16 +185,17 @@ fn redacted(error: &dyn std::fmt::Display) -> String {
 }
 
 /// Applies the migrations (under sqlx's advisory lock) and returns the store's cursor key, made on first open.
-async fn migrate(pool: &PgPool) -> Result<CursorKey> {
-    MIGRATIONS.run(pool).await?;
+async fn migrate(connection: &mut PgConnection) -> Result<CursorKey> {
+    MIGRATIONS.run(&mut *connection).await?;
     // Two statements: a replica that lost the race to insert reads the winner's key with a snapshot taken after
     // the insert waited for it (one statement's snapshot would predate it).
     sqlx::query("INSERT INTO workspace_meta (key, value) VALUES ('cursor_key', $1) ON CONFLICT (key) DO NOTHING")
         .bind(CursorKey::random().to_hex())
-        .execute(pool)
+        .execute(&mut *connection)
         .await?;
-    let key: String =
-        sqlx::query_scalar("SELECT value FROM workspace_meta WHERE key = 'cursor_key'").fetch_one(pool).await?;
+    let key: String = sqlx::query_scalar("SELECT value FROM workspace_meta WHERE key = 'cursor_key'")
+        .fetch_one(&mut *connection)
+        .await?;
     CursorKey::from_hex(&key)
         .ok_or_else(|| StoreError::Database(sqlx::Error::Configuration("the store's cursor key is malformed".into())))
 }
@@ -173,7 +216,20 @@ impl Store {
                 false => None,
             };
             let mut connection = postgres.pool.acquire().await?;
-            read(&mut connection).await.map_err(StoreError::from)
+            // The server stops the statement when the deadline passes: a read given up at its deadline (below)
+            // must not keep running, holding this connection (sqlx returns it to the pool only once it is idle)
+            // and a core of the database's. Set on every read, as the connection's last read may have set less.
+            let timeout = self.deadline.map_or(postgres.statement_timeout, |deadline| {
+                deadline.saturating_duration_since(std::time::Instant::now()).max(Duration::from_millis(1))
+            });
+            sqlx::query("SELECT set_config('statement_timeout', $1, false)")
+                .bind(format!("{}ms", timeout.as_millis()))
+                .execute(&mut *connection)
+                .await?;
+            read(&mut connection).await.map_err(|error| match is_query_canceled(&error) && self.deadline.is_some() {
+                true => StoreError::DeadlineExceeded,
+                false => StoreError::from(error),
+            })
         };
         match self.deadline {
             None => work.await,
@@ -184,9 +240,32 @@ impl Store {
     }
 }
 
-/// Text as words: every run of characters other than letters and digits becomes one space, as FTS5's unicode61
-/// tokenizer splits text (PostgreSQL's parser would keep an email, a URL or a path as one token, so that "acme"
-/// would not find "jane@acme.com").
+impl Store {
+    /// A read that keeps the server busy for `duration` (`pg_sleep`), for tests of what a deadline stops: no
+    /// store read is slow on demand. PostgreSQL stores only.
+    #[doc(hidden)]
+    pub async fn hold_a_read_for_tests(&self, duration: Duration) -> Result<()> {
+        let seconds = duration.as_secs_f64();
+        self.read_postgres(async |c| sqlx::query("SELECT pg_sleep($1)").bind(seconds).execute(c).await).await?;
+        Ok(())
+    }
+}
+
+/// Whether PostgreSQL refused for want of a privilege: SQLSTATE 42501.
+fn is_insufficient_privilege(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "42501")
+}
+
+/// Whether PostgreSQL stopped the statement (its `statement_timeout`, or a cancel): SQLSTATE 57014.
+fn is_query_canceled(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "57014")
+}
+
+/// Text as FTS5's `unicode61 remove_diacritics 2` tokenizer sees it, as words PostgreSQL's parser keeps as they
+/// are: every run of characters other than letters and digits one space (PostgreSQL's parser would keep an
+/// email, a URL or a path as one token, so that "acme" would not find "jane@acme.com"), lowercase (here, not by
+/// the server, whose folding depends on its locale), and Latin letters without their diacritics ("cafe" finds
+/// "Café"). Documents and queries both go through this, so they always agree.
 pub(super) fn words(text: &str) -> String {
     let mut words = String::with_capacity(text.len());
     let mut gap = false;
@@ -196,12 +275,27 @@ pub(super) fn words(text: &str) -> String {
                 words.push(' ');
             }
             gap = false;
-            words.push(ch);
+            for lower in ch.to_lowercase() {
+                words.push(without_diacritic(lower));
+            }
         } else {
             gap = true;
         }
     }
     words
+}
+
+/// A Latin letter without its diacritic ("é" → "e"); any other character as it is.
+fn without_diacritic(ch: char) -> char {
+    let latin = matches!(ch, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}');
+    if !latin {
+        return ch;
+    }
+    let mut base = None;
+    unicode_normalization::char::decompose_canonical(ch, |part| {
+        base.get_or_insert(part);
+    });
+    base.filter(char::is_ascii_alphabetic).unwrap_or(ch)
 }
 
 #[cfg(test)]
@@ -211,9 +305,10 @@ mod tests {
     #[test]
     fn words_split_where_fts5_splits() {
         assert_eq!(words("jane.doe@acme.com"), "jane doe acme com");
-        assert_eq!(words("  Refund -- please!! "), "Refund please");
-        assert_eq!(words("crème brûlée"), "crème brûlée");
-        assert_eq!(words("'; DROP TABLE x; --"), "DROP TABLE x");
+        assert_eq!(words("  Refund -- please!! "), "refund please");
+        assert_eq!(words("Crème BRÛLÉE, José"), "creme brulee, jose".replace(',', ""));
+        assert_eq!(words("ΟΔΟΣ straße ø"), "οδοσ straße ø", "non-Latin letters and letters without a base stay");
+        assert_eq!(words("'; DROP TABLE x; --"), "drop table x");
         assert_eq!(words("!!!"), "");
     }
 

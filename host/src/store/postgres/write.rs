@@ -379,25 +379,37 @@ pub(in crate::store) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Re
     }
 
     if !batch.truncated.is_empty() {
-        // Older parts stored earlier belong in the document too.
-        let sql = format!(
-            "UPDATE conversations c SET document = \
-             setweight(to_tsvector('{TEXT_CONFIG}', {subject}), 'A') || to_tsvector('{TEXT_CONFIG}', left({body}, {MAX_DOCUMENT_BYTES})) \
-             WHERE c.rowid = ANY($1)",
-            subject = sql_words("coalesce(c.source_subject, '')"),
-            body = sql_words(
-                "c.source_body_text || ' ' || coalesce((SELECT string_agg(p.body_text, ' ' ORDER BY p.created_at) \
-                 FROM conversation_parts p WHERE p.conversation_rowid = c.rowid), '')"
-            ),
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&batch.truncated).execute(&mut **tx).await?;
+        rebuild_documents(tx, &batch.truncated).await?;
     }
     Ok(())
 }
 
-/// SQL for the words of `text` (see [`words`]): runs of characters other than letters and digits made spaces.
-fn sql_words(text: &str) -> String {
-    format!("regexp_replace({text}, '[^[:alnum:]]+', ' ', 'g')")
+/// Rebuilds the search documents of conversations `rowids` from what is stored: a conversation Intercom truncated
+/// may have older parts stored that its record lacks.
+async fn rebuild_documents(tx: &mut Tx, rowids: &[i64]) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT c.rowid, coalesce(c.source_subject, ''), c.source_body_text || ' ' || \
+         coalesce((SELECT string_agg(p.body_text, ' ' ORDER BY p.created_at) FROM conversation_parts p \
+         WHERE p.conversation_rowid = c.rowid), '') FROM conversations c WHERE c.rowid = ANY($1)",
+    )
+    .bind(rowids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut subjects = Vec::with_capacity(rows.len());
+    let mut bodies = Vec::with_capacity(rows.len());
+    for row in &rows {
+        ids.push(row.try_get::<i64, _>(0)?);
+        subjects.push(words(row.try_get(1)?));
+        bodies.push(document_words(row.try_get(2)?));
+    }
+    let sql = format!(
+        "UPDATE conversations c SET document = setweight(to_tsvector('{TEXT_CONFIG}', d.subject), 'A') \
+         || to_tsvector('{TEXT_CONFIG}', d.body) \
+         FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS d (rowid, subject, body) WHERE c.rowid = d.rowid"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(&subjects).bind(&bodies).execute(&mut **tx).await?;
+    Ok(())
 }
 
 pub(in crate::store) async fn delete_conversations(tx: &mut Tx, ids: &[String]) -> Result<u64> {
@@ -417,12 +429,11 @@ pub(in crate::store) async fn retain_only(tx: &mut Tx, table: &str, keep: &[Stri
 }
 
 pub(in crate::store) async fn clear_workspace(tx: &mut Tx) -> Result<()> {
-    sqlx::query(
-        "TRUNCATE conversation_parts, conversation_tags, conversation_contacts, conversations, contact_companies, \
-         contact_tags, contacts, companies, admins, teams, tags, sync_state",
-    )
-    .execute(&mut **tx)
-    .await?;
+    // DELETE, not TRUNCATE: TRUNCATE's exclusive locks would queue every replica's reads behind the longest one
+    // running. (Parts, links and the contacts' links go with their rows.)
+    for table in ["conversations", "contacts", "companies", "admins", "teams", "tags", "sync_state"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut **tx).await?;
+    }
     sqlx::query("DELETE FROM workspace_meta WHERE key NOT IN ('cursor_key', 'data_generation')")
         .execute(&mut **tx)
         .await?;
