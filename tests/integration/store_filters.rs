@@ -505,7 +505,51 @@ async fn every_commit_advances_the_data_generation_also_after_a_clear(backend: B
     assert_eq!(store.conversation_count().await.unwrap(), 1, "the clear emptied the workspace");
 }
 
+/// A bounded search of a word in many conversations (more than either store counts and ranks in full) still
+/// pages through every match exactly once: the ranked ones first, then the older ones.
+async fn a_bounded_search_of_a_common_word_pages_through_every_match_once(backend: Backend) {
+    let (_dir, store) = empty_store_on(backend).await;
+    let all: Vec<ConversationRecord> = (1..=6_000)
+        .map(|i| conversation(&i.to_string(), i * 10, if i % 12 < 5 { "hello needle" } else { "hello haystack" }))
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        all.iter().filter(|c| c.source.body_html.contains("needle")).map(|c| c.id.clone()).collect();
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_conversations(&all).await.unwrap();
+    tx.commit().await.unwrap();
+    store.compact_search_indexes().await.unwrap();
+    let filter = ConversationFilter { text: Some("needle".to_owned()), ..ConversationFilter::default() };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor = None;
+    let mut first = None;
+    loop {
+        let page = store
+            .search_conversations_with(
+                &filter,
+                ConversationSort::Relevance,
+                &PageRequest { limit: 700, cursor: cursor.take() },
+                fastintercom::store::SearchEffort::Bounded,
+            )
+            .await
+            .unwrap();
+        for item in &page.items {
+            assert!(seen.insert(item.id.clone()), "{} came twice", item.id);
+        }
+        first.get_or_insert((page.total, page.total_is_estimate, page.ranked_matches));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected, "every match once");
+    let (total, _estimated, ranked) = first.unwrap();
+    assert!(total.abs_diff(2_500) <= 500, "total {total} for 2,500 matches");
+    let ranked = ranked.expect("only some matches are ranked");
+    assert!(ranked > 0 && ranked < 2_500, "{ranked} ranked");
+}
+
 on_both_backends!(
+    a_bounded_search_of_a_common_word_pages_through_every_match_once,
     accents_and_case_are_ignored_where_sqlite_ignores_them,
     every_commit_advances_the_data_generation_also_after_a_clear,
     migrations_create_an_empty_queryable_store,

@@ -1,5 +1,6 @@
 //! `fastintercom bench-sync`: sync throughput, rate-limit utilisation and the cost of an incremental sync, against
-//! the in-process fake Intercom (loopback HTTP, real shapes), into a fresh SQLite store.
+//! the in-process fake Intercom (loopback HTTP, real shapes), into a fresh SQLite store, or with `--database-url`
+//! into a PostgreSQL database that must be empty (it is emptied again between the measurements).
 //!
 //! The fake and the sync share this machine's cores, as they would share nothing in production: the figures are a
 //! floor. The README's sync figures come from this command.
@@ -40,7 +41,7 @@ pub async fn run(config: &Config, args: BenchSyncArgs) -> anyhow::Result<()> {
 
     // 1. Full sync, no rate limit.
     let fake = FakeIntercom::start(FakeOptions::new(args.conversations)).await?;
-    let (dir, engine) = fresh_engine(config, &fake).await?;
+    let (dir, engine) = fresh_engine(config, &fake, Fresh::Required).await?;
     let full = engine.run(&options, &NoProgress).await?;
     let counts = engine.store().counts().await?;
     println!(
@@ -86,7 +87,7 @@ pub async fn run(config: &Config, args: BenchSyncArgs) -> anyhow::Result<()> {
         let mut fake_options = FakeOptions::new(conversations.max(100));
         fake_options.rate_limit_per_minute = Some(args.rate_limit);
         let fake = FakeIntercom::start(fake_options).await?;
-        let (dir, engine) = fresh_engine(config, &fake).await?;
+        let (dir, engine) = fresh_engine(config, &fake, Fresh::Emptied).await?;
         let started = Instant::now();
         let report = engine.run(&options, &NoProgress).await?;
         let elapsed = started.elapsed().as_secs_f64();
@@ -122,9 +123,34 @@ fn written(report: &SyncReport, resource: &str) -> u64 {
     report.resource(resource).map_or(0, |r| r.written)
 }
 
-async fn fresh_engine(config: &Config, fake: &FakeIntercom) -> anyhow::Result<(tempfile::TempDir, SyncEngine)> {
+/// How an engine's store starts out empty: a new SQLite file each time; the PostgreSQL database empty at the start
+/// of the benchmark (refused otherwise: it is not this command's to empty), and emptied by it for later runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fresh {
+    Required,
+    Emptied,
+}
+
+async fn fresh_engine(
+    config: &Config,
+    fake: &FakeIntercom,
+    fresh: Fresh,
+) -> anyhow::Result<(tempfile::TempDir, SyncEngine)> {
     let dir = tempfile::TempDir::new_in(&config.data_dir)?;
-    let store = Store::open(&dir.path().join("workspace.sqlite3"), StoreOptions::default()).await?;
+    let store = match config.database_url {
+        None => Store::open(&dir.path().join("workspace.sqlite3"), StoreOptions::default()).await?,
+        Some(_) => {
+            let store = config.open_store().await?;
+            if fresh == Fresh::Emptied {
+                let mut tx = store.begin_write().await?;
+                tx.clear_workspace().await?;
+                tx.commit().await?;
+            }
+            let empty = store.counts().await? == Default::default() && store.sync_states().await?.is_empty();
+            anyhow::ensure!(empty, "bench-sync writes a fake workspace: give it an empty database of its own");
+            store
+        }
+    };
     let client = IntercomClient::new(ClientOptions::new(fake.base_url(), AccessToken::new(fake.token())))?;
     Ok((dir, SyncEngine::new(Arc::new(client), store)))
 }
