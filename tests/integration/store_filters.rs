@@ -548,7 +548,19 @@ async fn a_bounded_search_of_a_common_word_pages_through_every_match_once(backen
     assert!(ranked > 0 && ranked < 2_500, "{ranked} ranked");
 }
 
+/// The freshness every answer carries is read again after this process commits (a sync's last write says where
+/// the data came from): it once stayed "empty" for up to a second after a sync in a process that had not read the
+/// data generation yet.
+async fn freshness_follows_this_processs_own_commits_at_once(backend: Backend) {
+    let (_dir, store) = empty_store_on(backend).await;
+    assert_eq!(store.freshness().await.unwrap().source, "empty");
+    store.mark_synced("intercom", 1_700_000_000).await.unwrap();
+    let freshness = store.freshness().await.unwrap();
+    assert_eq!((freshness.source.as_str(), freshness.last_synced_at), ("intercom", Some(1_700_000_000)));
+}
+
 on_both_backends!(
+    freshness_follows_this_processs_own_commits_at_once,
     a_bounded_search_of_a_common_word_pages_through_every_match_once,
     accents_and_case_are_ignored_where_sqlite_ignores_them,
     every_commit_advances_the_data_generation_also_after_a_clear,

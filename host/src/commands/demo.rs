@@ -24,10 +24,15 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         None => {
             let store = config.open_store().await?;
             if store.freshness().await?.source == "intercom" {
-                bail!(
-                    "the store in {} holds a synced Intercom workspace; use another --data-dir for the demo",
-                    config.data_dir.display()
-                );
+                match config.database_url {
+                    None => bail!(
+                        "the store in {} holds a synced Intercom workspace; use another --data-dir for the demo",
+                        config.data_dir.display()
+                    ),
+                    Some(_) => {
+                        bail!("the database holds a synced Intercom workspace; use another database for the demo")
+                    }
+                }
             }
             let report = demo::seed(&store, &options).await?;
             store.close().await;

@@ -48,9 +48,10 @@ const FRESHNESS_TTL: Duration = Duration::from_secs(1);
 /// What this process knows of the store's version: its own commits, and the last data generation it read.
 pub type VersionSeen = (u64, u64);
 
-/// The last freshness read, with when it was read and the store's version then (see [`Store::version_seen`]).
+/// The last freshness read, with when it was read and what this process knew of the store's version then: its
+/// commits and the last data generation read, or [`GENERATION_NOT_READ`] (see [`Store::version_seen`]).
 #[derive(Debug, Default)]
-pub(super) struct FreshnessCache(Mutex<Option<(Instant, Option<VersionSeen>, Freshness)>>);
+pub(super) struct FreshnessCache(Mutex<Option<(Instant, VersionSeen, Freshness)>>);
 
 /// `Store::generation_seen` before the data generation was first read.
 pub(super) const GENERATION_NOT_READ: u64 = u64::MAX;
@@ -58,7 +59,9 @@ pub(super) const GENERATION_NOT_READ: u64 = u64::MAX;
 impl Store {
     /// Where the data came from and when it was last brought up to date.
     pub async fn freshness(&self) -> Result<Freshness> {
-        let version = self.version_seen();
+        // Not `version_seen`, which says nothing until the generation was read: this process's own commits (a
+        // sync's `mark_synced`) must show at once all the same.
+        let version = (self.commits.load(Ordering::SeqCst), self.generation_seen.load(Ordering::SeqCst));
         if let Some((read_at, at_version, freshness)) = &*self.freshness.0.lock().expect("freshness lock")
             && *at_version == version
             && read_at.elapsed() < FRESHNESS_TTL
