@@ -535,6 +535,16 @@ async fn a_bounded_search_of_a_common_word_pages_through_every_match_once(backen
         for item in &page.items {
             assert!(seen.insert(item.id.clone()), "{} came twice", item.id);
         }
+        if first.is_none() && backend == Backend::Postgres {
+            // Conversations that hold the word arrive between pages: the pages go on through the matches there
+            // were (those that arrive are left to a new search), skipping and repeating none. (SQLite's window is
+            // found again on each page, so there the pages repeat matches; not yet mended.)
+            let arrived: Vec<ConversationRecord> =
+                (6_001..=6_050).map(|i| conversation(&i.to_string(), i * 10, "hello needle")).collect();
+            let mut tx = store.begin_write().await.unwrap();
+            tx.upsert_conversations(&arrived).await.unwrap();
+            tx.commit().await.unwrap();
+        }
         first.get_or_insert((page.total, page.total_is_estimate, page.ranked_matches));
         match page.next_cursor {
             Some(next) => cursor = Some(next),

@@ -218,9 +218,13 @@ async fn lead_the_sync_when_possible(engine: SyncEngine, store: Store, options: 
         tracing::error!("internal error: a SQLite store has no sync lead to contend for; not syncing");
         return;
     };
-    let mut said_follower = false;
+    let (mut said_follower, mut said_failing) = (false, false);
     loop {
-        match contender.try_lead().await {
+        let tried = contender.try_lead().await;
+        if tried.is_ok() && std::mem::take(&mut said_failing) {
+            tracing::info!("the database answers the sync lead's requests again");
+        }
+        match tried {
             Ok(true) => {
                 said_follower = false;
                 tracing::info!(every = %humantime::format_duration(every), "this replica leads the sync");
@@ -236,7 +240,12 @@ async fn lead_the_sync_when_possible(engine: SyncEngine, store: Store, options: 
                 said_follower = true;
             }
             Ok(false) => {}
-            Err(error) => tracing::warn!(%error, "cannot contend for the sync lead; trying again"),
+            // Said once per outage: every replica would say it every 2 s while the database is down.
+            Err(error) if !said_failing => {
+                tracing::warn!(%error, "cannot contend for the sync lead; trying again every 2 s");
+                said_failing = true;
+            }
+            Err(_) => {}
         }
         tokio::time::sleep(CONTEND_EVERY).await;
     }

@@ -33,6 +33,11 @@ pub(super) enum Position {
     /// Continue after this (text sort key, rowid) pair.
     #[serde(rename = "s")]
     TextKey { v: String, r: i64 },
+    /// Skip this many rows of a ranked window: the matches with rowids in `(a, t]` ranked, then those at or below
+    /// `a` newest first (PostgreSQL's bounded search; the window is the first page's, so later pages neither skip
+    /// nor repeat a match when conversations arrive or statistics change).
+    #[serde(rename = "w")]
+    Window { o: u64, a: i64, t: i64 },
 }
 
 #[derive(Serialize, Deserialize)]

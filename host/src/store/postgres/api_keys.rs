@@ -6,9 +6,10 @@ use crate::store::api_keys::{LIST, api_key_from_row};
 use crate::store::{ApiKeyRecord, Result, Store, StoreError};
 
 pub(in crate::store) async fn insert(tx: &mut Transaction<'static, Postgres>, key: &ApiKeyRecord) -> Result<()> {
-    // Taken before the check, so two replicas adding one name at once do not both find it free.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("api_keys:{}", key.name))
+    // Taken before the check, so two replicas adding one name at once do not both find it free (per schema, as
+    // each schema is a deployment of its own).
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || current_schema(), 0))")
+        .bind(format!("fastintercom api key: {}: ", key.name))
         .execute(&mut **tx)
         .await?;
     let active: Option<i32> = sqlx::query_scalar("SELECT 1 FROM api_keys WHERE name = $1 AND revoked_at IS NULL")

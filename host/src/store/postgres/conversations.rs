@@ -62,25 +62,33 @@ pub(in crate::store) async fn search(
     let limit = i64::from(page.clamped_limit());
     // A bounded search of a text with many matches neither counts nor ranks every one (see `bounded_many`).
     let many = match (&text, effort) {
-        (Some(text), SearchEffort::Bounded) => {
-            let matches = estimate_matches(store, filter, text).await?;
-            (matches > FEW_TEXT_MATCHES).then_some(matches)
-        }
+        (Some(text), SearchEffort::Bounded) => measure(store, filter, text).await?,
         _ => None,
     };
-    // The cursor is bound to the plan as well as the search: after a sync that moves the text across the line,
-    // a next page would continue another order, so it is refused as an invalid cursor instead (as on SQLite).
-    let fingerprint = cursor::fingerprint(&(filter, sort, effort, many.is_some()));
+    // The cursor is bound to the plan as well as the search: after a sync that moves the text across a line, a
+    // next page would continue another order, so it is refused as an invalid cursor instead (as on SQLite).
+    let mode = many.map(|many| many.most);
+    let fingerprint = cursor::fingerprint(&(filter, sort, effort, mode));
     let position = page.cursor.as_deref().map(|c| store.cursor_key.decode(c, fingerprint)).transpose()?;
-    if let (Some(matches), Some(text)) = (many, text.as_deref()) {
+    if let (Some(many), Some(text)) = (many, text.as_deref()) {
         let search = Search { filter, text: Some(text), limit, fingerprint };
-        return bounded_many(store, &search, order, position, matches).await;
+        return bounded_many(store, &search, order, position, many).await;
     }
-    let search = Search { filter, text: text.as_deref(), limit, fingerprint };
+    exhaustive(store, &Search { filter, text: text.as_deref(), limit, fingerprint }, order, position).await
+}
+
+/// A page with every match counted and, in relevance order, ranked.
+async fn exhaustive(
+    store: &Store,
+    search: &Search<'_>,
+    order: Order,
+    position: Option<Position>,
+) -> Result<Page<ConversationSummary>> {
     let query = PageQuery { order, ranked: order == Order::Relevance, window: Window::All, count: true };
-    let (rows, offset) = read_page(store, &search, &query, position.clone(), 0).await?;
-    let total = page_total(store, &rows, position.is_none(), filter, text.as_deref()).await?;
-    finish(store, &search, order, rows, offset, Total::Counted(total), None)
+    let first_page = position.is_none();
+    let (rows, offset) = read_page(store, search, &query, position, 0).await?;
+    let total = page_total(store, &rows, first_page, search.filter, search.text).await?;
+    finish(store, search, order, rows, offset, Total::Counted(total), None)
 }
 
 /// A page's total and how it was known.
@@ -120,8 +128,8 @@ struct PageQuery {
 #[derive(Clone, Copy)]
 enum Window {
     All,
-    Above(i64),
-    AtOrBelow(i64),
+    /// Above the first, at most the second.
+    Between(i64, i64),
 }
 
 /// Reads a page of `query`, `skip` rows after `position` (a keyset or an offset); returns its rows (one more
@@ -175,11 +183,8 @@ async fn read_page(
 fn push_window(query: &mut QueryBuilder<Postgres>, window: Window) {
     match window {
         Window::All => {}
-        Window::Above(rowid) => {
-            query.push(" AND c.rowid > ").push_bind(rowid);
-        }
-        Window::AtOrBelow(rowid) => {
-            query.push(" AND c.rowid <= ").push_bind(rowid);
+        Window::Between(above, top) => {
+            query.push(" AND c.rowid > ").push_bind(above).push(" AND c.rowid <= ").push_bind(top);
         }
     }
 }
@@ -211,29 +216,62 @@ fn finish(
     Ok(Page { items, total, total_is_estimate, ranked_matches, next_cursor })
 }
 
-/// How many conversations the filter and its text select, as PostgreSQL's planner estimates them (its
-/// statistics of the documents' words are close: 12,937 for "refund"'s 12,728 matches).
-async fn estimate_matches(store: &Store, filter: &ConversationFilter, text: &str) -> Result<u64> {
-    let mut explain = QueryBuilder::<Postgres>::new("EXPLAIN (FORMAT JSON) SELECT 1");
-    push_from_and_conditions(&mut explain, filter, Some(text));
-    let plan: serde_json::Value =
-        store.read_postgres(async |c| explain.build_query_scalar().fetch_one(c).await).await?;
-    Ok(plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0).max(0.0) as u64)
+/// What a bounded search needs to know of a text with many matches.
+#[derive(Debug, Clone, Copy)]
+struct Many {
+    /// The planner's estimate of the matches (at least the line they were counted past).
+    matches: u64,
+    /// Whether they are most conversations (then the text is not ranked).
+    most: bool,
 }
 
-/// A bounded search of a text with many matches (about `matches`): its total is that estimate. In a column's
-/// order, pages are read as any other. In relevance order, about the newest [`RANKED_WINDOW`] matches (those
-/// stored last) are ranked and come first, then the older ones newest first; a text in most conversations is
-/// not ranked at all (its words say nothing of relevance), newest first, as on SQLite.
+/// Whether the filter and its text select more than [`FEW_TEXT_MATCHES`] conversations, counted that far (the
+/// planner's estimate alone is no answer: a word missing from its statistics is estimated at a share of the
+/// table, hundreds of matches for none on a large store, and words together as if independent); when they do,
+/// how many as the planner estimates them, and whether that is most conversations.
+async fn measure(store: &Store, filter: &ConversationFilter, text: &str) -> Result<Option<Many>> {
+    let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1");
+    push_from_and_conditions(&mut count, filter, Some(text));
+    count.push(" LIMIT ").push_bind(FEW_TEXT_MATCHES as i64 + 1).push(") AS few");
+    let counted: i64 = store.read_postgres(async |c| count.build_query_scalar().fetch_one(c).await).await?;
+    if counted <= FEW_TEXT_MATCHES as i64 {
+        return Ok(None);
+    }
+    let matches = estimate_rows(store, Some((filter, text))).await?.max(FEW_TEXT_MATCHES + 1);
+    let conversations = estimate_rows(store, None).await?.max(matches);
+    Ok(Some(Many { matches, most: matches * 2 > conversations }))
+}
+
+/// How many conversations the filter and its text select (all of them without), as PostgreSQL's planner
+/// estimates them (its statistics of the documents' words are close: 12,937 for "refund"'s 12,728 matches; the
+/// table's size scaled to its pages as they are now).
+async fn estimate_rows(store: &Store, selected: Option<(&ConversationFilter, &str)>) -> Result<u64> {
+    let mut explain = QueryBuilder::<Postgres>::new("EXPLAIN (FORMAT JSON) SELECT 1");
+    match selected {
+        Some((filter, text)) => push_from_and_conditions(&mut explain, filter, Some(text)),
+        None => {
+            explain.push(" FROM conversations");
+        }
+    }
+    let plan: serde_json::Value =
+        store.read_postgres(async |c| explain.build_query_scalar().fetch_one(c).await).await?;
+    let rows = plan[0]["Plan"]["Plan Rows"].as_f64().filter(|rows| rows.is_finite()).unwrap_or(0.0);
+    Ok(rows.max(0.0) as u64)
+}
+
+/// A bounded search of a text with many matches: its total is the planner's estimate (raised to what the pages
+/// show). In a column's order, pages are read as any other. In relevance order, about the newest
+/// [`RANKED_WINDOW`] matches (those stored last) are ranked and come first, then the older ones newest first; the
+/// window is the first page's, carried by the cursor. A text in most conversations is not ranked at all (its
+/// words say nothing of relevance): newest first, as on SQLite.
 async fn bounded_many(
     store: &Store,
     search: &Search<'_>,
     order: Order,
     position: Option<Position>,
-    matches: u64,
+    many: Many,
 ) -> Result<Page<ConversationSummary>> {
-    let conversations = estimate_conversations(store).await?.max(matches);
-    let most = matches * 2 > conversations;
+    let Many { matches, most } = many;
     if order != Order::Relevance || most {
         // Unranked, a relevance order is the newest first, and says it ranked none.
         let (order, ranked) = match order {
@@ -242,26 +280,36 @@ async fn bounded_many(
         };
         let query = PageQuery { order, ranked: false, window: Window::All, count: false };
         let (rows, offset) = read_page(store, search, &query, position, 0).await?;
-        return finish(store, search, order, rows, offset, Total::Estimated(matches), ranked);
+        // A keyset page does not know how many came before it: the page itself is the lower bound.
+        let shown = rows.len() as u64;
+        return finish(store, search, order, rows, offset, Total::Estimated(matches.max(shown)), ranked);
     }
-    let offset = match position {
-        None => 0,
-        Some(Position::Offset { o }) => i64::try_from(o).map_err(|_| mismatch())?,
+    let (offset, RankedWindow { above, top }) = match position {
+        None => match first_window(store, matches).await? {
+            // A window of every conversation (the estimates were off): every match is ranked, and counted.
+            RankedWindow { above: 0, .. } => return exhaustive(store, search, order, None).await,
+            window => (0, window),
+        },
+        Some(Position::Window { o, a, t }) => {
+            (i64::try_from(o).map_err(|_| mismatch())?, RankedWindow { above: a, top: t })
+        }
+        // The next page of a search whose window was every conversation.
+        offset @ Some(Position::Offset { .. }) => return exhaustive(store, search, order, offset).await,
         Some(_) => return Err(mismatch()),
     };
-    let newest = newest_rows_bound(store, conversations.div_ceil(matches.max(1)) * RANKED_WINDOW).await?;
-    let ranked = PageQuery { order: Order::Relevance, ranked: true, window: Window::Above(newest), count: true };
+    let window = Window::Between(above, top);
+    let ranked = PageQuery { order: Order::Relevance, ranked: true, window, count: true };
     let (mut rows, _) = read_page(store, search, &ranked, None, offset).await?;
     let windowed: i64 = match rows.first() {
         Some(row) => row.try_get("total")?,
-        None => count_window(store, search, Window::Above(newest)).await?,
+        None => count_window(store, search, window).await?,
     };
     if (rows.len() as i64) <= search.limit {
         // The window ends on this page: the older matches follow, newest first.
         let older = PageQuery {
             order: Order::Created { descending: true },
             ranked: false,
-            window: Window::AtOrBelow(newest),
+            window: Window::Between(i64::MIN, above),
             count: false,
         };
         let skip = (offset + rows.len() as i64 - windowed).max(0);
@@ -269,40 +317,44 @@ async fn bounded_many(
         let (more, _) = read_page(store, &wanted, &older, None, skip).await?;
         rows.extend(more);
     }
-    finish(store, search, Order::Relevance, rows, offset, Total::Estimated(matches), Some(windowed.max(0) as u64))
+    let has_more = rows.len() as i64 > search.limit;
+    let windowed = windowed.max(0) as u64;
+    let shown = offset as u64 + rows.len() as u64;
+    let total = Total::Estimated(matches.max(shown).max(windowed));
+    let mut page = finish(store, search, Order::Relevance, rows, offset, total, Some(windowed))?;
+    page.next_cursor = has_more.then(|| {
+        let next = Position::Window { o: (offset + search.limit) as u64, a: above, t: top };
+        store.cursor_key.encode(search.fingerprint, next)
+    });
+    Ok(page)
 }
 
-/// How many conversations the store holds, as PostgreSQL's statistics say (counted when it has none yet).
-async fn estimate_conversations(store: &Store) -> Result<u64> {
-    let estimate: f32 = store
-        .read_postgres(async |c| {
-            sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = 'conversations'::regclass")
-                .fetch_one(c)
-                .await
-        })
-        .await?;
-    if estimate >= 0.0 {
-        return Ok(estimate as u64);
-    }
-    let counted: i64 = store
-        .read_postgres(async |c| sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(c).await)
-        .await?;
-    Ok(counted.max(0) as u64)
+/// The rowids a ranked window spans: above `above`, up to `top` (conversations stored later are left to a new
+/// search, so that pages neither skip nor repeat a match when they arrive).
+#[derive(Debug, Clone, Copy)]
+struct RankedWindow {
+    above: i64,
+    top: i64,
 }
 
-/// The rowid below the newest `rows` conversations (0 when there are fewer).
-async fn newest_rows_bound(store: &Store, rows: u64) -> Result<i64> {
-    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
-    store
+/// The window of a first page: the newest conversations that should hold about [`RANKED_WINDOW`] of the
+/// `matches` (at their share of the table).
+async fn first_window(store: &Store, matches: u64) -> Result<RankedWindow> {
+    let conversations = estimate_rows(store, None).await?.max(matches);
+    let newest = conversations.div_ceil(matches.max(1)).saturating_mul(RANKED_WINDOW);
+    let newest = i64::try_from(newest).unwrap_or(i64::MAX);
+    let (above, top): (i64, i64) = store
         .read_postgres(async |c| {
-            sqlx::query_scalar(
-                "SELECT coalesce((SELECT rowid FROM conversations ORDER BY rowid DESC OFFSET $1 LIMIT 1), 0)",
+            sqlx::query_as(
+                "SELECT coalesce((SELECT rowid FROM conversations ORDER BY rowid DESC OFFSET $1 LIMIT 1), 0), \
+                 coalesce((SELECT max(rowid) FROM conversations), 0)",
             )
-            .bind(rows)
+            .bind(newest)
             .fetch_one(c)
             .await
         })
-        .await
+        .await?;
+    Ok(RankedWindow { above, top })
 }
 
 /// How many conversations of `window` the search selects.

@@ -20,6 +20,10 @@ const PING_EVERY: Duration = Duration::from_secs(2);
 /// How long a ping may take before the leader counts its connection as lost.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long connecting and asking for the lock may take: a half-open connection (the database failed over, a NAT
+/// forgot it) would otherwise hold a follower for minutes of TCP retries, unable to take over.
+const TRY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A replica's place in the contest for leading `role`: it leads once [`Contender::try_lead`] said so, until
 /// [`Contender::lost`] returns or this is dropped (which ends the session, and so the lead).
 #[derive(Debug)]
@@ -46,6 +50,16 @@ impl Contender {
         if self.leading {
             return Ok(true);
         }
+        match tokio::time::timeout(TRY_TIMEOUT, self.try_lead_now()).await {
+            Ok(result) => result,
+            Err(_) => {
+                self.connection = None;
+                Err(StoreError::Unsupported("the database did not answer the sync lead's request in time"))
+            }
+        }
+    }
+
+    async fn try_lead_now(&mut self) -> Result<bool> {
         let connection = match &mut self.connection {
             Some(connection) => connection,
             None => self.connection.insert(self.options.connect().await?),

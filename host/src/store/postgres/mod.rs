@@ -92,7 +92,10 @@ impl Postgres {
     pub(super) async fn open(url: &str, options: &PostgresOptions) -> Result<(Self, CursorKey)> {
         let base = PgConnectOptions::from_str(url)
             .map_err(|error| StoreError::Connect(format!("the database URL is not valid: {}", redacted(&error))))?
-            .application_name("fastintercom");
+            .application_name("fastintercom")
+            // PostgreSQL's notices ("relation _sqlx_migrations already exists, skipping" on every start) are not
+            // the operator's business; warnings and errors still come.
+            .options([("client_min_messages", "warning")]);
         let server = describe(&base);
         let cannot_connect = |error: &dyn std::fmt::Display| {
             StoreError::Connect(format!("cannot connect to {server}: {}", redacted(error)))
@@ -127,7 +130,16 @@ impl Postgres {
         });
         migrating.close().await.ok();
         let cursor_key = cursor_key?;
-        let connect = base.options([("statement_timeout", format!("{}ms", options.statement_timeout.as_millis()))]);
+        // Keepalives on the pool's connections too, and a bound on a transaction left open: a replica cut off
+        // mid-write must not hold its rows' locks for the hours TCP takes to notice (the next sync leader would
+        // wait on them).
+        let connect = base.options([
+            ("statement_timeout", format!("{}ms", options.statement_timeout.as_millis())),
+            ("idle_in_transaction_session_timeout", "60s".to_owned()),
+            ("tcp_keepalives_idle", "10".to_owned()),
+            ("tcp_keepalives_interval", "5".to_owned()),
+            ("tcp_keepalives_count", "3".to_owned()),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(options.connections.max(2))
             .acquire_timeout(options.connect_timeout)
