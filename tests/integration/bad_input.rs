@@ -6,7 +6,7 @@ use fastintercom::store::model::Counts;
 use fastintercom::store::{Store, StoreOptions};
 use serde_json::{Value, json};
 
-use crate::support::{demo_data_dir, demo_server};
+use crate::support::{Backend, demo_data_dir, demo_postgres, demo_server, demo_server_on, on_both_backends};
 
 /// Strings that would change a query if they reached SQL or FTS5 syntax unescaped, or a path if they reached
 /// the file system.
@@ -26,13 +26,18 @@ const HOSTILE: &[&str] = &[
 /// What a hostile answer must never contain: internals of the host.
 fn assert_no_internals(text: &str) {
     let lower = text.to_lowercase();
-    for leak in ["sqlite", "syntax error", "select ", "/work/", "/tmp/", "panicked at", "stack backtrace"] {
+    for leak in ["sqlite", "postgres", "syntax error", "select ", "/work/", "/tmp/", "panicked at", "stack backtrace"] {
         assert!(!lower.contains(leak), "an answer leaked {leak:?}: {text}");
     }
 }
 
-async fn store_fingerprint() -> Counts {
-    let store = Store::open(&demo_data_dir().join("workspace.sqlite3"), StoreOptions { readers: 1 }).await.unwrap();
+async fn store_fingerprint(backend: Backend) -> Counts {
+    let store = match backend {
+        Backend::Sqlite => {
+            Store::open(&demo_data_dir().join("workspace.sqlite3"), StoreOptions { readers: 1 }).await.unwrap()
+        }
+        Backend::Postgres => demo_postgres().open().await,
+    };
     let counts = store.counts().await.unwrap();
     store.close().await;
     counts
@@ -105,10 +110,9 @@ async fn schema_violations_are_tool_errors_the_model_can_fix() {
     }
 }
 
-#[tokio::test]
-async fn hostile_strings_in_every_text_argument_change_nothing() {
-    let before = store_fingerprint().await;
-    let mut client = demo_server(Era::Legacy).await;
+async fn hostile_strings_in_every_text_argument_change_nothing(backend: Backend) {
+    let before = store_fingerprint(backend).await;
+    let mut client = demo_server_on(backend, Era::Legacy).await;
     let mut unfiltered = std::collections::HashMap::new();
     for tool in ["search_conversations", "search_contacts"] {
         let all = client.call_tool(tool, json!({"limit": 1})).await.unwrap();
@@ -154,5 +158,7 @@ async fn hostile_strings_in_every_text_argument_change_nothing() {
     let result = client.call_tool("search_conversations", json!({"query": huge})).await.unwrap();
     assert_no_internals(&text_of(&result));
     assert!(client.shutdown().await.unwrap());
-    assert_eq!(store_fingerprint().await, before, "the store must not change");
+    assert_eq!(store_fingerprint(backend).await, before, "the store must not change");
 }
+
+on_both_backends!(hostile_strings_in_every_text_argument_change_nothing);

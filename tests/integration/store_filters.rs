@@ -569,7 +569,44 @@ async fn freshness_follows_this_processs_own_commits_at_once(backend: Backend) {
     assert_eq!((freshness.source.as_str(), freshness.last_synced_at), ("intercom", Some(1_700_000_000)));
 }
 
+/// NUL characters in Intercom's data (PostgreSQL's text cannot hold them) neither fail the write nor hide the
+/// record: it is stored, and found by its other words and values.
+async fn records_with_nul_characters_are_stored_and_found(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
+    let mut nul = conversation("8", 8_000, "broken\u{0}payload zeppelin");
+    nul.source.subject = Some("sub\u{0}ject".to_owned());
+    nul.tag_ids = vec!["t-\u{0}odd".to_owned()];
+    nul.contact_ids = vec!["c\u{0}9".to_owned()];
+    nul.parts = vec![part("81", 8_100, "<p>a part \u{0} with a NUL</p>")];
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_tags(&[TagRecord { id: "t-\u{0}odd".to_owned(), name: "od\u{0}d".to_owned() }]).await.unwrap();
+    tx.upsert_contacts(&[ContactRecord {
+        id: "c\u{0}9".to_owned(),
+        role: "user".to_owned(),
+        name: Some("Nul\u{0}l Person".to_owned()),
+        created_at: 1,
+        updated_at: 50,
+        tag_ids: vec!["t-\u{0}odd".to_owned()],
+        ..ContactRecord::default()
+    }])
+    .await
+    .unwrap();
+    tx.upsert_conversations(&[nul]).await.expect("a record with NUL characters is written");
+    tx.commit().await.unwrap();
+    let text = |q: &str| ConversationFilter { text: Some(q.to_owned()), ..ConversationFilter::default() };
+    assert_eq!(ids(&store, text("zeppelin"), ConversationSort::Relevance).await, ["8"]);
+    assert_eq!(ids(&store, text("with"), ConversationSort::Relevance).await, ["8"], "the part is indexed");
+    let tagged = ConversationFilter { tags: vec!["t-\u{0}odd".to_owned()], ..ConversationFilter::default() };
+    assert_eq!(ids(&store, tagged, ConversationSort::Newest).await, ["8"]);
+    // (Its id as stored: PostgreSQL's without the NUL.)
+    let found =
+        contact_ids(&store, ContactFilter { text: Some("person".to_owned()), ..ContactFilter::default() }).await;
+    assert_eq!(found.iter().map(|id| id.replace('\0', "")).collect::<Vec<_>>(), ["c9"]);
+    assert!(store.get_conversation("8").await.unwrap().is_some());
+}
+
 on_both_backends!(
+    records_with_nul_characters_are_stored_and_found,
     freshness_follows_this_processs_own_commits_at_once,
     a_bounded_search_of_a_common_word_pages_through_every_match_once,
     accents_and_case_are_ignored_where_sqlite_ignores_them,

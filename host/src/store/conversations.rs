@@ -59,7 +59,7 @@ const PARTS_JSON: &str = "(SELECT json_group_array(json_array(p.id, p.part_type,
     AS parts_json";
 
 /// One element of [`PARTS_JSON`].
-pub(super) type PartColumns =
+type PartColumns =
     (String, String, Option<String>, String, String, Option<String>, Option<String>, i64, Option<String>);
 
 /// The order a search runs in, once "relevance without text" has been resolved to newest.

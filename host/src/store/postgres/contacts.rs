@@ -2,7 +2,7 @@
 
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
-use super::words;
+use super::{without_nul, words};
 use crate::store::contacts::{contact_from_row, like_contains, no_searchable_words};
 use crate::store::cursor::{self, Position};
 use crate::store::filter::{ContactFilter, PageRequest};
@@ -32,6 +32,12 @@ pub(in crate::store) async fn search(
     filter: &ContactFilter,
     page: &PageRequest,
 ) -> Result<Page<ContactView>> {
+    let cleaned = ContactFilter {
+        email: filter.email.as_deref().map(without_nul),
+        company: filter.company.as_deref().map(without_nul),
+        ..filter.clone()
+    };
+    let filter = &cleaned;
     let text_query = filter.text.as_deref().and_then(prefix_query);
     if filter.text.is_some() && text_query.is_none() {
         return Err(no_searchable_words());
@@ -79,6 +85,7 @@ pub(in crate::store) async fn search(
 }
 
 pub(in crate::store) async fn get(store: &Store, id: &str) -> Result<Option<ContactView>> {
+    let id = without_nul(id);
     let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = $1");
     let row =
         store.read_postgres(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await).await?;

@@ -8,7 +8,7 @@
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
-use super::{TEXT_CONFIG, words};
+use super::{TEXT_CONFIG, without_nul, words};
 use crate::store::contacts::no_searchable_words;
 use crate::store::conversations::{Order, detail_from_row, mismatch, summary_from_row, summary_row_columns};
 use crate::store::cursor::{self, Position};
@@ -57,6 +57,8 @@ pub(in crate::store) async fn search(
     page: &PageRequest,
     effort: SearchEffort,
 ) -> Result<Page<ConversationSummary>> {
+    let cleaned = filter_without_nul(filter);
+    let filter = &cleaned;
     let text = filter.text.as_deref().map(|text| query_words(text).ok_or_else(no_searchable_words)).transpose()?;
     let order = Order::resolve(sort, text.is_some());
     let limit = i64::from(page.clamped_limit());
@@ -478,7 +480,20 @@ fn push_from_and_conditions(query: &mut QueryBuilder<Postgres>, filter: &Convers
     }
 }
 
+/// The filter with its values as the store holds them (see [`without_nul`]).
+fn filter_without_nul(filter: &ConversationFilter) -> ConversationFilter {
+    let clean = |value: &Option<String>| value.as_deref().map(without_nul);
+    ConversationFilter {
+        tags: filter.tags.iter().map(|tag| without_nul(tag)).collect(),
+        contact_id: clean(&filter.contact_id),
+        admin_assignee_id: clean(&filter.admin_assignee_id),
+        team_assignee_id: clean(&filter.team_assignee_id),
+        ..filter.clone()
+    }
+}
+
 pub(in crate::store) async fn get(store: &Store, id: &str) -> Result<Option<ConversationDetail>> {
+    let id = without_nul(id);
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS}, NULL::float8 AS score, c.source_body_text, c.rating_remark, c.parts_truncated, \
          {PARTS_JSON} FROM conversations c WHERE c.id = $1"

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use sqlx::{Postgres, Row as _, Transaction};
 
+use super::without_nul;
 use crate::store::meta::{COUNTS, counts_from_row};
 use crate::store::model::{Counts, Freshness};
 use crate::store::{Result, Store};
@@ -44,6 +45,7 @@ pub(in crate::store) async fn data_generation(store: &Store) -> Result<u64> {
 
 /// The `updated_at` of each stored row of `table` (conversations, contacts) among `ids`.
 pub(in crate::store) async fn versions(store: &Store, table: &str, ids: &[String]) -> Result<HashMap<String, i64>> {
+    let ids: Vec<String> = ids.iter().map(|id| without_nul(id)).collect();
     let sql = format!("SELECT id, updated_at FROM {table} WHERE id = ANY($1)");
     let rows =
         store.read_postgres(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(c).await).await?;

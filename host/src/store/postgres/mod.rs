@@ -263,6 +263,13 @@ impl Store {
     }
 }
 
+/// `text` without NUL characters, which PostgreSQL's `text` cannot hold (SQLite's can): a NUL in Intercom's data
+/// would fail every write of its batch, and one in a search argument the search. Writes and reads drop them
+/// alike, so a value still finds what was stored of it.
+pub(super) fn without_nul(text: &str) -> String {
+    text.replace('\0', "")
+}
+
 /// Whether PostgreSQL refused for want of a privilege: SQLSTATE 42501.
 fn is_insufficient_privilege(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "42501")

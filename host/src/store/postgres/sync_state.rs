@@ -2,6 +2,7 @@
 
 use sqlx::{Postgres, Transaction};
 
+use super::without_nul;
 use crate::store::sync_state::{COLUMNS, FINISH_RUN, RECORD_ERROR, SAVE_RUN_PROGRESS, state_from_row};
 use crate::store::{ResourceState, Result, RunCheckpoint, Store};
 
@@ -28,7 +29,7 @@ pub(in crate::store) async fn record_error(
     message: &str,
     at: i64,
 ) -> Result<()> {
-    sqlx::query(RECORD_ERROR).bind(resource).bind(message).bind(at).execute(&mut **tx).await?;
+    sqlx::query(RECORD_ERROR).bind(resource).bind(without_nul(message)).bind(at).execute(&mut **tx).await?;
     Ok(())
 }
 

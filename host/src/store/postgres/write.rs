@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use sqlx::{Postgres, Row as _, Transaction};
 
-use super::{TEXT_CONFIG, words};
+use super::{TEXT_CONFIG, without_nul, words};
 use crate::store::Result;
 use crate::store::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
 use crate::store::model::{ConversationState, Priority};
@@ -200,7 +200,7 @@ impl ConversationBatch {
             stats.count_conversation_parts,
         ];
         let booleans = [Some(c.open), Some(c.read), Some(c.parts_truncated), c.ai_agent_participated];
-        push_all(&mut self.texts, texts);
+        push_texts(&mut self.texts, texts);
         push_all(&mut self.integers, integers);
         push_all(&mut self.booleans, booleans);
         self.custom_attributes.push(c.custom_attributes.clone());
@@ -237,7 +237,7 @@ impl ConversationBatch {
                 part.assigned_to_id.clone(),
                 Some(part.id.clone()),
             ];
-            push_all(&mut parts.texts, texts);
+            push_texts(&mut parts.texts, texts);
             push_all(&mut parts.integers, [Some(part.created_at), part.updated_at, part.notified_at]);
             parts.redacted.push(part.redacted);
         }
@@ -247,9 +247,14 @@ impl ConversationBatch {
 impl Links {
     fn push(&mut self, rowid: i64, id: &str, position: i64) {
         self.rowids.push(rowid);
-        self.ids.push(id.to_owned());
+        self.ids.push(without_nul(id));
         self.positions.push(position);
     }
+}
+
+/// Appends one row's texts to their columns, without NUL characters (see [`without_nul`]).
+fn push_texts<const N: usize>(columns: &mut [Vec<Option<String>>; N], values: [Option<String>; N]) {
+    push_all(columns, values.map(|value| value.map(|text| without_nul(&text))));
 }
 
 /// Appends one row's values to their columns.
@@ -413,16 +418,19 @@ async fn rebuild_documents(tx: &mut Tx, rowids: &[i64]) -> Result<()> {
 }
 
 pub(in crate::store) async fn delete_conversations(tx: &mut Tx, ids: &[String]) -> Result<u64> {
+    let ids: Vec<String> = ids.iter().map(|id| without_nul(id)).collect();
     let deleted = sqlx::query("DELETE FROM conversations WHERE id = ANY($1)").bind(ids).execute(&mut **tx).await?;
     Ok(deleted.rows_affected())
 }
 
 pub(in crate::store) async fn delete_contacts(tx: &mut Tx, ids: &[String]) -> Result<u64> {
+    let ids: Vec<String> = ids.iter().map(|id| without_nul(id)).collect();
     let deleted = sqlx::query("DELETE FROM contacts WHERE id = ANY($1)").bind(ids).execute(&mut **tx).await?;
     Ok(deleted.rows_affected())
 }
 
 pub(in crate::store) async fn retain_only(tx: &mut Tx, table: &str, keep: &[String]) -> Result<u64> {
+    let keep: Vec<String> = keep.iter().map(|id| without_nul(id)).collect();
     let sql = format!("DELETE FROM {table} WHERE id <> ALL($1)");
     let deleted = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(keep).execute(&mut **tx).await?;
     Ok(deleted.rows_affected())
@@ -475,7 +483,7 @@ pub(in crate::store) async fn upsert_contacts(tx: &mut Tx, contacts: &[ContactRe
     let mut integers: [Vec<Option<i64>>; CONTACT_INTEGERS.len()] = Default::default();
     for c in &contacts {
         let domain = c.email.as_deref().and_then(|email| email.rsplit_once('@')).map(|(_, d)| d.to_lowercase());
-        push_all(
+        push_texts(
             &mut texts,
             [
                 Some(c.id.clone()),
@@ -551,8 +559,8 @@ pub(in crate::store) async fn upsert_contacts(tx: &mut Tx, contacts: &[ContactRe
         let mut link_ids = Vec::new();
         for c in &contacts {
             for id in dedup(linked(c)) {
-                link_rowids.push(rowids[&c.id]);
-                link_ids.push(id.to_owned());
+                link_rowids.push(rowids[&without_nul(&c.id)]);
+                link_ids.push(without_nul(id));
             }
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -571,7 +579,7 @@ pub(in crate::store) async fn upsert_companies(tx: &mut Tx, companies: &[Company
     let texts: [Vec<Option<String>>; 6] = {
         let mut texts: [Vec<Option<String>>; 6] = Default::default();
         for c in &companies {
-            push_all(
+            push_texts(
                 &mut texts,
                 [
                     Some(c.id.clone()),
@@ -629,10 +637,10 @@ pub(in crate::store) async fn upsert_companies(tx: &mut Tx, companies: &[Company
 
 pub(in crate::store) async fn upsert_admins(tx: &mut Tx, admins: &[AdminRecord]) -> Result<()> {
     let admins = last_of_each(admins, |a| &a.id);
-    let ids: Vec<&str> = admins.iter().map(|a| a.id.as_str()).collect();
-    let names: Vec<Option<&str>> = admins.iter().map(|a| a.name.as_deref()).collect();
-    let emails: Vec<Option<&str>> = admins.iter().map(|a| a.email.as_deref()).collect();
-    let titles: Vec<Option<&str>> = admins.iter().map(|a| a.job_title.as_deref()).collect();
+    let ids: Vec<String> = admins.iter().map(|a| without_nul(&a.id)).collect();
+    let names: Vec<Option<String>> = admins.iter().map(|a| a.name.as_deref().map(without_nul)).collect();
+    let emails: Vec<Option<String>> = admins.iter().map(|a| a.email.as_deref().map(without_nul)).collect();
+    let titles: Vec<Option<String>> = admins.iter().map(|a| a.job_title.as_deref().map(without_nul)).collect();
     let away: Vec<bool> = admins.iter().map(|a| a.away_mode_enabled).collect();
     let seats: Vec<bool> = admins.iter().map(|a| a.has_inbox_seat).collect();
     let teams: Vec<String> =
@@ -659,8 +667,8 @@ pub(in crate::store) async fn upsert_admins(tx: &mut Tx, admins: &[AdminRecord])
 
 pub(in crate::store) async fn upsert_teams(tx: &mut Tx, teams: &[TeamRecord]) -> Result<()> {
     let teams = last_of_each(teams, |t| &t.id);
-    let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
-    let names: Vec<&str> = teams.iter().map(|t| t.name.as_str()).collect();
+    let ids: Vec<String> = teams.iter().map(|t| without_nul(&t.id)).collect();
+    let names: Vec<String> = teams.iter().map(|t| without_nul(&t.name)).collect();
     let admins: Vec<String> =
         teams.iter().map(|t| serde_json::to_string(&t.admin_ids).expect("ids serialize")).collect();
     sqlx::query(
@@ -677,8 +685,8 @@ pub(in crate::store) async fn upsert_teams(tx: &mut Tx, teams: &[TeamRecord]) ->
 
 pub(in crate::store) async fn upsert_tags(tx: &mut Tx, tags: &[TagRecord]) -> Result<()> {
     let tags = last_of_each(tags, |t| &t.id);
-    let ids: Vec<&str> = tags.iter().map(|t| t.id.as_str()).collect();
-    let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+    let ids: Vec<String> = tags.iter().map(|t| without_nul(&t.id)).collect();
+    let names: Vec<String> = tags.iter().map(|t| without_nul(&t.name)).collect();
     sqlx::query(
         "INSERT INTO tags (id, name) SELECT * FROM UNNEST($1::text[], $2::text[]) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name",
