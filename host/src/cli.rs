@@ -72,6 +72,8 @@ pub enum Command {
     Status(commands::status::StatusArgs),
     /// Manage the API keys HTTP clients authenticate with.
     Keys(commands::keys::KeysArgs),
+    /// Move the store: copy the SQLite store into an empty PostgreSQL database.
+    Store(commands::store::StoreArgs),
     /// Write, check, install, sign and list plugins.
     Plugins(commands::plugins::PluginsArgs),
     /// Measure end-to-end tool-call latency over stdio on a demo workspace.
@@ -111,6 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => commands::sync::run(&config, args).await,
         Command::Status(args) => commands::status::run(&config, args).await,
         Command::Keys(args) => commands::keys::run(&config, args).await,
+        Command::Store(args) => commands::store::run(&config, args).await,
         Command::Plugins(args) => commands::plugins::run(&config, args).await,
         Command::Bench(args) => commands::bench::run(&config, args).await,
         Command::BenchHttp(args) => commands::bench_http::run(&config, args).await,

@@ -20,6 +20,7 @@ mod python_guest;
 mod replicas;
 mod sandbox;
 mod search_matrix;
+mod store_copy;
 mod store_filters;
 mod support;
 mod sync;

@@ -2,12 +2,14 @@
 //! (each test under a key prefix of its own) and the PostgreSQL at 127.0.0.1:5432 (each test a database of its
 //! own): a key's rate limit holds across replicas, a Redis that does not answer leaves each replica serving with
 //! limits of its own, a key revoked through one replica is refused by all, and when the replica that syncs dies,
-//! another takes over and the store still ends equal to Intercom's data.
+//! another takes over and the store still ends equal to Intercom's data; a webhook delivery accepted by a replica
+//! that dies is applied by the one that syncs.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fastintercom::fake_intercom::Fault;
 use fastintercom::protocol::http_client::{Era, HttpClient};
+use fastintercom::sync::webhooks;
 use serde_json::json;
 
 use crate::http_support::{HttpServerProcess, create_key, eventually, private_demo_dir};
@@ -177,5 +179,72 @@ async fn when_the_syncing_replica_is_killed_another_takes_over_and_the_store_end
     let (expected_db, _expected) = expected_store(&fake, Backend::Postgres).await;
     assert_same(&fingerprint(&db).await, &fingerprint(&expected_db).await, "after the leader's kill -9");
     eprintln!("sync lead taken over {takeover:?} after the leader's kill -9 ({at_kill} of 1200 conversations stored)");
+    store.close().await;
+}
+
+/// Where `server`'s webhook endpoint listens (`http://127.0.0.1:<port>/webhooks/intercom`), off its log.
+fn webhook_endpoint(server: &HttpServerProcess) -> Option<String> {
+    let log = server.log();
+    let line = log.lines().find(|line| line.contains("webhook endpoint on"))?;
+    let start = line.find("\"address\":\"")? + "\"address\":\"".len();
+    let address: String = line[start..].chars().take_while(|&c| c != '"').collect();
+    Some(format!("http://{address}{}", webhooks::PATH))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_accepted_by_a_replica_that_is_then_killed_is_applied_by_the_leader() {
+    const SECRET: &str = "webhook-secret";
+    let fake = fake(60).await;
+    let db = TestDb::new(Backend::Postgres).await;
+    let second_dir = tempfile::TempDir::new().unwrap();
+    let base_url = fake.base_url();
+    let env = [
+        ("INTERCOM_ACCESS_TOKEN", TOKEN),
+        ("INTERCOM_BASE_URL", base_url.as_str()),
+        ("INTERCOM_CLIENT_SECRET", SECRET),
+    ];
+    // No scheduled run after the first: only the webhook can bring the change below.
+    let args = ["--sync-interval", "1h", "--webhook-listen", "127.0.0.1:0"];
+    let mut replicas =
+        vec![replica(&db, db.dir.path(), &args, &env).await, replica(&db, second_dir.path(), &args, &env).await];
+    const LEADS: &str = "this replica leads the sync";
+    let store = db.open().await;
+    let synced = eventually(Duration::from_secs(60), || async {
+        let states = store.sync_states().await.unwrap();
+        replicas.iter().any(|r| r.log().contains(LEADS))
+            && states.iter().any(|s| s.resource == "conversations" && s.last_success_at.is_some() && s.run.is_none())
+            && replicas.iter().all(|r| webhook_endpoint(r).is_some())
+    })
+    .await;
+    assert!(synced, "no replica led a first sync: {}", replicas[0].log());
+    let leader = replicas.iter().position(|r| r.log().contains(LEADS)).unwrap();
+    let mut receiver = replicas.remove(1 - leader);
+
+    let id = fake.expected_conversations()[7].id.clone();
+    fake.advance(30);
+    fake.add_part(&id, "<p>A quasquicentennial refund request.</p>");
+    let body = json!({
+        "type": "notification_event",
+        "id": "notif_2f6a8f4e",
+        "topic": "conversation.user.replied",
+        "data": {"type": "notification_event_data", "item": fake.conversation_json(&id).expect("conversation")},
+    })
+    .to_string();
+    let signature = webhooks::sign(&webhooks::ClientSecret::new(SECRET), body.as_bytes());
+    let endpoint = webhook_endpoint(&receiver).unwrap();
+    let answer = reqwest::Client::new().post(&endpoint).header("X-Hub-Signature", signature).body(body).send();
+    assert_eq!(answer.await.unwrap().status(), 202, "the follower accepts the delivery");
+    receiver.child.start_kill().unwrap();
+    receiver.child.wait().await.unwrap();
+
+    let applied = eventually(Duration::from_secs(10), || async {
+        let stored = store.get_conversation(&id).await.unwrap().expect("stored");
+        stored.parts.iter().any(|p| p.body.as_deref().is_some_and(|b| b.contains("quasquicentennial")))
+    })
+    .await;
+    assert!(applied, "the leader did not apply the delivery the killed replica accepted: {}", replicas[0].log());
+    let (expected_db, _expected) = expected_store(&fake, Backend::Postgres).await;
+    assert_same(&fingerprint(&db).await, &fingerprint(&expected_db).await, "after the webhook");
+    assert!(store.pending_webhooks(i64::MAX, 10).await.unwrap().is_empty(), "the delivery is marked applied");
     store.close().await;
 }

@@ -11,6 +11,7 @@ use rand::{Rng as _, SeedableRng as _};
 
 use fastintercom::protocol::stdio_client::{Era, StdioClient};
 
+use crate::http_support::eventually;
 use crate::support::server_exe;
 use crate::support::{Backend, TestDb, on_both_backends};
 use crate::sync_support::{TOKEN, assert_same, engine, expected_store, fake, fingerprint};
@@ -207,7 +208,8 @@ async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_no
     let secret = ClientSecret::new("webhook-secret");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let endpoint = format!("http://{}{}", listener.local_addr().expect("addr"), webhooks::PATH);
-    let router = webhooks::router(engine.clone(), secret.clone());
+    let inbox = webhooks::Inbox::new(engine.store().clone());
+    let router = inbox.router(secret.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let id = fake.expected_conversations()[7].id.clone();
@@ -215,6 +217,7 @@ async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_no
     fake.add_part(&id, "<p>A quasquicentennial refund request.</p>");
     let body = serde_json::json!({
         "type": "notification_event",
+        "id": "notif_ccd8a4d0-f965-11e3-a367-c779cae3e1b3",
         "topic": "conversation.user.replied",
         "data": {"type": "notification_event_data", "item": fake.conversation_json(&id).expect("conversation")},
     })
@@ -230,8 +233,26 @@ async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_no
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_same(&fingerprint(&dir).await, &before, "after forged webhooks");
 
+    // Signed, but naming no object Intercom could have: refused, nothing kept.
+    for hostile in ["x".repeat(300), "1\u{0}2".to_owned(), "12 OR 1=1".to_owned()] {
+        let body = serde_json::json!({
+            "id": "notif_hostile", "topic": "conversation.user.created", "data": {"item": {"id": hostile}},
+        })
+        .to_string();
+        let refused = http.post(&endpoint).header("X-Hub-Signature", webhooks::sign(&secret, body.as_bytes()));
+        assert_eq!(refused.body(body).send().await.expect("post").status(), 422, "{hostile:?}");
+    }
+    assert!(engine.store().pending_webhooks(i64::MAX, 10).await.expect("inbox").is_empty());
+
     let accepted = post(webhooks::sign(&secret, body.as_bytes())).await.expect("post");
     assert_eq!(accepted.status(), 202);
+    // Kept until applied, once however often it is delivered: nothing applies it yet.
+    let again = post(webhooks::sign(&secret, body.as_bytes())).await.expect("post");
+    assert_eq!(again.status(), 200, "a redelivery is acknowledged");
+    let pending = engine.store().pending_webhooks(i64::MAX, 10).await.expect("inbox");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].refresh, webhooks::Refresh::Conversation(id.clone()));
+    tokio::spawn(inbox.apply(engine.clone()));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let stored = engine.store().get_conversation(&id).await.expect("read").expect("stored");
@@ -243,6 +264,10 @@ async fn a_signed_webhook_refreshes_its_conversation_and_a_forged_one_changes_no
     }
     let (expected_dir, _expected) = expected_store(&fake, backend).await;
     assert_same(&fingerprint(&dir).await, &fingerprint(&expected_dir).await, "after webhook");
+    let applied = eventually(Duration::from_secs(5), || async {
+        engine.store().pending_webhooks(i64::MAX, 10).await.expect("inbox").is_empty()
+    });
+    assert!(applied.await, "the delivery stays pending after it was applied");
 }
 
 on_both_backends!(

@@ -10,4 +10,5 @@ pub mod keys;
 pub mod plugins;
 pub mod serve;
 pub mod status;
+pub mod store;
 pub mod sync;

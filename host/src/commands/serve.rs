@@ -213,7 +213,13 @@ async fn next_hangup(hangups: &mut Hangups) -> Option<()> {
 /// Contends for the sync's lead among the replicas sharing a PostgreSQL store, syncs while leading, and contends
 /// again when the lead is lost (its connection to the database broke); returns only when the sync stopped for
 /// good (the token was rejected: another replica would be rejected too).
-async fn lead_the_sync_when_possible(engine: SyncEngine, store: Store, options: SyncOptions, every: Duration) {
+async fn lead_the_sync_when_possible(
+    engine: SyncEngine,
+    inbox: webhooks::Inbox,
+    store: Store,
+    options: SyncOptions,
+    every: Duration,
+) {
     let Some(mut contender) = store.contender(SYNC_ROLE) else {
         tracing::error!("internal error: a SQLite store has no sync lead to contend for; not syncing");
         return;
@@ -230,6 +236,7 @@ async fn lead_the_sync_when_possible(engine: SyncEngine, store: Store, options: 
                 tracing::info!(every = %humantime::format_duration(every), "this replica leads the sync");
                 tokio::select! {
                     () = schedule::run_periodically(engine.clone(), options.clone(), every) => return,
+                    () = inbox.clone().apply(engine.clone()) => return,
                     reason = contender.lost() => {
                         tracing::warn!(%reason, "this replica lost the sync lead; another one will take over");
                     }
@@ -261,6 +268,8 @@ async fn start_background_sync(
     let every = args.sync_interval;
     let client = args.intercom.client(settings)?;
     let engine = SyncEngine::new(client, store.clone());
+    // Every replica accepts webhooks into the store; only the one that syncs applies them.
+    let inbox = webhooks::Inbox::new(store.clone());
     match store.backend() {
         Backend::Sqlite => {
             let Some(lock) = SyncLock::try_acquire(&config.data_dir).context("cannot take the sync lock")? else {
@@ -268,21 +277,26 @@ async fn start_background_sync(
                 return Ok(());
             };
             tracing::info!(every = %humantime::format_duration(every), "background sync on");
-            let scheduled = engine.clone();
+            let (scheduled, applier) = (engine.clone(), inbox.clone());
             tokio::spawn(async move {
                 let _lock = lock; // held for as long as this process syncs
-                schedule::run_periodically(scheduled, options, every).await;
+                // Both stop when the sync stops for good (the token was rejected).
+                tokio::select! {
+                    () = schedule::run_periodically(scheduled.clone(), options, every) => {}
+                    () = applier.apply(scheduled) => {}
+                }
             });
         }
         Backend::Postgres => {
-            tokio::spawn(lead_the_sync_when_possible(engine.clone(), store, options, every));
+            tokio::spawn(lead_the_sync_when_possible(engine.clone(), inbox.clone(), store, options, every));
         }
     }
     if let Some(secret) = settings.client_secret.clone() {
         match tokio::net::TcpListener::bind(args.webhook_listen).await {
             Ok(listener) => {
-                tracing::info!(address = %args.webhook_listen, path = webhooks::PATH, "webhook endpoint on");
-                let router = webhooks::router(engine, secret);
+                let address = listener.local_addr().unwrap_or(args.webhook_listen);
+                tracing::info!(%address, path = webhooks::PATH, "webhook endpoint on");
+                let router = inbox.router(secret);
                 tokio::spawn(async move {
                     if let Err(error) = axum::serve(listener, router).await {
                         tracing::error!(%error, "the webhook endpoint stopped");

@@ -11,6 +11,7 @@ mod builder;
 mod connect;
 mod contacts;
 mod conversations;
+mod copy;
 mod cursor;
 pub mod filter;
 mod meta;
@@ -23,6 +24,7 @@ mod search_by_tag;
 mod search_plan;
 mod sync_state;
 mod text;
+mod webhook_inbox;
 mod write;
 
 use std::path::Path;
@@ -39,6 +41,7 @@ use readers::Readers;
 
 pub use api_keys::ApiKeyRecord;
 pub use builder::StoreBuilder;
+pub use copy::{CopyReport, TABLES as COPIED_TABLES};
 pub use meta::VersionSeen;
 pub use postgres::PostgresOptions;
 pub use postgres::leader::Contender;
@@ -51,6 +54,7 @@ pub use prepare::{PreparedWrite, prepare_conversations, prepare_new_conversation
 pub use search_plan::SearchEffort;
 pub use sync_state::{ResourceState, RunCheckpoint};
 pub use text::html_to_text;
+pub use webhook_inbox::{MAX_WEBHOOK_ID_BYTES, PendingWebhook, WebhookRefresh};
 pub use write::{ReferenceTable, WriteTx};
 
 /// Why a store operation failed. Only the variants' messages (never SQL or paths) may reach a plugin.

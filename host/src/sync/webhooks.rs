@@ -2,8 +2,13 @@
 //! again (webhooks are triggers; the scheduled search stays the source of truth).
 //!
 //! Every delivery is authenticated: `X-Hub-Signature: sha1=<hex>` must be the HMAC-SHA1 of the raw body keyed
-//! with the app's client secret, compared in constant time. Deliveries are acknowledged at once and processed by
-//! a worker, as Intercom pauses endpoints that answer slowly or with errors.
+//! with the app's client secret, compared in constant time. An authentic delivery is written into the store's
+//! inbox before it is acknowledged, deduplicated by its notification id, and applied later by the process that
+//! syncs ([`Inbox::apply`]): any replica may receive it, and it survives the death of the one that did. Intercom
+//! pauses endpoints that answer slowly or with errors, so nothing but that one write happens before the answer.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,17 +16,29 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use hmac::{Hmac, Mac as _};
-use sha1::Sha1;
-use tokio::sync::mpsc;
+use sha1::{Digest as _, Sha1};
+use tokio::sync::Notify;
 
 use super::SyncEngine;
+use crate::store::{PendingWebhook, Store, StoreError};
+
+pub use crate::store::WebhookRefresh as Refresh;
 
 /// Where Intercom posts notifications.
 pub const PATH: &str = "/webhooks/intercom";
-/// Deliveries waiting for the worker; more are refused with 503 (Intercom retries).
-const QUEUE: usize = 1024;
 /// Largest body accepted (notifications carry one object).
 const MAX_BODY: usize = 2 * 1024 * 1024;
+/// How long accepting a delivery may wait for the store; past it the answer is 503 and Intercom delivers again.
+const ACCEPT_WITHIN: Duration = Duration::from_secs(5);
+/// How often the applier looks for deliveries other replicas accepted (its own wake it at once).
+const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// Deliveries applied per look.
+const BATCH: u32 = 64;
+/// Attempts before a delivery is given up (the scheduled sync still brings its object); the waits between them
+/// double from one second, about a minute in all.
+const MAX_ATTEMPTS: u32 = 6;
+/// How long applied deliveries are kept, so a late redelivery of one is recognised.
+const KEEP_APPLIED_MS: i64 = 24 * 60 * 60 * 1_000;
 
 /// The app's client secret. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -39,38 +56,120 @@ impl std::fmt::Debug for ClientSecret {
     }
 }
 
-/// What a notification asks for.
+/// One notification worth acting on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refresh {
-    Conversation(String),
-    Contact(String),
+pub struct Delivery {
+    /// Intercom's notification id (`notif_...`), or for a body without one a digest of the body, so the same
+    /// delivery sent again is still recognised.
+    pub notification_id: String,
+    pub refresh: Refresh,
+}
+
+/// The store's webhook inbox, and the signal that wakes this process's applier when its own endpoint accepted
+/// a delivery.
+#[derive(Clone)]
+pub struct Inbox {
+    store: Store,
+    accepted: Arc<Notify>,
 }
 
 #[derive(Clone)]
 struct Endpoint {
     secret: ClientSecret,
-    queue: mpsc::Sender<Refresh>,
+    inbox: Inbox,
 }
 
-/// The webhook route and the worker that carries out refreshes (spawned on the current runtime).
-pub fn router(engine: SyncEngine, secret: ClientSecret) -> Router {
-    let (queue, mut refreshes) = mpsc::channel::<Refresh>(QUEUE);
-    tokio::spawn(async move {
-        while let Some(refresh) = refreshes.recv().await {
-            let result = match &refresh {
-                Refresh::Conversation(id) => engine.refresh_conversation(id).await,
-                Refresh::Contact(id) => engine.refresh_contact(id).await,
-            };
-            match result {
-                Ok(()) => tracing::debug!(?refresh, "webhook refresh done"),
-                Err(error) => tracing::warn!(?refresh, %error, "webhook refresh failed"),
+impl Inbox {
+    pub fn new(store: Store) -> Self {
+        Self { store, accepted: Arc::new(Notify::new()) }
+    }
+
+    /// The webhook route, writing into this inbox.
+    pub fn router(&self, secret: ClientSecret) -> Router {
+        Router::new()
+            .route(PATH, post(receive))
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+            .with_state(Endpoint { secret, inbox: self.clone() })
+    }
+
+    /// Applies the deliveries any process accepted, those due first first, until dropped: a failed one is tried
+    /// again after a pause that doubles, up to [`MAX_ATTEMPTS`]. Run by the process that syncs, and only by it.
+    pub async fn apply(self, engine: SyncEngine) {
+        let mut said_failing = false;
+        let mut pruned_at = 0;
+        loop {
+            let now = unix_ms();
+            match self.store.pending_webhooks(now, BATCH).await {
+                Ok(due) => {
+                    said_failing = false;
+                    let full = due.len() == BATCH as usize;
+                    apply_all(&engine, due).await;
+                    if now - pruned_at > KEEP_APPLIED_MS / 24 {
+                        pruned_at = now;
+                        if let Err(error) = self.store.prune_webhooks(now - KEEP_APPLIED_MS).await {
+                            tracing::debug!(%error, "cannot prune applied webhook deliveries");
+                        }
+                    }
+                    if full {
+                        continue;
+                    }
+                }
+                Err(error) if !said_failing => {
+                    said_failing = true;
+                    tracing::warn!(%error, "cannot read the webhook inbox; trying again");
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                () = self.accepted.notified() => {}
+                () = tokio::time::sleep(LOOK_EVERY) => {}
             }
         }
-    });
-    Router::new()
-        .route(PATH, post(receive))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(Endpoint { secret, queue })
+    }
+}
+
+/// Applies `due`, fetching each object once however many deliveries named it.
+async fn apply_all(engine: &SyncEngine, due: Vec<PendingWebhook>) {
+    let mut done: std::collections::HashMap<Refresh, Result<(), String>> = std::collections::HashMap::new();
+    for delivery in due {
+        let result = match done.get(&delivery.refresh) {
+            Some(result) => result.clone(),
+            None => {
+                let result = match &delivery.refresh {
+                    Refresh::Conversation(id) => engine.refresh_conversation(id).await,
+                    Refresh::Contact(id) => engine.refresh_contact(id).await,
+                }
+                .map_err(|error| error.to_string());
+                done.insert(delivery.refresh.clone(), result.clone());
+                result
+            }
+        };
+        let store = engine.store();
+        let now = unix_ms();
+        let recorded = match &result {
+            Ok(()) => {
+                tracing::debug!(refresh = ?delivery.refresh, "webhook delivery applied");
+                store.webhook_applied(&delivery.notification_id, now).await
+            }
+            Err(error) => {
+                let attempts = delivery.attempts + 1;
+                let give_up = attempts >= MAX_ATTEMPTS;
+                let retry_at = now + 1_000 * (1_i64 << attempts.min(20));
+                match give_up {
+                    true => {
+                        tracing::warn!(refresh = ?delivery.refresh, %error, attempts, "webhook delivery given up; the scheduled sync will bring its object")
+                    }
+                    false => {
+                        tracing::info!(refresh = ?delivery.refresh, %error, attempts, "webhook delivery failed; trying again")
+                    }
+                }
+                store.webhook_failed(&delivery.notification_id, error, retry_at, give_up.then_some(now)).await
+            }
+        };
+        if let Err(error) = recorded {
+            tracing::warn!(refresh = ?delivery.refresh, %error, "cannot record a webhook delivery's outcome");
+        }
+    }
 }
 
 async fn receive(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Bytes) -> StatusCode {
@@ -79,14 +178,40 @@ async fn receive(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Byt
         tracing::warn!(bytes = body.len(), "rejected a webhook delivery: missing or invalid X-Hub-Signature");
         return StatusCode::UNAUTHORIZED;
     }
-    let Some(refresh) = parse(&body) else {
+    let Some(delivery) = parse(&body) else {
         // Signed but not something we act on (ping, admin or company topics, ...): acknowledge.
         return StatusCode::OK;
     };
-    match endpoint.queue.try_send(refresh) {
-        Ok(()) => StatusCode::ACCEPTED,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    let inbox = &endpoint.inbox;
+    let accepted = tokio::time::timeout(
+        ACCEPT_WITHIN,
+        inbox.store.accept_webhook(&delivery.notification_id, &delivery.refresh, unix_ms()),
+    );
+    match accepted.await {
+        Ok(Ok(true)) => {
+            inbox.accepted.notify_one();
+            StatusCode::ACCEPTED
+        }
+        // Accepted before (a redelivery): nothing more to do.
+        Ok(Ok(false)) => StatusCode::OK,
+        Ok(Err(StoreError::InvalidArgument(reason))) => {
+            tracing::warn!(%reason, "refused a signed webhook delivery");
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot keep a webhook delivery; Intercom will deliver it again");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        Err(_) => {
+            tracing::warn!("the store did not take a webhook delivery in time; Intercom will deliver it again");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
     }
+}
+
+fn unix_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Whether `signature` (`sha1=<40 hex>`) is the HMAC-SHA1 of `body` under `secret`; constant-time.
@@ -106,8 +231,8 @@ pub fn sign(secret: &ClientSecret, body: &[u8]) -> String {
     format!("sha1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The object a notification names, for the topics that concern conversations and contacts.
-pub fn parse(body: &[u8]) -> Option<Refresh> {
+/// The delivery a notification makes, for the topics that concern conversations and contacts.
+pub fn parse(body: &[u8]) -> Option<Delivery> {
     let notification: serde_json::Value = serde_json::from_slice(body).ok()?;
     let topic = notification.get("topic")?.as_str()?;
     let item = notification.get("data")?.get("item")?;
@@ -116,14 +241,19 @@ pub fn parse(body: &[u8]) -> Option<Refresh> {
         serde_json::Value::Number(id) => id.to_string(),
         _ => return None,
     };
-    if topic.starts_with("conversation.") || topic.starts_with("conversation_part.") {
+    let refresh = if topic.starts_with("conversation.") || topic.starts_with("conversation_part.") {
         // Part topics carry the conversation as their item too.
-        Some(Refresh::Conversation(id))
+        Refresh::Conversation(id)
     } else if topic.starts_with("contact.") || topic.starts_with("user.") {
-        Some(Refresh::Contact(id))
+        Refresh::Contact(id)
     } else {
-        None
-    }
+        return None;
+    };
+    let notification_id = match notification.get("id").and_then(|id| id.as_str()) {
+        Some(id) if !id.is_empty() => id.to_owned(),
+        _ => format!("sha1:{}", hex::encode(Sha1::digest(body))),
+    };
+    Some(Delivery { notification_id, refresh })
 }
 
 #[cfg(test)]
@@ -155,22 +285,29 @@ mod tests {
     fn topics_map_to_refreshes() {
         let notification = |topic: &str, id: &str| {
             format!(
-                r#"{{"type":"notification_event","topic":"{topic}","data":{{"type":"notification_event_data","item":{{"type":"x","id":{id}}}}}}}"#
+                r#"{{"type":"notification_event","id":"notif_1","topic":"{topic}","data":{{"type":"notification_event_data","item":{{"type":"x","id":{id}}}}}}}"#
             )
         };
+        let refresh = |body: String| parse(body.as_bytes()).map(|delivery| delivery.refresh);
         assert_eq!(
-            parse(notification("conversation.user.replied", "\"123\"").as_bytes()),
+            refresh(notification("conversation.user.replied", "\"123\"")),
             Some(Refresh::Conversation("123".into()))
         );
-        assert_eq!(
-            parse(notification("conversation.deleted", "456").as_bytes()),
-            Some(Refresh::Conversation("456".into()))
-        );
-        assert_eq!(
-            parse(notification("contact.user.updated", "\"abc\"").as_bytes()),
-            Some(Refresh::Contact("abc".into()))
-        );
-        assert_eq!(parse(notification("company.created", "\"c1\"").as_bytes()), None);
+        assert_eq!(refresh(notification("conversation.deleted", "456")), Some(Refresh::Conversation("456".into())));
+        assert_eq!(refresh(notification("contact.user.updated", "\"abc\"")), Some(Refresh::Contact("abc".into())));
+        assert_eq!(refresh(notification("company.created", "\"c1\"")), None);
         assert_eq!(parse(b"not json"), None);
+    }
+
+    #[test]
+    fn deliveries_are_named_by_their_notification_id_or_else_by_their_body() {
+        let named = br#"{"id":"notif_7","topic":"conversation.admin.closed","data":{"item":{"id":"9"}}}"#;
+        assert_eq!(parse(named).unwrap().notification_id, "notif_7");
+        let unnamed = br#"{"topic":"conversation.admin.closed","data":{"item":{"id":"9"}}}"#;
+        let other = br#"{"topic":"conversation.admin.closed","data":{"item":{"id":"10"}}}"#;
+        let id = parse(unnamed).unwrap().notification_id;
+        assert!(id.starts_with("sha1:") && id.len() == 45, "{id}");
+        assert_eq!(parse(unnamed).unwrap().notification_id, id, "the same body, the same name");
+        assert_ne!(parse(other).unwrap().notification_id, id);
     }
 }

@@ -34,6 +34,11 @@ pub struct Contender {
     leading: bool,
 }
 
+/// The name whose hash (with the schema's name, see [`Contender::try_lead`]) is the advisory lock of `role`.
+pub(in crate::store) fn lock_name(role: &str) -> String {
+    format!("fastintercom leader: {role}: ")
+}
+
 impl Contender {
     pub(in crate::store) fn new(options: &PgConnectOptions, role: &str) -> Self {
         let options = options.clone().options([
@@ -66,7 +71,7 @@ impl Contender {
         };
         // One lock per role and per schema: two deployments in one database (each in its schema) lead apart.
         let taken = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1 || current_schema(), 0))")
-            .bind(format!("fastintercom leader: {}: ", self.role))
+            .bind(lock_name(&self.role))
             .fetch_one(&mut *connection)
             .await;
         match taken {

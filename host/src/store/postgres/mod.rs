@@ -17,9 +17,11 @@
 pub(super) mod api_keys;
 pub(super) mod contacts;
 pub(super) mod conversations;
+pub(super) mod copy;
 pub(super) mod leader;
 pub(super) mod meta;
 pub(super) mod sync_state;
+pub(super) mod webhook_inbox;
 pub(super) mod write;
 
 use std::str::FromStr as _;

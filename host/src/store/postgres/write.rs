@@ -391,7 +391,7 @@ pub(in crate::store) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Re
 
 /// Rebuilds the search documents of conversations `rowids` from what is stored: a conversation Intercom truncated
 /// may have older parts stored that its record lacks.
-async fn rebuild_documents(tx: &mut Tx, rowids: &[i64]) -> Result<()> {
+pub(super) async fn rebuild_documents(tx: &mut Tx, rowids: &[i64]) -> Result<()> {
     let rows = sqlx::query(
         "SELECT c.rowid, coalesce(c.source_subject, ''), c.source_body_text || ' ' || \
          coalesce((SELECT string_agg(p.body_text, ' ' ORDER BY p.created_at) FROM conversation_parts p \
@@ -414,6 +414,30 @@ async fn rebuild_documents(tx: &mut Tx, rowids: &[i64]) -> Result<()> {
          FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS d (rowid, subject, body) WHERE c.rowid = d.rowid"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(&subjects).bind(&bodies).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Rebuilds the search documents of contacts `rowids` from what is stored (their names and emails, as
+/// [`upsert_contacts`] writes them).
+pub(super) async fn rebuild_contact_documents(tx: &mut Tx, rowids: &[i64]) -> Result<()> {
+    let rows = sqlx::query("SELECT rowid, coalesce(name, ''), coalesce(email, '') FROM contacts WHERE rowid = ANY($1)")
+        .bind(rowids)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut texts = Vec::with_capacity(rows.len());
+    for row in &rows {
+        ids.push(row.try_get::<i64, _>(0)?);
+        texts.push(format!("{} {}", words(row.try_get(1)?), words(row.try_get(2)?)));
+    }
+    sqlx::query(
+        "UPDATE contacts c SET document = to_tsvector('simple', d.text) \
+         FROM UNNEST($1::bigint[], $2::text[]) AS d (rowid, text) WHERE c.rowid = d.rowid",
+    )
+    .bind(&ids)
+    .bind(&texts)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
