@@ -5,9 +5,12 @@
 //! - hot swap: from a plugin's file landing in the watched directory to its new version answering, for new bytes
 //!   (compiled on arrival) and for bytes seen before (from the compiled-component cache);
 //! - p99 of another tool's calls while a plugin is swapped every half second, against p99 with no swap;
-//! - a full-text search computed, against the same search answered again from the kept answers.
+//! - a full-text search computed, against the same search answered again from the kept answers;
+//! - with the Redis at 127.0.0.1:6379 (skipped without it): the same search answered by a second replica from
+//!   the answers the first shared, and the hit ratio of two replicas under a repeated-query mix, sharing kept
+//!   answers and not.
 //!
-//! Every row but the last computes every call (the registry keeps no answers), as the rows measure the platform.
+//! Every row but the last two computes every call (the registry keeps no answers), as the rows measure the platform.
 //!
 //! Run: `cargo bench -p fastintercom --bench plugins`. The Python rows need `tests/guests/python/build.sh` to
 //! have run (the integration tests run it); without it they are skipped. Under `cargo test` (no `--bench`
@@ -54,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         hot_swap(&config, &store).await?;
         config.keep_answers = true;
         kept_answers(&config, &store).await?;
+        shared_answers(&config, &store).await?;
         anyhow::Ok(())
     })
 }
@@ -310,6 +314,101 @@ async fn kept_answers(config: &Config, store: &Store) -> anyhow::Result<()> {
     println!("|---|---|---|");
     println!("| computed | {} | {} |", us(computed_p50), us(computed_p99));
     println!("| answered again from the kept answers | {} | {} |", us(kept_p50), us(kept_p99));
+    println!();
+    Ok(())
+}
+
+/// Two replicas (registries) sharing kept answers through the Redis at 127.0.0.1:6379, under a key prefix of
+/// this run's: a search answered by the second from what the first computed (its own memory emptied before each
+/// call), and the share of calls answered without computing under a repeated-query mix, with and without Redis.
+async fn shared_answers(config: &Config, store: &Store) -> anyhow::Result<()> {
+    use fastintercom::shared::SharedRedis;
+    let prefix = format!("fastintercom-bench:{}:{}:", std::process::id(), rand::random::<u64>());
+    let redis = || async { SharedRedis::connect("redis://127.0.0.1:6379", &prefix).await.map(Arc::new) };
+    let probe = redis().await?;
+    if probe.kept_answer("probe").await.is_none() {
+        println!("Shared answers: skipped (no Redis answers at 127.0.0.1:6379)");
+        return Ok(());
+    }
+    let replica =
+        async |shared: Option<Arc<SharedRedis>>| Config { shared, ..config.clone() }.open_registry(store.clone()).await;
+    let (first, second) = (replica(Some(redis().await?)).await?, replica(Some(redis().await?)).await?);
+    let is_kept = |answer: &fastintercom::runtime::ToolOutput| {
+        answer.structured.as_ref().is_some_and(|s| s["metadata"]["cache_hit"] == json!(true))
+    };
+    let search = || object(json!({"query": "refund", "limit": 20}));
+    // Shared once both have read the store's data generation.
+    let mut shared = false;
+    for _ in 0..1000 {
+        first.call("search_conversations", search()).await?;
+        second.forget_kept_answers();
+        if is_kept(&second.call("search_conversations", search()).await?) {
+            shared = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    anyhow::ensure!(shared, "the second replica never served the first's answer");
+    let calls = scaled(5_000);
+    let mut from_redis = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        second.forget_kept_answers();
+        let started = Instant::now();
+        let answer = second.call("search_conversations", search()).await?;
+        from_redis.push(started.elapsed());
+        anyhow::ensure!(is_kept(&answer), "the search was computed again");
+    }
+    let (p50, p99, _) = percentiles(&mut from_redis);
+    println!("Shared answers: \"refund\", limit 20, answered by a second replica from Redis, {calls} calls");
+    println!();
+    println!("| call | p50 | p99 |");
+    println!("|---|---|---|");
+    println!("| answered from the answers another replica shared (Redis on loopback) | {} | {} |", us(p50), us(p99));
+    println!();
+
+    // The mix: an assistant's searches repeat, a few often and many rarely (Zipf, s = 1.1, over 300 distinct
+    // searches), each sent to one of the two replicas at random, as a load balancer does.
+    let words = ["refund", "invoice", "billing", "login", "password", "export", "cancel", "upgrade", "bug", "slow"];
+    let distinct: Vec<Map<String, Value>> =
+        (0..300).map(|i| object(json!({"query": words[i % words.len()], "limit": 5 + i / words.len()}))).collect();
+    let weights: Vec<f64> = (1..=distinct.len()).map(|rank| 1.0 / (rank as f64).powf(1.1)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(11);
+    let mix: Vec<(usize, bool)> = (0..scaled(3_000))
+        .map(|_| {
+            let mut pick = rand::Rng::random::<f64>(&mut rng) * total;
+            let index = weights.iter().position(|w| {
+                pick -= w;
+                pick <= 0.0
+            });
+            (index.unwrap_or(distinct.len() - 1), rand::Rng::random::<bool>(&mut rng))
+        })
+        .collect();
+    println!("Hit ratio: {} calls, Zipf(1.1) over {} distinct searches, two replicas", mix.len(), distinct.len());
+    println!();
+    println!("| kept answers | answered without computing |");
+    println!("|---|---|");
+    for (label, sharing) in [("each replica its own (no Redis)", false), ("shared through Redis", true)] {
+        let prefix = format!("{prefix}mix-{sharing}:");
+        let redis = || async {
+            match sharing {
+                true => SharedRedis::connect("redis://127.0.0.1:6379", &prefix).await.map(|r| Some(Arc::new(r))),
+                false => Ok(None),
+            }
+        };
+        let replicas = [replica(redis().await?).await?, replica(redis().await?).await?];
+        // Answers are kept once the store's data generation was read (the replicas share this process's store).
+        while store.version_seen().is_none() {
+            replicas[0].call("search_conversations", object(json!({"query": "warm up"}))).await?;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut kept = 0;
+        for &(index, to_second) in &mix {
+            let answer = replicas[usize::from(to_second)].call("search_conversations", distinct[index].clone()).await?;
+            kept += usize::from(is_kept(&answer));
+        }
+        println!("| {label} | {:.1}% ({kept} of {}) |", 100.0 * kept as f64 / mix.len() as f64, mix.len());
+    }
     println!();
     Ok(())
 }

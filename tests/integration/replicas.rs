@@ -64,7 +64,7 @@ async fn replicas_share_a_key_rate_limit_through_redis() {
     assert!(admitted >= 6 && admitted <= 6 + refilled, "admitted {admitted} in {refilled} s: {counts:?}");
     assert!(counts.iter().all(|&(_, refused)| refused > 0), "each replica refused the key: {counts:?}");
     for server in [&first, &second] {
-        assert!(server.log().contains("sharing rate limits through Redis"), "{}", server.log());
+        assert!(server.log().contains("sharing rate limits and kept answers through Redis"), "{}", server.log());
     }
 }
 
@@ -247,4 +247,83 @@ async fn a_webhook_accepted_by_a_replica_that_is_then_killed_is_applied_by_the_l
     assert_same(&fingerprint(&db).await, &fingerprint(&expected_db).await, "after the webhook");
     assert!(store.pending_webhooks(i64::MAX, 10).await.unwrap().is_empty(), "the delivery is marked applied");
     store.close().await;
+}
+
+/// `config.toml` of a replica sharing Redis under `prefix`.
+fn sharing_redis(dir: &std::path::Path, prefix: &str) {
+    let config = format!("[redis]\nurl = \"redis://127.0.0.1:6379\"\nkey_prefix = \"{prefix}\"\n");
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+}
+
+fn cache_hit(answer: &serde_json::Value) -> bool {
+    answer["structuredContent"]["metadata"]["cache_hit"] == json!(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_one_replica_computed_another_serves_and_none_outlives_a_commit() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let second_dir = tempfile::TempDir::new().unwrap();
+    let prefix = unique_prefix("answers");
+    sharing_redis(db.dir.path(), &prefix);
+    sharing_redis(second_dir.path(), &prefix);
+    let first = replica(&db, db.dir.path(), &["--demo-conversations", "40"], &[]).await;
+    let second = replica(&db, second_dir.path(), &["--demo-conversations", "40"], &[]).await;
+    let (a, b) = (first.client(None, Era::Modern).await, second.client(None, Era::Modern).await);
+
+    // A call the second replica has never seen, answered from what the first computed: each attempt asks
+    // something new, until both replicas have read the store's data generation.
+    let mut shared = None;
+    for limit in 1..=50 {
+        let search = json!({"state": "open", "limit": limit});
+        let computed = a.call_tool("search_conversations", search.clone()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let served = b.call_tool("search_conversations", search.clone()).await.unwrap();
+        if cache_hit(&served) {
+            assert!(!cache_hit(&computed), "{computed}");
+            assert_eq!(served["structuredContent"]["results"], computed["structuredContent"]["results"]);
+            shared = Some(search);
+            break;
+        }
+    }
+    let search = shared.expect("no answer was shared between the replicas");
+    let metrics = second.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("fastintercom_answer_cache_total{")
+            && l.contains("level=\"l2\"")
+            && l.contains("outcome=\"hit\"")),
+        "{metrics}"
+    );
+
+    // Another process commits: neither replica answers from before it for more than a second.
+    let store = db.open().await;
+    store.mark_synced("demo", 2_000_000_000).await.unwrap();
+    store.close().await;
+    let committed = Instant::now();
+    for client in [&a, &b] {
+        let fresh = eventually(Duration::from_secs(1), || async {
+            let answer = client.call_tool("search_conversations", search.clone()).await.unwrap();
+            answer["structuredContent"]["metadata"]["data_as_of"] == json!("2033-05-18T03:33:20Z")
+        })
+        .await;
+        assert!(fresh, "a replica answered from before the commit {:?} after it", committed.elapsed());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_on_postgresql_is_announced_to_every_replica_at_once() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (listening, writing) = (db.open().await, db.open().await);
+    // Read on a timer only once an hour: what this replica learns sooner, it heard.
+    let watch = listening.watch_data_generation(Duration::from_secs(3_600));
+    let seen = |store: &fastintercom::store::Store| store.version_seen().map(|(_, generation)| generation);
+    assert!(eventually(Duration::from_secs(5), || async { seen(&listening).is_some() }).await);
+    let before = seen(&listening).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await; // the listener is connected by now
+    writing.mark_synced("demo", 2_000_000_000).await.unwrap();
+    assert_eq!(seen(&writing), Some(before + 1), "the writer knows its own commit's generation at once");
+    let heard = eventually(Duration::from_secs(1), || async { seen(&listening) == Some(before + 1) }).await;
+    assert!(heard, "the commit was not announced: {:?}", seen(&listening));
+    watch.abort();
+    listening.close().await;
+    writing.close().await;
 }

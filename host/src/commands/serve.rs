@@ -65,7 +65,12 @@ impl Default for ServeArgs {
 }
 
 pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
-    let config = &Config { keep_answers: !args.no_answer_cache, ..config.clone() };
+    let redis = RedisSettings::resolve(&config.config_file(), args.redis_url.clone())?;
+    let shared = match &redis.url {
+        Some(url) => Some(Arc::new(SharedRedis::connect(url, &redis.key_prefix).await?)),
+        None => None,
+    };
+    let config = &Config { keep_answers: !args.no_answer_cache, shared: shared.clone(), ..config.clone() };
     let settings = args.intercom.settings(config)?;
     let demo = DemoOptions { conversations: args.demo_conversations, ..DemoOptions::default() };
     if settings.access_token.is_none()
@@ -90,11 +95,6 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let server = McpServer::new(registry);
     match args.http {
         Some(address) => {
-            let redis = RedisSettings::resolve(&config.config_file(), args.redis_url.clone())?;
-            let shared = match &redis.url {
-                Some(url) => Some(Arc::new(SharedRedis::connect(url, &redis.key_prefix).await?)),
-                None => None,
-            };
             let app = HttpApp {
                 server,
                 store: store.clone(),

@@ -21,6 +21,7 @@ use anyhow::Context as _;
 use crate::demo::{DemoOptions, SeedReport};
 use crate::registry::{self, Registry};
 use crate::runtime::{Runtime, RuntimeLimits};
+use crate::shared::SharedRedis;
 use crate::store::{PostgresOptions, Store, StoreOptions};
 
 /// Where the server keeps its files and how it limits plugins.
@@ -38,6 +39,9 @@ pub struct Config {
     pub keep_answers: bool,
     /// `--database-url` / `FASTINTERCOM_DATABASE_URL`, which wins over the settings file's `[store] url`.
     pub database_url: Option<DatabaseUrl>,
+    /// The Redis the replicas share kept answers through (`serve` connects it from `[redis]`); `None` keeps them
+    /// in this process only.
+    pub shared: Option<Arc<SharedRedis>>,
 }
 
 impl Config {
@@ -56,6 +60,7 @@ impl Config {
             limits: RuntimeLimits::default(),
             keep_answers: true,
             database_url: None,
+            shared: None,
         }
     }
 
@@ -134,7 +139,9 @@ impl Config {
         let mut limits = self.limits.clone();
         limits.policy = self.plugin_settings()?.policy;
         let runtime = Runtime::new(limits, Some(self.cache_dir.clone()), store)?;
-        let registry = Arc::new(Registry::new(runtime).keeping_answers(self.keep_answers));
+        let registry = Arc::new(
+            Registry::new(runtime).keeping_answers(self.keep_answers).sharing_answers_through(self.shared.clone()),
+        );
         self.reload_plugins(&registry).await?;
         Ok(registry)
     }

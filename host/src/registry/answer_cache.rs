@@ -19,6 +19,13 @@
 //! answer of calls made once (a model paging, or varying its filters) held memory for nothing, and calls that
 //! were never asked again had a p99 3.5× that without kept answers (10.1–11.6 ms against 2.8–3.3 ms, 1,000
 //! distinct filtered searches over stdio; kept the second time, 2.8–3.4 ms against 2.7–3.4 ms).
+//!
+//! With Redis, answers are kept at a second level that the replicas of a deployment share ([`SharedRedis`]):
+//! every computed answer is written there (after the call has answered, by a task of its own), keyed by the data
+//! generation alone, which every replica reads alike (own commits advance it at once, other processes' are
+//! announced and read within [`GENERATION_READ_EVERY`]). A miss of the first level asks the second before the
+//! tool is called; what it finds is kept at the first level too. A Redis that does not answer costs at most one
+//! bounded wait a second (see [`crate::shared`]), and the first level goes on alone.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -26,6 +33,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::runtime::{Capability, ContentBlock, LoadedPlugin, PluginOrigin, ToolAnnotations, ToolOutput, ToolSpec};
+use crate::shared::SharedRedis;
 use crate::store::{Store, VersionSeen};
 
 /// Longest an answer is kept, however unchanged the store.
@@ -43,6 +51,9 @@ const SEEN_ONCE_CALLS: u64 = 100_000;
 /// Largest answer kept; larger ones are computed every time.
 const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
 
+/// Largest answer kept in Redis, whose answers cross the network on every hit.
+const MAX_SHARED_ANSWER_BYTES: usize = 512 * 1024;
+
 /// Grants whose interfaces only read the store (and write the plugin's own log).
 const STORE_ONLY_GRANTS: [Capability; 4] =
     [Capability::Log, Capability::SyncStatus, Capability::Conversations, Capability::Contacts];
@@ -54,6 +65,16 @@ pub struct AnswerCache {
     hashing: std::collections::hash_map::RandomState,
     /// The task that reads the store's data generation, started by the first call whose answer may be kept.
     generation_reader: OnceLock<tokio::task::JoinHandle<()>>,
+    /// The second level, shared by the replicas; `None` without Redis.
+    shared: Option<Arc<SharedRedis>>,
+}
+
+/// Where an answer is kept: this process's key (its own commits and the data generation it read), and the key
+/// replicas share (the generation alone, which every replica reads alike).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerKey {
+    local: String,
+    shared: String,
 }
 
 impl Drop for AnswerCache {
@@ -73,17 +94,22 @@ struct KeptAnswer {
 
 impl Default for AnswerCache {
     fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl AnswerCache {
+    /// Kept answers in this process, and in `shared` too when given.
+    pub fn new(shared: Option<Arc<SharedRedis>>) -> Self {
         let entries = moka::sync::Cache::builder()
             .max_capacity(MAX_BYTES)
             .weigher(|key: &String, answer: &Arc<KeptAnswer>| (key.len() as u32).saturating_add(answer.bytes))
             .time_to_live(TIME_TO_LIVE)
             .build();
         let seen_once = moka::sync::Cache::builder().max_capacity(SEEN_ONCE_CALLS).time_to_live(TIME_TO_LIVE).build();
-        Self { entries, seen_once, hashing: Default::default(), generation_reader: OnceLock::new() }
+        Self { entries, seen_once, hashing: Default::default(), generation_reader: OnceLock::new(), shared }
     }
-}
 
-impl AnswerCache {
     /// Whether answers of `tool` (of `plugin`) may be kept.
     pub fn keeps(plugin: &LoadedPlugin, tool: &ToolSpec) -> bool {
         plugin.origin == PluginOrigin::Builtin
@@ -97,34 +123,96 @@ impl AnswerCache {
 
     /// The key of a call of `tool` of `plugin` with `arguments` on the store at `version`. Arguments are a sorted
     /// map, so equal arguments give equal text whatever order the client wrote them in.
-    pub fn key(plugin: &LoadedPlugin, tool: &str, arguments: &Map<String, Value>, version: VersionSeen) -> String {
+    pub fn key(plugin: &LoadedPlugin, tool: &str, arguments: &Map<String, Value>, version: VersionSeen) -> AnswerKey {
         let arguments = serde_json::to_string(arguments).unwrap_or_default();
         let (commits, generation) = version;
-        format!("{}\u{0}{tool}\u{0}{commits}.{generation}\u{0}{arguments}", plugin.digest)
+        let call = format!("{}\u{0}{tool}\u{0}{arguments}", plugin.digest);
+        AnswerKey { local: format!("{commits}.{generation}\u{0}{call}"), shared: format!("{generation}\u{0}{call}") }
     }
 
-    /// The kept answer, marked as served from here.
-    pub fn get(&self, key: &str) -> Option<ToolOutput> {
-        let kept = self.entries.get(key)?;
-        Some(kept.served.get_or_init(|| marked_as_hit(&kept.output)).clone())
+    /// The kept answer, marked as served from here: this process's, or else one a replica shared (which this
+    /// process then keeps too).
+    pub async fn get(&self, key: &AnswerKey) -> Option<ToolOutput> {
+        if let Some(kept) = self.entries.get(&key.local) {
+            counted("l1", "hit");
+            return Some(kept.served.get_or_init(|| marked_as_hit(&kept.output)).clone());
+        }
+        counted("l1", "miss");
+        let shared = self.shared.as_ref()?;
+        let found =
+            shared.kept_answer(&key.shared).await.flatten().filter(|bytes| bytes.len() <= MAX_SHARED_ANSWER_BYTES);
+        let Some(output) = found.as_deref().and_then(decoded) else {
+            counted("l2", "miss");
+            return None;
+        };
+        counted("l2", "hit");
+        let served = marked_as_hit(&output);
+        if let Some(kept) = kept_answer(&key.local, &output) {
+            let _ = kept.served.set(served.clone());
+            self.entries.insert(key.local.clone(), Arc::new(kept));
+        }
+        Some(served)
     }
 
-    /// Keeps `output` under `key` if this call was seen before, unless it is too large to be worth it.
-    pub fn insert(&self, key: String, output: &ToolOutput) {
-        let hash = std::hash::BuildHasher::hash_one(&self.hashing, &key);
+    /// Forgets the answers kept in this process (not those shared through Redis), for benchmarks of the second
+    /// level.
+    pub fn forget_local(&self) {
+        self.entries.invalidate_all();
+        self.seen_once.invalidate_all();
+    }
+
+    /// Keeps `output` under `key`: in this process if this call was seen before, and for the other replicas
+    /// (by a task of its own, so the answer does not wait on Redis), unless it is too large to be worth it.
+    pub fn insert(&self, key: AnswerKey, output: &ToolOutput) {
+        if let Some(shared) = &self.shared
+            && let Some(bytes) = encoded(output).filter(|bytes| bytes.len() <= MAX_SHARED_ANSWER_BYTES)
+        {
+            let shared = Arc::clone(shared);
+            let name = key.shared.clone();
+            tokio::spawn(async move { shared.keep_answer(&name, &bytes, TIME_TO_LIVE).await });
+        }
+        let hash = std::hash::BuildHasher::hash_one(&self.hashing, &key.local);
         if self.seen_once.remove(&hash).is_none() {
             self.seen_once.insert(hash, ());
             return;
         }
-        let text_bytes: usize = output.content.iter().map(|ContentBlock::Text(text)| text.len()).sum();
-        // The parsed structured copy weighs about what its text did, which the text block repeats.
-        let bytes = text_bytes.saturating_mul(2);
-        if bytes > MAX_ANSWER_BYTES || key.len() > MAX_ANSWER_BYTES {
-            return;
+        if let Some(kept) = kept_answer(&key.local, output) {
+            self.entries.insert(key.local, Arc::new(kept));
         }
-        let kept = KeptAnswer { output: output.clone(), served: OnceLock::new(), bytes: bytes as u32 };
-        self.entries.insert(key, Arc::new(kept));
     }
+}
+
+/// `output` ready to be kept under `key`; `None` when it is too large to be worth it.
+fn kept_answer(key: &str, output: &ToolOutput) -> Option<KeptAnswer> {
+    let text_bytes: usize = output.content.iter().map(|ContentBlock::Text(text)| text.len()).sum();
+    // The parsed structured copy weighs about what its text did, which the text block repeats.
+    let bytes = text_bytes.saturating_mul(2);
+    if bytes > MAX_ANSWER_BYTES || key.len() > MAX_ANSWER_BYTES {
+        return None;
+    }
+    Some(KeptAnswer { output: output.clone(), served: OnceLock::new(), bytes: bytes as u32 })
+}
+
+fn counted(level: &'static str, outcome: &'static str) {
+    metrics::counter!("fastintercom_answer_cache_total", "level" => level, "outcome" => outcome).increment(1);
+}
+
+/// An answer as it is kept in Redis: its text blocks and its structured answer, as JSON.
+fn encoded(output: &ToolOutput) -> Option<Vec<u8>> {
+    let texts: Vec<&str> = output.content.iter().map(|ContentBlock::Text(text)| text.as_str()).collect();
+    serde_json::to_vec(&serde_json::json!({"text": texts, "structured": output.structured})).ok()
+}
+
+/// An answer read back from Redis; `None` when it is not one [`encoded`] wrote (a value of another version).
+fn decoded(bytes: &[u8]) -> Option<ToolOutput> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Kept {
+        text: Vec<String>,
+        structured: Option<Value>,
+    }
+    let kept: Kept = serde_json::from_slice(bytes).ok()?;
+    Some(ToolOutput { content: kept.text.into_iter().map(ContentBlock::Text).collect(), structured: kept.structured })
 }
 
 /// Whether a tool with these hints, of a plugin with these grants, answers from its arguments and the store alone.
@@ -196,23 +284,58 @@ mod tests {
         }
     }
 
-    #[test]
-    fn large_answers_are_not_kept() {
+    fn key(call: &str, generation: u64) -> AnswerKey {
+        AnswerKey { local: format!("0.{generation}\u{0}{call}"), shared: format!("{generation}\u{0}{call}") }
+    }
+
+    #[tokio::test]
+    async fn large_answers_are_not_kept() {
         let cache = AnswerCache::default();
         for _ in 0..2 {
-            cache.insert("small".into(), &answer(json!({}), "{}"));
-            cache.insert("large".into(), &answer(json!({}), &"x".repeat(MAX_ANSWER_BYTES)));
+            cache.insert(key("small", 1), &answer(json!({}), "{}"));
+            cache.insert(key("large", 1), &answer(json!({}), &"x".repeat(MAX_ANSWER_BYTES)));
         }
-        assert!(cache.get("small").is_some());
-        assert!(cache.get("large").is_none());
+        assert!(cache.get(&key("small", 1)).await.is_some());
+        assert!(cache.get(&key("large", 1)).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_kept_the_second_time_its_call_is_seen() {
+        let cache = AnswerCache::default();
+        cache.insert(key("once", 1), &answer(json!({}), "{}"));
+        assert!(cache.get(&key("once", 1)).await.is_none(), "a call seen once is remembered, its answer not kept");
+        cache.insert(key("once", 1), &answer(json!({}), "{}"));
+        assert!(cache.get(&key("once", 1)).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn what_one_replica_computed_another_serves_at_the_same_generation_only() {
+        let prefix = format!("fastintercom-test:l2:{}:{}:", std::process::id(), rand::random::<u64>());
+        let redis = || async { Some(Arc::new(SharedRedis::connect("redis://127.0.0.1:6379", &prefix).await.unwrap())) };
+        let (first, second) = (AnswerCache::new(redis().await), AnswerCache::new(redis().await));
+        let envelope = json!({"results": [1, 2], "metadata": {"source": "demo"}});
+        first.insert(key("search", 7), &answer(envelope.clone(), &envelope.to_string()));
+        let mut served = None;
+        for _ in 0..100 {
+            served = second.get(&key("search", 7)).await;
+            if served.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let served = served.expect("the other replica's answer");
+        assert_eq!(served.structured.as_ref().unwrap()["metadata"]["cache_hit"], json!(true));
+        assert_eq!(served.structured.as_ref().unwrap()["results"], json!([1, 2]));
+        assert!(second.get(&key("search", 8)).await.is_none(), "another generation is another answer");
+        // Now kept in the second replica's own memory: served without Redis.
+        assert!(second.entries.get(&key("search", 7).local).is_some());
     }
 
     #[test]
-    fn an_answer_is_kept_the_second_time_its_call_is_seen() {
-        let cache = AnswerCache::default();
-        cache.insert("once".into(), &answer(json!({}), "{}"));
-        assert!(cache.get("once").is_none(), "a call seen once is remembered, its answer not kept");
-        cache.insert("once".into(), &answer(json!({}), "{}"));
-        assert!(cache.get("once").is_some());
+    fn what_redis_holds_is_read_back_only_when_it_is_an_answer() {
+        let output = answer(json!({"n": 1}), "{\"n\":1}");
+        assert_eq!(decoded(&encoded(&output).unwrap()), Some(output));
+        assert_eq!(decoded(b"{\"text\": 3}"), None);
+        assert_eq!(decoded(b"\xff"), None);
     }
 }

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use crate::observability::{self, CallOutcome};
 use crate::runtime::{CallError, LoadError, LoadedPlugin, PluginOrigin, Runtime, ToolOutput, ToolSpec};
 
-use answer_cache::AnswerCache;
+use answer_cache::{AnswerCache, AnswerKey};
 use catalog::Catalog;
 pub use sources::{
     BUILTIN_PLUGINS, DirectoryEntry, PluginSource, builtin_sources, directory_sources, source_from_files,
@@ -157,6 +157,23 @@ impl Registry {
         self
     }
 
+    /// Forgets the answers kept in this process (those shared through Redis stay), for benchmarks of the second
+    /// level of kept answers.
+    #[doc(hidden)]
+    pub fn forget_kept_answers(&self) {
+        if let Some(answers) = &self.answers {
+            answers.forget_local();
+        }
+    }
+
+    /// This registry, sharing the answers it keeps with the other replicas through `redis` (when it keeps any).
+    pub fn sharing_answers_through(mut self, redis: Option<Arc<crate::shared::SharedRedis>>) -> Self {
+        if self.answers.is_some() {
+            self.answers = Some(AnswerCache::new(redis));
+        }
+        self
+    }
+
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
     }
@@ -245,10 +262,9 @@ impl Registry {
         let _running = InFlight(&self.in_flight);
         let started = Instant::now();
         let kept_as = self.answer_key(&tool, name, &arguments);
-        if let Some(key) = &kept_as
-            && let Some(answer) = self.answers.as_ref().and_then(|answers| answers.get(key))
+        if let (Some(key), Some(answers)) = (&kept_as, &self.answers)
+            && let Some(answer) = answers.get(key).await
         {
-            metrics::counter!("fastintercom_answer_cache_total", "level" => "l1", "outcome" => "hit").increment(1);
             observability::record_tool_call(name, &tool.plugin.manifest.name, CallOutcome::Ok, started.elapsed());
             return Ok(answer);
         }
@@ -267,7 +283,6 @@ impl Registry {
         }
         observability::record_tool_call(name, &tool.plugin.manifest.name, outcome, started.elapsed());
         if let (Some(key), Some(answers), Ok(output)) = (kept_as, &self.answers, &result) {
-            metrics::counter!("fastintercom_answer_cache_total", "level" => "l1", "outcome" => "miss").increment(1);
             answers.insert(key, output);
         }
         result
@@ -275,7 +290,7 @@ impl Registry {
 
     /// Where an answer of this call is kept (see [`AnswerCache`]); `None` when the tool's answers are not kept, or
     /// before the store's data generation was first read (the first calls after a start).
-    fn answer_key(&self, tool: &RegisteredTool, name: &str, arguments: &Map<String, Value>) -> Option<String> {
+    fn answer_key(&self, tool: &RegisteredTool, name: &str, arguments: &Map<String, Value>) -> Option<AnswerKey> {
         let answers = self.answers.as_ref()?;
         if !AnswerCache::keeps(&tool.plugin, &tool.spec) {
             return None;

@@ -1,13 +1,15 @@
-//! What the replicas of one deployment share through Redis (`--redis-url`, `[redis]` in `config.toml`): today the
+//! What the replicas of one deployment share through Redis (`--redis-url`, `[redis]` in `config.toml`): the
 //! per-key rate limits of the HTTP server ([`rate_limit`]), so that a key limited to 50 requests a second gets 50
-//! in all, not 50 from each replica.
+//! in all, not 50 from each replica, and kept answers ([`answers`]), so that what one replica computed another
+//! serves.
 //!
 //! Redis is optional and never in the way: a replica that cannot reach it serves on with what it has of its own
-//! (per-replica rate limits), says so once, and uses Redis again once it answers. Every command is bounded by
+//! (per-replica rate limits and kept answers), says so once, and uses Redis again once it answers. Every command is bounded by
 //! [`COMMAND_TIMEOUT`]; after a failure the replica leaves Redis alone for [`RETRY_AFTER`], then one command at a
 //! time finds out whether it is back, so a dead or stalled Redis costs one bounded wait per second, not one per
 //! request.
 
+pub mod answers;
 pub mod rate_limit;
 
 use std::sync::Arc;
@@ -93,7 +95,7 @@ impl SharedRedis {
         };
         let pong: Option<String> = shared.run(async |c| redis::cmd("PING").query_async(c).await).await;
         if pong.is_some() {
-            tracing::info!(redis = %shared.address, prefix = %shared.key_prefix, "sharing rate limits through Redis");
+            tracing::info!(redis = %shared.address, prefix = %shared.key_prefix, "sharing rate limits and kept answers through Redis");
         }
         Ok(shared)
     }
@@ -121,7 +123,7 @@ impl SharedRedis {
         let answer = match outcome {
             Ok(Ok(value)) => {
                 if sent_at >= health.failed_at_ms.load(Ordering::Acquire) && !health.up.swap(true, Ordering::AcqRel) {
-                    tracing::info!(redis = %self.address, "Redis answers again: rate limits are shared again");
+                    tracing::info!(redis = %self.address, "Redis answers again: rate limits and kept answers are shared again");
                 }
                 Some(value)
             }
@@ -156,7 +158,7 @@ impl SharedRedis {
             self.connection.store(Arc::new(fresh));
         }
         if outage_begins {
-            tracing::warn!(redis = %self.address, %reason, "Redis does not answer: rate limits are per replica until it does");
+            tracing::warn!(redis = %self.address, %reason, "Redis does not answer: rate limits and kept answers are per replica until it does");
         }
     }
 }

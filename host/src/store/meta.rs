@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::Row;
@@ -55,6 +55,19 @@ pub(super) struct FreshnessCache(Mutex<Option<(Instant, VersionSeen, Freshness)>
 
 /// `Store::generation_seen` before the data generation was first read.
 pub(super) const GENERATION_NOT_READ: u64 = u64::MAX;
+
+/// Notes that the data generation is at least `generation` (read from the store, or returned by this process's
+/// own commit). Generations only grow: a read that started before a commit and ends after it must not take the
+/// commit's generation back.
+pub(super) fn saw_generation(seen: &AtomicU64, generation: u64) {
+    let mut current = seen.load(Ordering::SeqCst);
+    while current == GENERATION_NOT_READ || current < generation {
+        match seen.compare_exchange_weak(current, generation, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return,
+            Err(now) => current = now,
+        }
+    }
+}
 
 impl Store {
     /// Where the data came from and when it was last brought up to date.
@@ -111,19 +124,29 @@ impl Store {
             "SELECT CAST(value AS INTEGER) FROM workspace_meta WHERE key = 'data_generation'",
         );
         let generation = self.read(async |c| query.fetch_optional(c).await).await?.unwrap_or(0).max(0) as u64;
-        self.generation_seen.store(generation, Ordering::SeqCst);
+        saw_generation(&self.generation_seen, generation);
         Ok(generation)
     }
 
     /// Reads the data generation every `every` from now on, so that [`Store::version_seen`] learns of other
-    /// processes' commits within that time; ends when the returned task is aborted.
+    /// processes' commits within that time, and on PostgreSQL also as soon as a commit announces one; ends when
+    /// the returned task is aborted.
     pub fn watch_data_generation(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
+            let mut announcements = store.postgres().map(postgres::meta::GenerationAnnouncements::new);
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                ticks.tick().await;
+                match &mut announcements {
+                    Some(announced) => tokio::select! {
+                        _ = ticks.tick() => {}
+                        () = announced.next() => {}
+                    },
+                    None => {
+                        ticks.tick().await;
+                    }
+                }
                 if let Err(error) = store.data_generation().await {
                     tracing::debug!(%error, "cannot read the data generation; trying again");
                 }

@@ -19,6 +19,9 @@ pub struct WriteTx {
     tx: Tx,
     /// The store's commit counter, advanced when this transaction commits.
     commits: Arc<AtomicU64>,
+    /// The data generation the store has seen, which this transaction's commit advances at once (kept answers
+    /// shared with other replicas are keyed by it alone).
+    generation_seen: Arc<AtomicU64>,
 }
 
 /// A transaction of either backend.
@@ -46,7 +49,7 @@ impl Store {
             Some(postgres) => Tx::Postgres(postgres.begin().await?),
             None => Tx::Sqlite(self.sqlite_writer()?.begin_with("BEGIN IMMEDIATE").await?),
         };
-        Ok(WriteTx { tx, commits: Arc::clone(&self.commits) })
+        Ok(WriteTx { tx, commits: Arc::clone(&self.commits), generation_seen: Arc::clone(&self.generation_seen) })
     }
 
     /// Merges each full-text index into one segment, and refreshes SQLite's statistics of the searched tables,
@@ -411,16 +414,21 @@ impl WriteTx {
     /// Makes everything written in this transaction visible at once, and advances the store's data generation
     /// with it (see [`Store::data_generation`]).
     pub async fn commit(self) -> Result<()> {
-        match self.tx {
+        let generation = match self.tx {
             Tx::Sqlite(mut tx) => {
-                sqlx::query(
-                    "UPDATE workspace_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_generation'",
+                let generation: Option<i64> = sqlx::query_scalar(
+                    "UPDATE workspace_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_generation' \
+                     RETURNING CAST(value AS INTEGER)",
                 )
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
                 tx.commit().await?;
+                generation
             }
             Tx::Postgres(tx) => postgres::write::commit(tx).await?,
+        };
+        if let Some(generation) = generation {
+            super::meta::saw_generation(&self.generation_seen, generation.max(0) as u64);
         }
         self.commits.fetch_add(1, Ordering::SeqCst);
         Ok(())

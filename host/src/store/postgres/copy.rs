@@ -210,7 +210,7 @@ pub(in crate::store) async fn finish(mut tx: Tx) -> Result<()> {
         );
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
     }
-    super::write::commit(tx).await
+    super::write::commit(tx).await.map(drop)
 }
 
 #[derive(Clone, Copy)]

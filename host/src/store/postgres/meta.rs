@@ -1,7 +1,6 @@
 //! Facts about the copy as a whole (`workspace_meta`) and row counts, on PostgreSQL (see `store/meta.rs`).
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 
 use sqlx::{Postgres, Row as _, Transaction};
 
@@ -39,7 +38,7 @@ pub(in crate::store) async fn data_generation(store: &Store) -> Result<u64> {
         })
         .await?;
     let generation = generation.unwrap_or(0).max(0) as u64;
-    store.generation_seen.store(generation, Ordering::SeqCst);
+    crate::store::meta::saw_generation(&store.generation_seen, generation);
     Ok(generation)
 }
 
@@ -94,4 +93,49 @@ pub(in crate::store) async fn mark_synced(
         .await?;
     }
     Ok(())
+}
+
+/// The data generations other replicas' commits announce (see [`super::write::commit`]), heard on a connection
+/// of its own (a pool of one, so the store's pool keeps all of its connections).
+pub(in crate::store) struct GenerationAnnouncements {
+    pool: sqlx::PgPool,
+    listener: Option<sqlx::postgres::PgListener>,
+}
+
+impl GenerationAnnouncements {
+    pub(in crate::store) fn new(postgres: &super::Postgres) -> Self {
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(postgres.connect.clone());
+        Self { pool, listener: None }
+    }
+
+    /// Waits for the next announcement (of any schema's: the caller reads its own generation, which costs less
+    /// than telling them apart). A connection that fails is made again a second later; meanwhile this waits.
+    pub(in crate::store) async fn next(&mut self) {
+        loop {
+            let listener = match &mut self.listener {
+                Some(listener) => listener,
+                None => match self.listen().await {
+                    Ok(listener) => self.listener.insert(listener),
+                    Err(error) => {
+                        tracing::debug!(%error, "cannot listen for data generations; reading them on a timer");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                },
+            };
+            match listener.recv().await {
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::debug!(%error, "lost the connection that hears data generations");
+                    self.listener = None;
+                }
+            }
+        }
+    }
+
+    async fn listen(&self) -> sqlx::Result<sqlx::postgres::PgListener> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(super::write::GENERATION_CHANNEL).await?;
+        Ok(listener)
+    }
 }

@@ -724,10 +724,22 @@ pub(in crate::store) async fn upsert_tags(tx: &mut Tx, tags: &[TagRecord]) -> Re
 
 /// Advances the data generation and commits. The generation's row lock serializes the commits of overlapping
 /// writers (replicas), so generations and commits come in one order.
-pub(in crate::store) async fn commit(mut tx: Tx) -> Result<()> {
-    sqlx::query("UPDATE workspace_meta SET value = (value::bigint + 1)::text WHERE key = 'data_generation'")
-        .execute(&mut *tx)
-        .await?;
+/// Advances the data generation and commits; returns the new generation. The generation is announced on
+/// [`GENERATION_CHANNEL`] as the transaction commits (PostgreSQL delivers notifications at commit, and only
+/// then), so every replica's kept answers follow at once rather than at its next read of the generation.
+pub(in crate::store) async fn commit(mut tx: Tx) -> Result<Option<i64>> {
+    let generation: Option<i64> = sqlx::query_scalar(
+        "WITH advanced AS (UPDATE workspace_meta SET value = (value::bigint + 1)::text \
+         WHERE key = 'data_generation' RETURNING value::bigint AS generation) \
+         SELECT generation FROM advanced, pg_notify($1, current_schema() || ' ' || generation::text) AS announced",
+    )
+    .bind(GENERATION_CHANNEL)
+    .fetch_optional(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(generation)
 }
+
+/// Where committed data generations are announced (`LISTEN`), with the schema's name, for each schema is a
+/// deployment of its own.
+pub(in crate::store) const GENERATION_CHANNEL: &str = "fastintercom_data_generation";
