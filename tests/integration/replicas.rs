@@ -327,3 +327,87 @@ async fn a_commit_on_postgresql_is_announced_to_every_replica_at_once() {
     listening.close().await;
     writing.close().await;
 }
+
+fn served_tools(listed: &serde_json::Value) -> Vec<String> {
+    listed["tools"].as_array().expect("tools").iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
+}
+
+/// `fastintercom plugins <args>` against the PostgreSQL database of `db`, from a data directory of its own.
+fn plugins_on(db: &TestDb, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(crate::support::server_exe())
+        .arg("--data-dir")
+        .arg(db.dir.path().join("operator"))
+        .args(db.database_args())
+        .arg("plugins")
+        .args(args)
+        .env("FASTINTERCOM_CACHE_DIR", crate::http_support::shared_cache_dir())
+        .output()
+        .expect("plugins runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_installed_into_the_store_is_served_by_every_replica_and_withdrawn_alike() {
+    use fastintercom_tests::{PROBE_MANIFEST, PROBE_WASM};
+    let db = TestDb::new(Backend::Postgres).await;
+    let second_dir = tempfile::TempDir::new().unwrap();
+    let replicas = [
+        replica(&db, db.dir.path(), &["--demo-conversations", "30"], &[]).await,
+        replica(&db, second_dir.path(), &["--demo-conversations", "30"], &[]).await,
+    ];
+    let mut clients = Vec::new();
+    for server in &replicas {
+        let client = server.client(None, Era::Modern).await;
+        let stream = client.open_notifications().await.unwrap();
+        assert!(!served_tools(&client.request("tools/list", json!({})).await.unwrap()).contains(&"echo".to_owned()));
+        clients.push((client, stream));
+    }
+
+    // Stored junk first (what a careless or hostile writer of the store could leave): every replica refuses it
+    // and serves on.
+    let store = db.open().await;
+    let junk = b"not a component";
+    store.install_plugin("junk", (junk, PROBE_MANIFEST, None), "junk-identity", 1).await.unwrap();
+
+    let files = tempfile::TempDir::new().unwrap();
+    std::fs::write(files.path().join("probe.wasm"), PROBE_WASM).unwrap();
+    std::fs::write(files.path().join("probe.toml"), PROBE_MANIFEST).unwrap();
+    let wasm = files.path().join("probe.wasm");
+    let installed = plugins_on(&db, &["install", wasm.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&installed.stderr);
+    assert!(installed.status.success() && stderr.contains("into the store"), "{stderr}");
+    let installed_at = Instant::now();
+    for (client, stream) in &mut clients {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while stream.next_message().await.unwrap().expect("the stream stays open")["method"]
+                != "notifications/tools/list_changed"
+            {}
+        })
+        .await
+        .expect("no list_changed after the install");
+        let tools = served_tools(&client.request("tools/list", json!({})).await.unwrap());
+        assert!(tools.contains(&"echo".to_owned()) && tools.contains(&"search_conversations".to_owned()), "{tools:?}");
+    }
+    eprintln!(
+        "a plugin installed into the store served by both replicas {:?} after the install",
+        installed_at.elapsed()
+    );
+    let echoed = clients[1].0.call_tool("echo", json!({"text": "from the store"})).await.unwrap();
+    assert_eq!(echoed["structuredContent"], json!({"text": "from the store"}));
+    for server in &replicas {
+        let log = server.log();
+        assert!(log.contains("store:junk") && log.contains("the manifest names another plugin"), "{log}");
+    }
+
+    let removed = plugins_on(&db, &["uninstall", "probe"]);
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    for (client, _) in &clients {
+        let withdrawn = eventually(Duration::from_secs(10), || async {
+            !served_tools(&client.request("tools/list", json!({})).await.unwrap()).contains(&"echo".to_owned())
+        })
+        .await;
+        assert!(withdrawn, "a replica still serves the removed plugin");
+    }
+    let again = plugins_on(&db, &["uninstall", "probe"]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("no plugin named"));
+    store.close().await;
+}

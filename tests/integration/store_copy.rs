@@ -1,5 +1,5 @@
-//! `fastintercom store copy --to postgres://...`: the demo workspace (with an API key, sync checkpoints and a
-//! pending webhook delivery) lands in PostgreSQL row for row and answers the same searches; a non-empty target, a
+//! `fastintercom store copy --to postgres://...`: the demo workspace (with an API key, sync checkpoints, a
+//! pending webhook delivery and an installed plugin) lands in PostgreSQL row for row and answers the same searches; a non-empty target, a
 //! copy killed half-way, bad URLs and an unreachable server change nothing and say why.
 
 use std::process::Stdio;
@@ -114,7 +114,8 @@ async fn assert_copied_exactly(source: &TestDb, target: &TestDb, context: &str) 
 async fn the_rest(store: &Store) -> String {
     let freshness = store.freshness().await.unwrap();
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?} {:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?} {:?}",
+        store.plugin_identities().await.unwrap(),
         store.api_keys().await.unwrap(),
         store.sync_states().await.unwrap(),
         store.pending_webhooks(i64::MAX, 100).await.unwrap(),
@@ -150,6 +151,8 @@ async fn store_copy_round_trips_the_demo_workspace_exactly_and_refuses_a_second_
     tx.commit().await.unwrap();
     let delivery = WebhookRefresh::Conversation("42".to_owned());
     assert!(store.accept_webhook("notif_copy", &delivery, 1_790_000_200_000).await.unwrap());
+    let probe = (fastintercom_tests::PROBE_WASM, fastintercom_tests::PROBE_MANIFEST, Some("c2lnbmF0dXJl"));
+    store.install_plugin("probe", probe, "probe-identity", 1_790_000_300).await.unwrap();
     let (expected_rest, expected_answers) = (the_rest(&store).await, answers(&store).await);
     store.close().await;
 

@@ -157,12 +157,20 @@ impl PluginWatch {
         let config = config.clone();
         tokio::spawn(async move {
             let mut hangups = hangups();
+            let store = registry.runtime().store().clone();
+            let mut installed = StoreInstalls::default();
+            let mut polls = tokio::time::interval(STORE_PLUGINS_POLL);
+            polls.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let (cause, explicit) = tokio::select! {
                     Some(()) = changes.recv() => {
                         ("the plugins directory changed", requests.upgrade().is_some_and(|watch| watch.take_request()))
                     }
                     Some(()) = next_hangup(&mut hangups) => ("SIGHUP", true),
+                    _ = polls.tick() => match installed.changed(&store).await {
+                        true => ("the plugins installed into the store changed", false),
+                        false => continue,
+                    },
                     else => return,
                 };
                 tracing::info!(cause, "reloading plugins");
@@ -176,6 +184,43 @@ impl PluginWatch {
             }
         });
         watch
+    }
+}
+
+/// How often the plugins installed into the store are checked for a change: an install through any replica (or
+/// `plugins install` beside them) is served by every replica within this and a load.
+const STORE_PLUGINS_POLL: Duration = Duration::from_secs(1);
+
+/// The plugins installed into the store as last seen (names and identities); `None` before the first look, which
+/// counts as a change when anything is installed (one more reconcile, which loads nothing unchanged): an install
+/// between the start's load and that look would be missed otherwise.
+#[derive(Default)]
+struct StoreInstalls {
+    seen: Option<Vec<(String, String)>>,
+    said_failing: bool,
+}
+
+impl StoreInstalls {
+    /// Whether the installed plugins differ from the last look. A store that does not answer changes nothing
+    /// (said once per outage): its plugins stay served as they were.
+    async fn changed(&mut self, store: &Store) -> bool {
+        match store.plugin_identities().await {
+            Ok(now) => {
+                self.said_failing = false;
+                let changed = match &self.seen {
+                    None => !now.is_empty(),
+                    Some(seen) => *seen != now,
+                };
+                self.seen = Some(now);
+                changed
+            }
+            Err(error) => {
+                if !std::mem::replace(&mut self.said_failing, true) {
+                    tracing::warn!(%error, "cannot read the plugins installed into the store; trying again every second");
+                }
+                false
+            }
+        }
     }
 }
 

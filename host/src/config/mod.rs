@@ -158,10 +158,26 @@ impl Config {
         let reading = tokio::task::spawn_blocking(move || {
             registry::directory_sources(&plugins_dir, &reading_trust, max_component_bytes)
         });
-        let entries = tokio::time::timeout(READ_PLUGINS_TIMEOUT, reading)
+        let mut entries = tokio::time::timeout(READ_PLUGINS_TIMEOUT, reading)
             .await
             .context("reading the plugins directory took too long; the served tools are unchanged")?
             .context("reading the plugins directory panicked")??;
+        // Plugins installed into the store, which every replica sharing it serves; a name the directory holds is
+        // the directory's.
+        let stored = tokio::time::timeout(
+            READ_PLUGINS_TIMEOUT,
+            registry::store_sources(registry.runtime().store(), &trust, max_component_bytes),
+        )
+        .await
+        .context("reading the plugins installed into the store took too long; the served tools are unchanged")?
+        .context("cannot read the plugins installed into the store; the served tools are unchanged")?;
+        for entry in stored {
+            if entries.iter().any(|local| local.name == entry.name) {
+                tracing::warn!(plugin = %entry.name, "a plugin of this name is in the plugins directory and in the store; the directory's is served");
+            } else {
+                entries.push(entry);
+            }
+        }
         let outcome = registry
             .reconcile(registry::builtin_sources, entries, &trust)
             .await
@@ -173,6 +189,9 @@ impl Config {
             plugins_dir = %self.plugins_dir.display(),
             "plugins loaded"
         );
+        for refusal in &outcome.rejected {
+            tracing::warn!(%refusal, "a plugin is not served");
+        }
         Ok(outcome)
     }
 }

@@ -29,7 +29,8 @@ use crate::runtime::{CallError, LoadError, LoadedPlugin, PluginOrigin, Runtime, 
 use answer_cache::{AnswerCache, AnswerKey};
 use catalog::Catalog;
 pub use sources::{
-    BUILTIN_PLUGINS, DirectoryEntry, PluginSource, builtin_sources, directory_sources, source_from_files,
+    BUILTIN_PLUGINS, DirectoryEntry, MAX_MANIFEST_BYTES, PluginSource, builtin_sources, directory_sources,
+    files_identity, source_from_files, store_sources, stored_source,
 };
 
 /// One tool as clients see it, with the plugin that serves it.

@@ -145,25 +145,89 @@ fn read_source(
     let manifest_path = wasm_path.with_extension("toml");
     let manifest_text = read_text(&manifest_path)?
         .ok_or_else(|| source_error(&manifest_path, "missing (every NAME.wasm needs a NAME.toml)"))?;
-    let manifest = Manifest::parse(&manifest_text).map_err(|e| source_error(&manifest_path, e))?;
-    if manifest.name != name {
-        let reason = format!("the manifest names another plugin; name = \"{name}\" must match the file names");
-        return Err(source_error(&manifest_path, reason));
-    }
+    let manifest = parsed_manifest(&manifest_text, name).map_err(|reason| source_error(&manifest_path, reason))?;
     let wasm = read_bounded(wasm_path, max_component_bytes)?.ok_or_else(|| source_error(wasm_path, "vanished"))?;
     if !wasm.starts_with(b"\0asm") {
         // Nothing of the file's bytes goes into the message (the compiler's own would quote them).
         return Err(source_error(wasm_path, "not a WebAssembly file"));
     }
     let signature = read_text(&wasm_path.with_extension("sig"))?;
+    trusted_source(name, wasm, &manifest_text, manifest, signature.as_deref(), trust)
+}
+
+/// The manifest of plugin `name`, or why it is not one.
+fn parsed_manifest(text: &str, name: &str) -> Result<Manifest, String> {
+    let manifest = Manifest::parse(text).map_err(|e| e.to_string())?;
+    if manifest.name != name {
+        return Err(format!("the manifest names another plugin; name = \"{name}\" must match the file names"));
+    }
+    Ok(manifest)
+}
+
+/// The source, if the trust policy accepts its signature (or needs none).
+fn trusted_source(
+    name: &str,
+    wasm: Vec<u8>,
+    manifest_text: &str,
+    manifest: Manifest,
+    signature: Option<&str>,
+    trust: &TrustPolicy,
+) -> Result<PluginSource, RegistryError> {
     let signer = trust
-        .check(&wasm, &manifest_text, signature.as_deref())
+        .check(&wasm, manifest_text, signature)
         .map_err(|e| RegistryError::Untrusted { plugin: name.to_owned(), reason: e.to_string() })?;
     // The verdict is part of the identity: a key becoming trusted (or not) reloads the plugin.
-    let identity =
-        format!("{}{}", identity(&wasm, &manifest_text, signature.as_deref()), signer.as_deref().unwrap_or_default());
+    let identity = format!("{}{}", identity(&wasm, manifest_text, signature), signer.as_deref().unwrap_or_default());
     Ok(PluginSource { wasm: Arc::from(wasm), manifest, signer, identity })
 }
+
+/// A plugin installed into the store (`plugins install` with a PostgreSQL store), judged as its files would be:
+/// the manifest must name it, the component must be WebAssembly within the operator's size, and the trust policy
+/// must accept its signature. Errors name it as `store:NAME`.
+pub fn stored_source(
+    plugin: crate::store::StoredPlugin,
+    trust: &TrustPolicy,
+    max_component_bytes: usize,
+) -> DirectoryEntry {
+    let label = format!("store:{}", plugin.name);
+    let refused = |reason: String| RegistryError::Source { path: label.clone(), reason };
+    let source = (|| {
+        let manifest_text = plugin
+            .manifest
+            .ok_or_else(|| refused(format!("its manifest is larger than the {MAX_TEXT_BYTES} bytes the host reads")))?;
+        let manifest = parsed_manifest(&manifest_text, &plugin.name).map_err(refused)?;
+        let wasm = plugin.component.ok_or_else(|| {
+            refused(format!("its component is larger than the {max_component_bytes} bytes the host reads"))
+        })?;
+        if !wasm.starts_with(b"\0asm") {
+            return Err(refused("its component is not a WebAssembly file".to_owned()));
+        }
+        trusted_source(&plugin.name, wasm, &manifest_text, manifest, plugin.signature.as_deref(), trust)
+    })();
+    DirectoryEntry { name: plugin.name, source }
+}
+
+/// Every plugin installed into `store`, judged (see [`stored_source`]) off the async runtime.
+pub async fn store_sources(
+    store: &crate::store::Store,
+    trust: &TrustPolicy,
+    max_component_bytes: usize,
+) -> Result<Vec<DirectoryEntry>, crate::store::StoreError> {
+    let stored = store.stored_plugins(max_component_bytes, MAX_MANIFEST_BYTES).await?;
+    let trust = trust.clone();
+    let judged = tokio::task::spawn_blocking(move || {
+        stored.into_iter().map(|plugin| stored_source(plugin, &trust, max_component_bytes)).collect()
+    });
+    judged.await.map_err(|error| crate::store::StoreError::Build(format!("judging stored plugins failed: {error}")))
+}
+
+/// The identity of a plugin's files (before the trust policy's verdict is added), as the store keeps it.
+pub fn files_identity(wasm: &[u8], manifest: &str, signature: Option<&str>) -> String {
+    identity(wasm, manifest, signature)
+}
+
+/// Largest manifest the host reads, for readers of the store.
+pub const MAX_MANIFEST_BYTES: usize = MAX_TEXT_BYTES as usize;
 
 fn identity(wasm: &[u8], manifest: &str, signature: Option<&str>) -> String {
     let mut hash = Sha256::new();

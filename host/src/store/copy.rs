@@ -1,4 +1,5 @@
-//! Moving up: copies a SQLite store (workspace, sync checkpoints, API keys, pending webhook deliveries) into an
+//! Moving up: copies a SQLite store (workspace, sync checkpoints, API keys, pending webhook deliveries, plugins
+//! installed into it) into an
 //! empty PostgreSQL store, so a team that started on a laptop keeps months of history instead of syncing it again
 //! against Intercom's rate limit.
 //!
@@ -12,7 +13,7 @@ use futures_util::TryStreamExt as _;
 
 /// The tables copied, parents before children (PostgreSQL checks the foreign keys as rows arrive).
 /// `workspace_meta` comes without the target's own cursor key and data generation.
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 16] = [
     "admins",
     "teams",
     "tags",
@@ -28,6 +29,7 @@ pub const TABLES: [&str; 15] = [
     "workspace_meta",
     "api_keys",
     "webhook_deliveries",
+    "plugins",
 ];
 
 /// Rows per insert.

@@ -22,6 +22,8 @@ mod readers;
 mod row_count;
 mod search_by_tag;
 mod search_plan;
+mod shared_statement;
+mod stored_plugins;
 mod sync_state;
 mod text;
 mod webhook_inbox;
@@ -52,6 +54,7 @@ pub fn is_postgres_url(url: &str) -> bool {
 }
 pub use prepare::{PreparedWrite, prepare_conversations, prepare_new_conversations};
 pub use search_plan::SearchEffort;
+pub use stored_plugins::StoredPlugin;
 pub use sync_state::{ResourceState, RunCheckpoint};
 pub use text::html_to_text;
 pub use webhook_inbox::{MAX_WEBHOOK_ID_BYTES, PendingWebhook, WebhookRefresh};

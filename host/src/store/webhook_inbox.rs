@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 
+use super::shared_statement::Bind;
 use super::{Decodes, Result, Store, StoreError, postgres};
 
 /// The object a delivery asks to fetch again.
@@ -51,14 +52,6 @@ pub(super) const APPLIED: &str = "UPDATE webhook_deliveries SET done_at = $2 WHE
 pub(super) const FAILED: &str = "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $2, \
      next_attempt_at = $3, done_at = $4 WHERE notification_id = $1";
 pub(super) const PRUNE: &str = "DELETE FROM webhook_deliveries WHERE done_at < $1";
-
-/// A value bound to one of the statements above, whichever the dialect.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Bind<'a> {
-    Text(&'a str),
-    Int(i64),
-    MaybeInt(Option<i64>),
-}
 
 /// A pending delivery from a row of [`PENDING`].
 pub(super) fn pending_from_row<'r, R>(row: &'r R) -> Result<PendingWebhook>
@@ -135,22 +128,5 @@ impl Store {
     /// Forgets deliveries applied or given up before `before_ms`; returns how many.
     pub async fn prune_webhooks(&self, before_ms: i64) -> Result<u64> {
         self.execute_shared(PRUNE, &[Bind::Int(before_ms)]).await
-    }
-
-    /// Runs one statement of this module outside any write transaction (so the data generation stays), returning
-    /// the rows it changed.
-    async fn execute_shared(&self, sql: &'static str, binds: &[Bind<'_>]) -> Result<u64> {
-        if let Some(postgres) = self.postgres() {
-            return postgres::webhook_inbox::execute(postgres, sql, binds).await;
-        }
-        let mut query = sqlx::query(sql);
-        for bind in binds {
-            query = match *bind {
-                Bind::Text(text) => query.bind(text),
-                Bind::Int(int) => query.bind(int),
-                Bind::MaybeInt(int) => query.bind(int),
-            };
-        }
-        Ok(query.execute(self.sqlite_writer()?).await?.rows_affected())
     }
 }

@@ -1,4 +1,4 @@
-//! `plugins install` and `plugins reload`.
+//! `plugins install`, `plugins uninstall` and `plugins reload`.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,27 @@ pub(super) fn read_plugin_files(file: &Path) -> anyhow::Result<(Vec<u8>, String)
     Ok((wasm, manifest))
 }
 
-pub(super) async fn install(config: &Config, file: &Path) -> anyhow::Result<()> {
+/// Where a plugin is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Place {
+    /// The plugins directory of this data directory
+    Dir,
+    /// The store, shared by every replica (PostgreSQL)
+    Store,
+}
+
+impl Place {
+    /// `chosen`, or the store when it is PostgreSQL (replicas share it; a directory is one machine's).
+    fn or_default(chosen: Option<Self>, config: &Config) -> anyhow::Result<Self> {
+        Ok(match chosen {
+            Some(place) => place,
+            None if config.store_settings()?.url.is_some() => Self::Store,
+            None => Self::Dir,
+        })
+    }
+}
+
+pub(super) async fn install(config: &Config, file: &Path, into: Option<Place>) -> anyhow::Result<()> {
     // The bytes judged are the bytes installed: read once, judged from a scratch copy, written from memory.
     let stem = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).context("no file name")?;
     let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
@@ -38,6 +58,9 @@ pub(super) async fn install(config: &Config, file: &Path) -> anyhow::Result<()> 
     let status = judge.judge(&scratch.path().join(format!("{stem}.wasm"))).await?;
     if let Some(problem) = &status.problem {
         anyhow::bail!("not installed: {} would be refused: {problem}", file.display());
+    }
+    if Place::or_default(into, config)? == Place::Store {
+        return install_into_store(config, &status.name, &files).await;
     }
     let dir = &config.plugins_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -64,6 +87,54 @@ pub(super) async fn install(config: &Config, file: &Path) -> anyhow::Result<()> 
         status.name,
         dir.display()
     );
+    Ok(())
+}
+
+/// Writes the judged files into the store, where every replica's next look (each second) finds them; each
+/// replica judges them again as it loads them, under its own trust policy and caps.
+async fn install_into_store(config: &Config, name: &str, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
+    let file = |extension: &str| files.iter().find(|(e, _)| *e == extension).map(|(_, bytes)| bytes.as_slice());
+    let wasm = file("wasm").context("no component")?;
+    let manifest = std::str::from_utf8(file("toml").context("no manifest")?).context("the manifest is not UTF-8")?;
+    let signature = file("sig").map(std::str::from_utf8).transpose().context("the signature is not UTF-8 text")?;
+    let identity = crate::registry::files_identity(wasm, manifest, signature);
+    let store = config.open_store().await?;
+    let installed = store.install_plugin(name, (wasm, manifest, signature), &identity, crate::sync::unix_now()).await;
+    store.close().await;
+    installed.context("cannot install the plugin into the store")?;
+    eprintln!("installed {name} into the store; every server sharing it serves it within two seconds");
+    Ok(())
+}
+
+pub(super) async fn uninstall(config: &Config, name: &str, from: Option<Place>) -> anyhow::Result<()> {
+    match Place::or_default(from, config)? {
+        Place::Store => {
+            let store = config.open_store().await?;
+            let removed = store.remove_plugin(name).await;
+            store.close().await;
+            if !removed.context("cannot remove the plugin from the store")? {
+                anyhow::bail!("the store holds no plugin named {name:?}");
+            }
+            eprintln!("removed {name} from the store; servers sharing it withdraw its tools within two seconds");
+        }
+        Place::Dir => {
+            let dir = &config.plugins_dir;
+            let wasm = dir.join(format!("{name}.wasm"));
+            if name.contains(['/', '\\']) || name.starts_with('.') || !wasm.exists() {
+                anyhow::bail!("the plugins directory {} holds no plugin named {name:?}", dir.display());
+            }
+            // The component first: without it the manifest and signature are not a plugin.
+            for extension in ["wasm", "toml", "sig"] {
+                match std::fs::remove_file(dir.join(format!("{name}.{extension}"))) {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(error).with_context(|| format!("cannot remove {name}.{extension}"));
+                    }
+                    _ => {}
+                }
+            }
+            eprintln!("removed {name} from {}; servers watching it withdraw its tools within a second", dir.display());
+        }
+    }
     Ok(())
 }
 

@@ -43,9 +43,23 @@ pub enum PluginsCommand {
         /// The component, e.g. dist/my_tool.wasm
         file: PathBuf,
     },
-    /// Check a plugin, then copy it (component, manifest and signature) into the plugins directory; servers
-    /// watching it pick it up within a second
-    Install { file: PathBuf },
+    /// Check a plugin, then copy it (component, manifest and signature) into the plugins directory, whose
+    /// watching servers pick it up within a second; with a PostgreSQL store, into the store, which every replica
+    /// sharing it serves within two seconds
+    Install {
+        file: PathBuf,
+        /// Where to install it [default: the store with a PostgreSQL store, the plugins directory otherwise]
+        #[arg(long, value_enum)]
+        into: Option<install::Place>,
+    },
+    /// Remove a plugin installed into the store (with --from dir, from the plugins directory); servers withdraw
+    /// its tools within two seconds
+    Uninstall {
+        name: String,
+        /// Where it was installed [default: the store with a PostgreSQL store, the plugins directory otherwise]
+        #[arg(long, value_enum)]
+        from: Option<install::Place>,
+    },
     /// Show every plugin of the plugins directory as a server would serve it now, and why any is refused
     List {
         /// Print JSON instead of a table
@@ -73,7 +87,8 @@ pub async fn run(config: &Config, args: PluginsArgs) -> anyhow::Result<()> {
         PluginsCommand::New { name, dir } => scaffold::new(&name, dir),
         PluginsCommand::Build { dir } => scaffold::build(&dir).await,
         PluginsCommand::Check { file } => inspect::check(config, &file).await,
-        PluginsCommand::Install { file } => install::install(config, &file).await,
+        PluginsCommand::Install { file, into } => install::install(config, &file, into).await,
+        PluginsCommand::Uninstall { name, from } => install::uninstall(config, &name, from).await,
         PluginsCommand::List { json } => inspect::list(config, json).await,
         PluginsCommand::Reload => install::reload(config),
         PluginsCommand::Keygen { out } => signing::keygen(&out),

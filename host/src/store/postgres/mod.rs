@@ -20,6 +20,8 @@ pub(super) mod conversations;
 pub(super) mod copy;
 pub(super) mod leader;
 pub(super) mod meta;
+pub(super) mod shared_statement;
+pub(super) mod stored_plugins;
 pub(super) mod sync_state;
 pub(super) mod webhook_inbox;
 pub(super) mod write;
