@@ -141,13 +141,13 @@ impl AnswerCache {
         let shared = self.shared.as_ref()?;
         let found =
             shared.kept_answer(&key.shared).await.flatten().filter(|bytes| bytes.len() <= MAX_SHARED_ANSWER_BYTES);
-        let Some(output) = found.as_deref().and_then(decoded) else {
+        // Kept in Redis as served (marked as a hit), so a hit costs one parse.
+        let Some(served) = found.as_deref().and_then(decoded) else {
             counted("l2", "miss");
             return None;
         };
         counted("l2", "hit");
-        let served = marked_as_hit(&output);
-        if let Some(kept) = kept_answer(&key.local, &output) {
+        if let Some(kept) = kept_answer(&key.local, &served) {
             let _ = kept.served.set(served.clone());
             self.entries.insert(key.local.clone(), Arc::new(kept));
         }
@@ -164,12 +164,14 @@ impl AnswerCache {
     /// Keeps `output` under `key`: in this process if this call was seen before, and for the other replicas
     /// (by a task of its own, so the answer does not wait on Redis), unless it is too large to be worth it.
     pub fn insert(&self, key: AnswerKey, output: &ToolOutput) {
-        if let Some(shared) = &self.shared
-            && let Some(bytes) = encoded(output).filter(|bytes| bytes.len() <= MAX_SHARED_ANSWER_BYTES)
-        {
-            let shared = Arc::clone(shared);
-            let name = key.shared.clone();
-            tokio::spawn(async move { shared.keep_answer(&name, &bytes, TIME_TO_LIVE).await });
+        if let Some(shared) = &self.shared {
+            let (shared, name, output) = (Arc::clone(shared), key.shared.clone(), output.clone());
+            tokio::spawn(async move {
+                let bytes = encoded(&marked_as_hit(&output));
+                if let Some(bytes) = bytes.filter(|bytes| bytes.len() <= MAX_SHARED_ANSWER_BYTES) {
+                    shared.keep_answer(&name, &bytes, TIME_TO_LIVE).await;
+                }
+            });
         }
         let hash = std::hash::BuildHasher::hash_one(&self.hashing, &key.local);
         if self.seen_once.remove(&hash).is_none() {
@@ -197,7 +199,7 @@ fn counted(level: &'static str, outcome: &'static str) {
     metrics::counter!("fastintercom_answer_cache_total", "level" => level, "outcome" => outcome).increment(1);
 }
 
-/// An answer as it is kept in Redis: its text blocks and its structured answer, as JSON.
+/// An answer as it is kept in Redis (already marked as a hit): its text blocks and its structured answer, as JSON.
 fn encoded(output: &ToolOutput) -> Option<Vec<u8>> {
     let texts: Vec<&str> = output.content.iter().map(|ContentBlock::Text(text)| text.as_str()).collect();
     serde_json::to_vec(&serde_json::json!({"text": texts, "structured": output.structured})).ok()
