@@ -6,7 +6,7 @@
 //! - [`registry`]: the loaded plugins and their tools, swapped atomically;
 //! - [`runtime`]: wasmtime, one fresh sandboxed instance per call;
 //! - [`host_api`]: the typed host interfaces plugins import;
-//! - [`store`]: the local copy of the workspace (SQLite).
+//! - [`store`]: the local copy of the workspace (SQLite or PostgreSQL), the crate `fastintercom-store`.
 //!
 //! [`sync`] keeps the store up to date with Intercom through the [`intercom`] client.
 //!
@@ -27,5 +27,6 @@ pub mod protocol;
 pub mod registry;
 pub mod runtime;
 pub mod shared;
-pub mod store;
+/// The copy of the workspace, a crate of its own (`store/`): SQLite or PostgreSQL behind one typed API.
+pub use fastintercom_store as store;
 pub mod sync;

@@ -7,6 +7,8 @@
 //! the targets (p50 ≤ 5 ms, p99 ≤ 20 ms). A call that fails (a deadline, an error) is counted against its cell.
 
 pub mod matrix;
+#[cfg(test)]
+mod plans_agree;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

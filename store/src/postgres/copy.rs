@@ -6,8 +6,8 @@ use sqlx::{Postgres as Pg, Row, Transaction};
 
 use super::write::{rebuild_contact_documents, rebuild_documents};
 use super::{Postgres, without_nul};
-use crate::store::copy::{OWN_META, TABLES};
-use crate::store::{Result, StoreError};
+use crate::copy::{OWN_META, TABLES};
+use crate::{Result, StoreError};
 
 type Tx = Transaction<'static, Pg>;
 
@@ -16,7 +16,7 @@ const DOCUMENTS_PER_STATEMENT: i64 = 1_000;
 
 /// Starts the copy's transaction: takes the sync's lead for its length (no replica may sync into a half-copied
 /// store) and checks that the target holds nothing.
-pub(in crate::store) async fn begin(postgres: &Postgres, sync_role: &str) -> Result<Tx> {
+pub(crate) async fn begin(postgres: &Postgres, sync_role: &str) -> Result<Tx> {
     let mut tx = postgres.begin().await?;
     let free: bool =
         sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1 || current_schema(), 0))")
@@ -44,7 +44,7 @@ pub(in crate::store) async fn begin(postgres: &Postgres, sync_role: &str) -> Res
 
 /// A column of the target, and how its values travel.
 #[derive(Debug, Clone)]
-pub(in crate::store) struct Column {
+pub(crate) struct Column {
     pub name: String,
     kind: Kind,
 }
@@ -59,7 +59,7 @@ enum Kind {
 }
 
 /// The columns of `table` the copy fills: all but the search document, which is built from the others.
-pub(in crate::store) async fn columns(tx: &mut Tx, table: &str) -> Result<Vec<Column>> {
+pub(crate) async fn columns(tx: &mut Tx, table: &str) -> Result<Vec<Column>> {
     let rows = sqlx::query(
         "SELECT column_name::text, data_type::text FROM information_schema.columns \
          WHERE table_schema = current_schema() AND table_name = $1 AND column_name <> 'document' \
@@ -98,14 +98,14 @@ enum Values {
 }
 
 /// Rows of one table on their way in.
-pub(in crate::store) struct Batch {
+pub(crate) struct Batch {
     sql: String,
     columns: Vec<Values>,
     len: usize,
 }
 
 impl Batch {
-    pub(in crate::store) fn new(table: &str, columns: &[Column]) -> Self {
+    pub(crate) fn new(table: &str, columns: &[Column]) -> Self {
         let names: Vec<&str> = columns.iter().map(|column| column.name.as_str()).collect();
         let arrays: Vec<String> = columns
             .iter()
@@ -135,12 +135,12 @@ impl Batch {
         Self { sql, columns, len: 0 }
     }
 
-    pub(in crate::store) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// Adds a row read from SQLite (its columns in the order of [`columns`]).
-    pub(in crate::store) fn push(&mut self, row: &SqliteRow) -> Result<()> {
+    pub(crate) fn push(&mut self, row: &SqliteRow) -> Result<()> {
         for (i, values) in self.columns.iter_mut().enumerate() {
             match values {
                 Values::Integer(values) => values.push(row.try_get(i)?),
@@ -155,7 +155,7 @@ impl Batch {
     }
 
     /// Inserts the rows gathered so far, and starts over.
-    pub(in crate::store) async fn insert(&mut self, tx: &mut Tx) -> Result<()> {
+    pub(crate) async fn insert(&mut self, tx: &mut Tx) -> Result<()> {
         if self.len == 0 {
             return Ok(());
         }
@@ -186,7 +186,7 @@ impl Batch {
 
 /// Builds every search document, sets the numbering of new contacts and parts after the copied ones, and
 /// commits (advancing the data generation).
-pub(in crate::store) async fn finish(mut tx: Tx) -> Result<()> {
+pub(crate) async fn finish(mut tx: Tx) -> Result<()> {
     for (table, rebuild) in [("conversations", Rebuild::Conversations), ("contacts", Rebuild::Contacts)] {
         let mut after = i64::MIN;
         loop {

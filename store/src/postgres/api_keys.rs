@@ -2,10 +2,10 @@
 
 use sqlx::{Postgres, Transaction};
 
-use crate::store::api_keys::{LIST, api_key_from_row};
-use crate::store::{ApiKeyRecord, Result, Store, StoreError};
+use crate::api_keys::{LIST, api_key_from_row};
+use crate::{ApiKeyRecord, Result, Store, StoreError};
 
-pub(in crate::store) async fn insert(tx: &mut Transaction<'static, Postgres>, key: &ApiKeyRecord) -> Result<()> {
+pub(crate) async fn insert(tx: &mut Transaction<'static, Postgres>, key: &ApiKeyRecord) -> Result<()> {
     // Taken before the check, so two replicas adding one name at once do not both find it free (per schema, as
     // each schema is a deployment of its own).
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || current_schema(), 0))")
@@ -36,14 +36,14 @@ pub(in crate::store) async fn insert(tx: &mut Transaction<'static, Postgres>, ke
     Ok(())
 }
 
-pub(in crate::store) async fn list(store: &Store) -> Result<Vec<ApiKeyRecord>> {
+pub(crate) async fn list(store: &Store) -> Result<Vec<ApiKeyRecord>> {
     // Names in byte order, as SQLite sorts them (not the database's locale).
     let sql = LIST.replace("ORDER BY name", "ORDER BY name COLLATE \"C\"");
     let rows = store.read_postgres(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(c).await).await?;
     rows.iter().map(api_key_from_row).collect()
 }
 
-pub(in crate::store) async fn revoke(tx: &mut Transaction<'static, Postgres>, name: &str, at: i64) -> Result<bool> {
+pub(crate) async fn revoke(tx: &mut Transaction<'static, Postgres>, name: &str, at: i64) -> Result<bool> {
     let revoked = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
         .bind(at)
         .bind(name)

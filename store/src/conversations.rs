@@ -136,7 +136,8 @@ impl Store {
     }
 
     /// [`Store::search_conversations_with`] with the plan it chooses, or with `forced` (tests run every plan).
-    pub(super) async fn search_conversations_planned(
+    #[doc(hidden)]
+    pub async fn search_conversations_planned(
         &self,
         filter: &ConversationFilter,
         sort: ConversationSort,

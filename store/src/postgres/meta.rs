@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use sqlx::{Postgres, Row as _, Transaction};
 
 use super::without_nul;
-use crate::store::meta::{COUNTS, counts_from_row};
-use crate::store::model::{Counts, Freshness};
-use crate::store::{Result, Store};
+use crate::meta::{COUNTS, counts_from_row};
+use crate::model::{Counts, Freshness};
+use crate::{Result, Store};
 
-pub(in crate::store) async fn freshness(store: &Store) -> Result<Freshness> {
+pub(crate) async fn freshness(store: &Store) -> Result<Freshness> {
     let rows = store
         .read_postgres(async |c| {
             sqlx::query("SELECT key, value FROM workspace_meta WHERE key IN ('source', 'last_synced_at')")
@@ -29,7 +29,7 @@ pub(in crate::store) async fn freshness(store: &Store) -> Result<Freshness> {
     Ok(freshness)
 }
 
-pub(in crate::store) async fn data_generation(store: &Store) -> Result<u64> {
+pub(crate) async fn data_generation(store: &Store) -> Result<u64> {
     let generation: Option<i64> = store
         .read_postgres(async |c| {
             sqlx::query_scalar("SELECT value::bigint FROM workspace_meta WHERE key = 'data_generation'")
@@ -38,12 +38,12 @@ pub(in crate::store) async fn data_generation(store: &Store) -> Result<u64> {
         })
         .await?;
     let generation = generation.unwrap_or(0).max(0) as u64;
-    crate::store::meta::saw_generation(&store.generation_seen, generation);
+    crate::meta::saw_generation(&store.generation_seen, generation);
     Ok(generation)
 }
 
 /// The `updated_at` of each stored row of `table` (conversations, contacts) among `ids`.
-pub(in crate::store) async fn versions(store: &Store, table: &str, ids: &[String]) -> Result<HashMap<String, i64>> {
+pub(crate) async fn versions(store: &Store, table: &str, ids: &[String]) -> Result<HashMap<String, i64>> {
     let ids: Vec<String> = ids.iter().map(|id| without_nul(id)).collect();
     let sql = format!("SELECT id, updated_at FROM {table} WHERE id = ANY($1)");
     let rows =
@@ -51,7 +51,7 @@ pub(in crate::store) async fn versions(store: &Store, table: &str, ids: &[String
     rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
 }
 
-pub(in crate::store) async fn dangling_company_ids(store: &Store) -> Result<Vec<String>> {
+pub(crate) async fn dangling_company_ids(store: &Store) -> Result<Vec<String>> {
     let rows = store
         .read_postgres(async |c| {
             sqlx::query(
@@ -65,12 +65,12 @@ pub(in crate::store) async fn dangling_company_ids(store: &Store) -> Result<Vec<
     rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
 }
 
-pub(in crate::store) async fn counts(store: &Store) -> Result<Counts> {
+pub(crate) async fn counts(store: &Store) -> Result<Counts> {
     let row = store.read_postgres(async |c| sqlx::query(COUNTS).fetch_one(c).await).await?;
     counts_from_row(&row)
 }
 
-pub(in crate::store) async fn conversation_count(store: &Store) -> Result<u64> {
+pub(crate) async fn conversation_count(store: &Store) -> Result<u64> {
     let count: i64 = store
         .read_postgres(async |c| sqlx::query_scalar("SELECT count(*) FROM conversations").fetch_one(c).await)
         .await?;
@@ -78,10 +78,7 @@ pub(in crate::store) async fn conversation_count(store: &Store) -> Result<u64> {
 }
 
 /// Sets `workspace_meta` entries in the transaction `tx`.
-pub(in crate::store) async fn mark_synced(
-    tx: &mut Transaction<'static, Postgres>,
-    entries: &[(&str, &str)],
-) -> Result<()> {
+pub(crate) async fn mark_synced(tx: &mut Transaction<'static, Postgres>, entries: &[(&str, &str)]) -> Result<()> {
     for (key, value) in entries {
         sqlx::query(
             "INSERT INTO workspace_meta (key, value) VALUES ($1, $2) \
@@ -97,20 +94,20 @@ pub(in crate::store) async fn mark_synced(
 
 /// The data generations other replicas' commits announce (see [`super::write::commit`]), heard on a connection
 /// of its own (a pool of one, so the store's pool keeps all of its connections).
-pub(in crate::store) struct GenerationAnnouncements {
+pub(crate) struct GenerationAnnouncements {
     pool: sqlx::PgPool,
     listener: Option<sqlx::postgres::PgListener>,
 }
 
 impl GenerationAnnouncements {
-    pub(in crate::store) fn new(postgres: &super::Postgres) -> Self {
+    pub(crate) fn new(postgres: &super::Postgres) -> Self {
         let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(postgres.connect.clone());
         Self { pool, listener: None }
     }
 
     /// Waits for the next announcement (of any schema's: the caller reads its own generation, which costs less
     /// than telling them apart). A connection that fails is made again a second later; meanwhile this waits.
-    pub(in crate::store) async fn next(&mut self) {
+    pub(crate) async fn next(&mut self) {
         loop {
             let listener = match &mut self.listener {
                 Some(listener) => listener,

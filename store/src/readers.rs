@@ -289,7 +289,7 @@ mod tests {
         readers.close().await;
         assert!(matches!(
             readers.acquire(None, false).await.err(),
-            Some(crate::store::StoreError::Database(sqlx::Error::PoolClosed))
+            Some(crate::StoreError::Database(sqlx::Error::PoolClosed))
         ));
     }
 

@@ -3,11 +3,11 @@
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::{without_nul, words};
-use crate::store::contacts::{contact_from_row, like_contains, no_searchable_words};
-use crate::store::cursor::{self, Position};
-use crate::store::filter::{ContactFilter, PageRequest};
-use crate::store::model::{ContactView, Page};
-use crate::store::{Result, Store, StoreError};
+use crate::contacts::{contact_from_row, like_contains, no_searchable_words};
+use crate::cursor::{self, Position};
+use crate::filter::{ContactFilter, PageRequest};
+use crate::model::{ContactView, Page};
+use crate::{Result, Store, StoreError};
 
 /// Columns of `contacts c` that make a [`ContactView`], with its companies (`[[id, name], ...]`) and tag names as
 /// JSON arrays (text, as SQLite gives them), so that a read is one statement.
@@ -27,11 +27,7 @@ fn prefix_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" & "))
 }
 
-pub(in crate::store) async fn search(
-    store: &Store,
-    filter: &ContactFilter,
-    page: &PageRequest,
-) -> Result<Page<ContactView>> {
+pub(crate) async fn search(store: &Store, filter: &ContactFilter, page: &PageRequest) -> Result<Page<ContactView>> {
     let cleaned = ContactFilter {
         email: filter.email.as_deref().map(without_nul),
         company: filter.company.as_deref().map(without_nul),
@@ -84,7 +80,7 @@ pub(in crate::store) async fn search(
     Ok(Page { items, total: total as u64, total_is_estimate: false, ranked_matches: None, next_cursor })
 }
 
-pub(in crate::store) async fn get(store: &Store, id: &str) -> Result<Option<ContactView>> {
+pub(crate) async fn get(store: &Store, id: &str) -> Result<Option<ContactView>> {
     let id = without_nul(id);
     let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = $1");
     let row =

@@ -3,10 +3,10 @@
 use sqlx::{Postgres, Transaction};
 
 use super::without_nul;
-use crate::store::sync_state::{COLUMNS, FINISH_RUN, RECORD_ERROR, SAVE_RUN_PROGRESS, state_from_row};
-use crate::store::{ResourceState, Result, RunCheckpoint, Store};
+use crate::sync_state::{COLUMNS, FINISH_RUN, RECORD_ERROR, SAVE_RUN_PROGRESS, state_from_row};
+use crate::{ResourceState, Result, RunCheckpoint, Store};
 
-pub(in crate::store) async fn sync_state(store: &Store, resource: &str) -> Result<ResourceState> {
+pub(crate) async fn sync_state(store: &Store, resource: &str) -> Result<ResourceState> {
     let sql = format!("SELECT {COLUMNS} FROM sync_state WHERE resource = $1");
     let row = store
         .read_postgres(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(resource).fetch_optional(c).await)
@@ -17,13 +17,13 @@ pub(in crate::store) async fn sync_state(store: &Store, resource: &str) -> Resul
     }
 }
 
-pub(in crate::store) async fn sync_states(store: &Store) -> Result<Vec<ResourceState>> {
+pub(crate) async fn sync_states(store: &Store) -> Result<Vec<ResourceState>> {
     let sql = format!("SELECT {COLUMNS} FROM sync_state ORDER BY resource");
     let rows = store.read_postgres(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(c).await).await?;
     Ok(rows.iter().map(state_from_row).collect::<Result<_, _>>()?)
 }
 
-pub(in crate::store) async fn record_error(
+pub(crate) async fn record_error(
     tx: &mut Transaction<'static, Postgres>,
     resource: &str,
     message: &str,
@@ -33,7 +33,7 @@ pub(in crate::store) async fn record_error(
     Ok(())
 }
 
-pub(in crate::store) async fn save_run_progress(
+pub(crate) async fn save_run_progress(
     tx: &mut Transaction<'static, Postgres>,
     resource: &str,
     run: &RunCheckpoint,
@@ -48,7 +48,7 @@ pub(in crate::store) async fn save_run_progress(
     Ok(())
 }
 
-pub(in crate::store) async fn finish_run(
+pub(crate) async fn finish_run(
     tx: &mut Transaction<'static, Postgres>,
     resource: &str,
     watermark: i64,
@@ -59,7 +59,7 @@ pub(in crate::store) async fn finish_run(
     Ok(())
 }
 
-pub(in crate::store) async fn reset(tx: &mut Transaction<'static, Postgres>, keep: &[&str]) -> Result<()> {
+pub(crate) async fn reset(tx: &mut Transaction<'static, Postgres>, keep: &[&str]) -> Result<()> {
     sqlx::query("DELETE FROM sync_state WHERE resource <> ALL($1)").bind(keep).execute(&mut **tx).await?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, PgConnection};
 
-use crate::store::{Result, StoreError};
+use crate::{Result, StoreError};
 
 /// How often the leader checks that it still holds its lock.
 const PING_EVERY: Duration = Duration::from_secs(2);
@@ -35,12 +35,12 @@ pub struct Contender {
 }
 
 /// The name whose hash (with the schema's name, see [`Contender::try_lead`]) is the advisory lock of `role`.
-pub(in crate::store) fn lock_name(role: &str) -> String {
+pub(crate) fn lock_name(role: &str) -> String {
     format!("fastintercom leader: {role}: ")
 }
 
 impl Contender {
-    pub(in crate::store) fn new(options: &PgConnectOptions, role: &str) -> Self {
+    pub(crate) fn new(options: &PgConnectOptions, role: &str) -> Self {
         let options = options.clone().options([
             ("tcp_keepalives_idle", "5"),
             ("tcp_keepalives_interval", "2"),

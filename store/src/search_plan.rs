@@ -107,9 +107,10 @@ impl FilteredRows {
     }
 }
 
-/// Where the rows of a search come from.
+/// Where the rows of a search come from. Public for the host's test that every plan answers alike.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Access {
+pub enum Access {
     /// No text: the conversations, through whichever index SQLite picks.
     Rows,
     /// Every text match from the full-text index (`f`), then its row (`c`) when a condition or the order needs
@@ -197,9 +198,11 @@ impl Store {
 /// in the full-text index (about 30 µs a probe).
 pub(super) const FEW_FILTERED_ROWS: i64 = 64;
 
-/// How one search reads: the access of its page and of its total, and the index its page walks.
+/// How one search reads: the access of its page and of its total, and the index its page walks. Public for the
+/// host's test that every plan answers alike.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Plan {
+pub struct Plan {
     pub page: Access,
     pub total: Access,
     /// Forces the page's walk through the index of its order (`INDEXED BY`), when rows drive the page in

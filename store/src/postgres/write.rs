@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use sqlx::{Postgres, Row as _, Transaction};
 
 use super::{TEXT_CONFIG, without_nul, words};
-use crate::store::Result;
-use crate::store::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
-use crate::store::model::{ConversationState, Priority};
-use crate::store::prepare::{ConversationText, dedup, last_of_each};
+use crate::Result;
+use crate::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
+use crate::model::{ConversationState, Priority};
+use crate::prepare::{ConversationText, dedup, last_of_each};
 
 type Tx = Transaction<'static, Postgres>;
 
@@ -96,7 +96,7 @@ const PART_INTEGERS: [&str; 3] = ["created_at", "updated_at", "notified_at"];
 
 /// A batch of conversations as column arrays, built off the writer (see `prepare_conversations`).
 #[derive(Default)]
-pub(in crate::store) struct ConversationBatch {
+pub(crate) struct ConversationBatch {
     rowids: Vec<i64>,
     texts: [Vec<Option<String>>; CONVERSATION_TEXTS.len()],
     integers: [Vec<Option<i64>>; CONVERSATION_INTEGERS.len()],
@@ -129,11 +129,7 @@ struct PartColumns {
 }
 
 impl ConversationBatch {
-    pub(in crate::store) fn new(
-        conversations: &[&ConversationRecord],
-        rowids: &[i64],
-        texts: &[ConversationText],
-    ) -> Self {
+    pub(crate) fn new(conversations: &[&ConversationRecord], rowids: &[i64], texts: &[ConversationText]) -> Self {
         let mut batch = Self::default();
         for ((c, rowid), text) in conversations.iter().zip(rowids).zip(texts) {
             batch.push(c, *rowid, text);
@@ -141,7 +137,7 @@ impl ConversationBatch {
         batch
     }
 
-    pub(in crate::store) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.rowids.len()
     }
 
@@ -285,7 +281,7 @@ fn unnest(first: usize, types: &[&str]) -> String {
 
 /// Writes a batch of conversations: rows, links (replaced whole: Intercom always sends the full lists), parts
 /// (upserted by id, so parts stored earlier and no longer returned are kept) and search documents.
-pub(in crate::store) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Result<()> {
+pub(crate) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Result<()> {
     if batch.rowids.is_empty() {
         return Ok(());
     }
@@ -441,26 +437,26 @@ pub(super) async fn rebuild_contact_documents(tx: &mut Tx, rowids: &[i64]) -> Re
     Ok(())
 }
 
-pub(in crate::store) async fn delete_conversations(tx: &mut Tx, ids: &[String]) -> Result<u64> {
+pub(crate) async fn delete_conversations(tx: &mut Tx, ids: &[String]) -> Result<u64> {
     let ids: Vec<String> = ids.iter().map(|id| without_nul(id)).collect();
     let deleted = sqlx::query("DELETE FROM conversations WHERE id = ANY($1)").bind(ids).execute(&mut **tx).await?;
     Ok(deleted.rows_affected())
 }
 
-pub(in crate::store) async fn delete_contacts(tx: &mut Tx, ids: &[String]) -> Result<u64> {
+pub(crate) async fn delete_contacts(tx: &mut Tx, ids: &[String]) -> Result<u64> {
     let ids: Vec<String> = ids.iter().map(|id| without_nul(id)).collect();
     let deleted = sqlx::query("DELETE FROM contacts WHERE id = ANY($1)").bind(ids).execute(&mut **tx).await?;
     Ok(deleted.rows_affected())
 }
 
-pub(in crate::store) async fn retain_only(tx: &mut Tx, table: &str, keep: &[String]) -> Result<u64> {
+pub(crate) async fn retain_only(tx: &mut Tx, table: &str, keep: &[String]) -> Result<u64> {
     let keep: Vec<String> = keep.iter().map(|id| without_nul(id)).collect();
     let sql = format!("DELETE FROM {table} WHERE id <> ALL($1)");
     let deleted = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(keep).execute(&mut **tx).await?;
     Ok(deleted.rows_affected())
 }
 
-pub(in crate::store) async fn clear_workspace(tx: &mut Tx) -> Result<()> {
+pub(crate) async fn clear_workspace(tx: &mut Tx) -> Result<()> {
     // DELETE, not TRUNCATE: TRUNCATE's exclusive locks would queue every replica's reads behind the longest one
     // running. (Parts, links and the contacts' links go with their rows.)
     for table in ["conversations", "contacts", "companies", "admins", "teams", "tags", "sync_state"] {
@@ -498,7 +494,7 @@ type LinkedIds = fn(&ContactRecord) -> &[String];
 
 /// Upserts contacts by id (a stored contact keeps its rowid), with their company and tag links and search
 /// documents.
-pub(in crate::store) async fn upsert_contacts(tx: &mut Tx, contacts: &[ContactRecord]) -> Result<()> {
+pub(crate) async fn upsert_contacts(tx: &mut Tx, contacts: &[ContactRecord]) -> Result<()> {
     let contacts = last_of_each(contacts, |c| &c.id);
     if contacts.is_empty() {
         return Ok(());
@@ -598,7 +594,7 @@ pub(in crate::store) async fn upsert_contacts(tx: &mut Tx, contacts: &[ContactRe
     Ok(())
 }
 
-pub(in crate::store) async fn upsert_companies(tx: &mut Tx, companies: &[CompanyRecord]) -> Result<()> {
+pub(crate) async fn upsert_companies(tx: &mut Tx, companies: &[CompanyRecord]) -> Result<()> {
     let companies = last_of_each(companies, |c| &c.id);
     let texts: [Vec<Option<String>>; 6] = {
         let mut texts: [Vec<Option<String>>; 6] = Default::default();
@@ -659,7 +655,7 @@ pub(in crate::store) async fn upsert_companies(tx: &mut Tx, companies: &[Company
     Ok(())
 }
 
-pub(in crate::store) async fn upsert_admins(tx: &mut Tx, admins: &[AdminRecord]) -> Result<()> {
+pub(crate) async fn upsert_admins(tx: &mut Tx, admins: &[AdminRecord]) -> Result<()> {
     let admins = last_of_each(admins, |a| &a.id);
     let ids: Vec<String> = admins.iter().map(|a| without_nul(&a.id)).collect();
     let names: Vec<Option<String>> = admins.iter().map(|a| a.name.as_deref().map(without_nul)).collect();
@@ -689,7 +685,7 @@ pub(in crate::store) async fn upsert_admins(tx: &mut Tx, admins: &[AdminRecord])
     Ok(())
 }
 
-pub(in crate::store) async fn upsert_teams(tx: &mut Tx, teams: &[TeamRecord]) -> Result<()> {
+pub(crate) async fn upsert_teams(tx: &mut Tx, teams: &[TeamRecord]) -> Result<()> {
     let teams = last_of_each(teams, |t| &t.id);
     let ids: Vec<String> = teams.iter().map(|t| without_nul(&t.id)).collect();
     let names: Vec<String> = teams.iter().map(|t| without_nul(&t.name)).collect();
@@ -707,7 +703,7 @@ pub(in crate::store) async fn upsert_teams(tx: &mut Tx, teams: &[TeamRecord]) ->
     Ok(())
 }
 
-pub(in crate::store) async fn upsert_tags(tx: &mut Tx, tags: &[TagRecord]) -> Result<()> {
+pub(crate) async fn upsert_tags(tx: &mut Tx, tags: &[TagRecord]) -> Result<()> {
     let tags = last_of_each(tags, |t| &t.id);
     let ids: Vec<String> = tags.iter().map(|t| without_nul(&t.id)).collect();
     let names: Vec<String> = tags.iter().map(|t| without_nul(&t.name)).collect();
@@ -727,7 +723,7 @@ pub(in crate::store) async fn upsert_tags(tx: &mut Tx, tags: &[TagRecord]) -> Re
 /// Advances the data generation and commits; returns the new generation. The generation is announced on
 /// [`GENERATION_CHANNEL`] as the transaction commits (PostgreSQL delivers notifications at commit, and only
 /// then), so every replica's kept answers follow at once rather than at its next read of the generation.
-pub(in crate::store) async fn commit(mut tx: Tx) -> Result<Option<i64>> {
+pub(crate) async fn commit(mut tx: Tx) -> Result<Option<i64>> {
     let generation: Option<i64> = sqlx::query_scalar(
         "WITH advanced AS (UPDATE workspace_meta SET value = (value::bigint + 1)::text \
          WHERE key = 'data_generation' RETURNING value::bigint AS generation) \
@@ -742,4 +738,4 @@ pub(in crate::store) async fn commit(mut tx: Tx) -> Result<Option<i64>> {
 
 /// Where committed data generations are announced (`LISTEN`), with the schema's name, for each schema is a
 /// deployment of its own.
-pub(in crate::store) const GENERATION_CHANNEL: &str = "fastintercom_data_generation";
+pub(crate) const GENERATION_CHANNEL: &str = "fastintercom_data_generation";

@@ -9,12 +9,12 @@ use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::{TEXT_CONFIG, without_nul, words};
-use crate::store::contacts::no_searchable_words;
-use crate::store::conversations::{Order, detail_from_row, mismatch, summary_from_row, summary_row_columns};
-use crate::store::cursor::{self, Position};
-use crate::store::filter::{ConversationFilter, ConversationSort, PageRequest};
-use crate::store::model::{ConversationDetail, ConversationSummary, Page, Priority};
-use crate::store::{Result, SearchEffort, Store};
+use crate::contacts::no_searchable_words;
+use crate::conversations::{Order, detail_from_row, mismatch, summary_from_row, summary_row_columns};
+use crate::cursor::{self, Position};
+use crate::filter::{ConversationFilter, ConversationSort, PageRequest};
+use crate::model::{ConversationDetail, ConversationSummary, Page, Priority};
+use crate::{Result, SearchEffort, Store};
 
 /// [`summary_row_columns`] with the conversation's tag names and contact ids as JSON arrays (text, as SQLite's
 /// `json_group_array` gives them; `json_agg` of no rows is NULL, hence the `coalesce`).
@@ -50,7 +50,7 @@ fn query_words(text: &str) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join(" "))
 }
 
-pub(in crate::store) async fn search(
+pub(crate) async fn search(
     store: &Store,
     filter: &ConversationFilter,
     sort: ConversationSort,
@@ -492,7 +492,7 @@ fn filter_without_nul(filter: &ConversationFilter) -> ConversationFilter {
     }
 }
 
-pub(in crate::store) async fn get(store: &Store, id: &str) -> Result<Option<ConversationDetail>> {
+pub(crate) async fn get(store: &Store, id: &str) -> Result<Option<ConversationDetail>> {
     let id = without_nul(id);
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS}, NULL::float8 AS score, c.source_body_text, c.rating_remark, c.parts_truncated, \

@@ -1,9 +1,9 @@
 //! Webhook deliveries on PostgreSQL (see `store/webhook_inbox.rs`, whose statements these run).
 
-use crate::store::webhook_inbox::{PENDING, PendingWebhook, pending_from_row};
-use crate::store::{Result, Store};
+use crate::webhook_inbox::{PENDING, PendingWebhook, pending_from_row};
+use crate::{Result, Store};
 
-pub(in crate::store) async fn pending(store: &Store, now_ms: i64, limit: u32) -> Result<Vec<PendingWebhook>> {
+pub(crate) async fn pending(store: &Store, now_ms: i64, limit: u32) -> Result<Vec<PendingWebhook>> {
     let rows = store
         .read_postgres(async |c| sqlx::query(PENDING).bind(now_ms).bind(i64::from(limit)).fetch_all(c).await)
         .await?;

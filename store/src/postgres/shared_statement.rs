@@ -1,12 +1,12 @@
 //! Statements both dialects share, run on PostgreSQL (see `store/shared_statement.rs`).
 
 use super::{Postgres, without_nul};
-use crate::store::Result;
-use crate::store::shared_statement::Bind;
+use crate::Result;
+use crate::shared_statement::Bind;
 
 /// Runs `sql` in a transaction of its own, which bounds it by the store's longest statement (a pooled
 /// connection's own bound may be a short one a read left).
-pub(in crate::store) async fn execute(postgres: &Postgres, sql: &'static str, binds: &[Bind<'_>]) -> Result<u64> {
+pub(crate) async fn execute(postgres: &Postgres, sql: &'static str, binds: &[Bind<'_>]) -> Result<u64> {
     let mut tx = postgres.begin().await?;
     let mut query = sqlx::query(sql);
     for bind in binds {

@@ -54,6 +54,8 @@ pub fn is_postgres_url(url: &str) -> bool {
 }
 pub use prepare::{PreparedWrite, prepare_conversations, prepare_new_conversations};
 pub use search_plan::SearchEffort;
+#[doc(hidden)]
+pub use search_plan::{Access, Plan};
 pub use stored_plugins::StoredPlugin;
 pub use sync_state::{ResourceState, RunCheckpoint};
 pub use text::html_to_text;

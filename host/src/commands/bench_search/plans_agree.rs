@@ -3,11 +3,10 @@
 //! checked against a plain reference in `tests/integration/search_matrix.rs`; at test sizes it is mostly the
 //! text-driven one, so this is where the others are proved.)
 
-use super::{Access, FilteredRows, Plan, SearchEffort};
-use crate::commands::bench_search::matrix::{self, SampledConversation, Values};
+use super::matrix::{self, SampledConversation, Values};
 use crate::demo::{self, DemoOptions};
 use crate::store::filter::{ConversationSort, PageRequest};
-use crate::store::{Store, StoreOptions};
+use crate::store::{Access, Plan, SearchEffort, Store, StoreOptions};
 
 /// Every plan that can serve a search of this kind.
 fn plans(has_text: bool, ranked: bool) -> Vec<Plan> {
@@ -88,14 +87,4 @@ async fn every_plan_answers_every_cell_alike() {
     }
     assert!(compared > 1_000, "{compared}");
     store.close().await;
-}
-
-#[test]
-fn rows_counted_to_a_cap_answer_only_below_it() {
-    assert!(FilteredRows::Exact(64).at_most(64));
-    assert!(!FilteredRows::Exact(65).at_most(64));
-    assert!(FilteredRows::Exact(0).at_most(0));
-    // More than 2,000 counted: at most 64, or at most 2,000, is no.
-    assert!(!FilteredRows::MoreThan(2_000).at_most(64));
-    assert!(!FilteredRows::MoreThan(2_000).at_most(2_000));
 }
