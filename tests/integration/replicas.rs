@@ -411,3 +411,22 @@ async fn a_plugin_installed_into_the_store_is_served_by_every_replica_and_withdr
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("no plugin named"));
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_on_an_empty_store_seed_the_demo_once() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let second_dir = tempfile::TempDir::new().unwrap();
+    let args = ["--demo-conversations", "300"];
+    let (first, second) =
+        tokio::join!(replica(&db, db.dir.path(), &args, &[]), replica(&db, second_dir.path(), &args, &[]));
+    let seeders = [&first, &second].iter().filter(|r| r.log().contains("seeding a demo workspace")).count();
+    assert_eq!(seeders, 1, "{}\n{}", first.log(), second.log());
+    let store = db.open().await;
+    assert_eq!(store.counts().await.unwrap().conversations, 300);
+    for server in [&first, &second] {
+        let client = server.client(None, Era::Modern).await;
+        let answer = client.call_tool("search_conversations", json!({"limit": 1})).await.unwrap();
+        assert_eq!(answer["structuredContent"]["summary"]["total"], json!(300), "{answer}");
+    }
+    store.close().await;
+}

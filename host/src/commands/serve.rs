@@ -81,13 +81,8 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
     let store = config.open_store().await?;
     if settings.access_token.is_some() {
         start_background_sync(config, &args, &settings, store.clone()).await?;
-    } else if store.counts().await? == Default::default() && store.sync_states().await?.is_empty() {
-        tracing::info!(
-            conversations = demo.conversations,
-            "the store is empty and no Intercom token is set: seeding a demo workspace"
-        );
-        let report = demo::seed(&store, &demo).await?;
-        tracing::info!(?report, "demo workspace ready");
+    } else {
+        seed_the_demo_if_empty(&store, &demo).await?;
     }
     let plugin_watch = PluginWatch::start(config)?;
     let registry = config.open_registry(store.clone()).await?;
@@ -113,6 +108,36 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         },
     }
     store.close().await;
+    Ok(())
+}
+
+/// Longest a replica waits for another to finish seeding the demo workspace into their shared store.
+const DEMO_SEED_WAIT: Duration = Duration::from_secs(300);
+
+/// Seeds the demo workspace into an empty store (no token: nothing would fill it). Replicas starting together on
+/// one empty PostgreSQL store take turns, under a lock of the store's: one seeds, the others then find it seeded
+/// (two seeding at once would each write every row, and could deadlock each other).
+async fn seed_the_demo_if_empty(store: &Store, demo: &DemoOptions) -> anyhow::Result<()> {
+    let mut turn = store.contender("demo seed");
+    if let Some(turn) = &mut turn {
+        let waiting_since = std::time::Instant::now();
+        while !turn.try_lead().await.context("cannot take the demo seed's turn")? {
+            if waiting_since.elapsed() > DEMO_SEED_WAIT {
+                anyhow::bail!("another replica has been seeding the demo workspace for over 5 minutes");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    if store.counts().await? == Default::default() && store.sync_states().await?.is_empty() {
+        tracing::info!(
+            conversations = demo.conversations,
+            "the store is empty and no Intercom token is set: seeding a demo workspace"
+        );
+        let report = demo::seed(store, demo).await?;
+        tracing::info!(?report, "demo workspace ready");
+    }
+    // Dropping the turn closes its connection, which releases the lock.
+    drop(turn);
     Ok(())
 }
 
