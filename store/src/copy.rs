@@ -32,8 +32,11 @@ pub const TABLES: [&str; 16] = [
     "plugins",
 ];
 
-/// Rows per insert.
+/// Rows per insert, at most.
 const BATCH: usize = 2_000;
+/// Bytes of text and blobs per insert, at most (beside the rows): parts carry whole message bodies, and an
+/// insert of 2,000 large ones would near PostgreSQL's limit of a gigabyte per value.
+const BATCH_BYTES: usize = 32 * 1024 * 1024;
 
 /// Keys of `workspace_meta` each store keeps its own of.
 pub(super) const OWN_META: &str = "key NOT IN ('cursor_key', 'data_generation')";
@@ -68,7 +71,7 @@ impl Store {
                 while let Some(row) = stream.try_next().await? {
                     batch.push(&row)?;
                     rows += 1;
-                    if batch.len() == BATCH {
+                    if batch.len() == BATCH || batch.bytes() >= BATCH_BYTES {
                         batch.insert(&mut tx).await?;
                     }
                 }

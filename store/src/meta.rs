@@ -86,6 +86,12 @@ impl Store {
         Ok(freshness)
     }
 
+    /// A name of this store (database file, or PostgreSQL schema) that every process using it reads alike and no
+    /// other store has: what processes sharing more than one store (one Redis, say) tell them apart by.
+    pub fn store_name(&self) -> String {
+        self.cursor_key.store_name()
+    }
+
     /// What this process knows of the store's version, without reading the store: its own commits (at once) and
     /// the data generation last read (see [`Store::watch_data_generation`] for other processes' commits); `None`
     /// until the generation was read once. Equal versions mean equal data.

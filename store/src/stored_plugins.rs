@@ -24,12 +24,17 @@ const INSTALL: &str = "INSERT INTO plugins (name, component, manifest, signature
      manifest = excluded.manifest, signature = excluded.signature, identity = excluded.identity, \
      installed_at = excluded.installed_at";
 const REMOVE: &str = "DELETE FROM plugins WHERE name = $1";
-/// Every plugin's name and identity, by name: what replicas poll.
-pub(super) const IDENTITIES: &str = "SELECT name, identity FROM plugins ORDER BY name";
-/// Every plugin, its component and manifest only when within `$1` and `$2` bytes (a store written by something
-/// else must not make a replica read a gigabyte).
+/// Every plugin's name and identity, by name: what replicas poll. Rows no install writes (names longer than a
+/// plugin name may be, identities longer than a digest) are left out, and at most 1,000 are read: a
+/// store written by something else must not make every replica read without bound each second.
+pub(super) const IDENTITIES: &str = "SELECT name, identity FROM plugins \
+     WHERE length(name) <= 64 AND length(identity) <= 256 ORDER BY name LIMIT 1000";
+/// Every plugin, its component only when within `$1` bytes and its manifest and signature within `$2` (left
+/// unread otherwise), the same rows as [`IDENTITIES`].
 pub(super) const ALL: &str = "SELECT name, CASE WHEN length(component) <= $1 THEN component END, \
-     CASE WHEN octet_length(manifest) <= $2 THEN manifest END, signature, identity FROM plugins ORDER BY name";
+     CASE WHEN octet_length(manifest) <= $2 THEN manifest END, \
+     CASE WHEN octet_length(signature) <= $2 THEN signature END, identity FROM plugins \
+     WHERE length(name) <= 64 AND length(identity) <= 256 ORDER BY name LIMIT 1000";
 
 pub(super) fn identity_from_row<'r, R>(row: &'r R) -> Result<(String, String)>
 where

@@ -53,27 +53,31 @@ pub(super) const FAILED: &str = "UPDATE webhook_deliveries SET attempts = attemp
      next_attempt_at = $3, done_at = $4 WHERE notification_id = $1";
 pub(super) const PRUNE: &str = "DELETE FROM webhook_deliveries WHERE done_at < $1";
 
+/// A row of [`PENDING`]: a delivery, or one of a kind this version does not know (written by a newer one, say).
+pub(super) enum PendingRow {
+    Due(PendingWebhook),
+    UnknownKind { notification_id: String, kind: String },
+}
+
 /// A pending delivery from a row of [`PENDING`].
-pub(super) fn pending_from_row<'r, R>(row: &'r R) -> Result<PendingWebhook>
+pub(super) fn pending_from_row<'r, R>(row: &'r R) -> Result<PendingRow>
 where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
     String: Decodes<'r, R::Database>,
     i64: Decodes<'r, R::Database>,
 {
+    let notification_id: String = row.try_get(0)?;
     let kind: String = row.try_get(1)?;
     let object_id: String = row.try_get(2)?;
     let refresh = match kind.as_str() {
         "conversation" => WebhookRefresh::Conversation(object_id),
         "contact" => WebhookRefresh::Contact(object_id),
-        other => return Err(StoreError::InvalidArgument(format!("a stored webhook delivery has kind {other:?}"))),
+        _ => return Ok(PendingRow::UnknownKind { notification_id, kind }),
     };
     let attempts: i64 = row.try_get(3)?;
-    Ok(PendingWebhook {
-        notification_id: row.try_get(0)?,
-        refresh,
-        attempts: attempts.clamp(0, u32::MAX.into()) as u32,
-    })
+    let attempts = attempts.clamp(0, u32::MAX.into()) as u32;
+    Ok(PendingRow::Due(PendingWebhook { notification_id, refresh, attempts }))
 }
 
 impl Store {
@@ -103,7 +107,25 @@ impl Store {
         }
         let query = sqlx::query(PENDING).bind(now_ms).bind(i64::from(limit));
         let rows = self.read(async |c| query.fetch_all(c).await).await?;
-        rows.iter().map(pending_from_row).collect()
+        let rows = rows.iter().map(pending_from_row).collect::<Result<Vec<_>>>()?;
+        self.due_only(rows, now_ms).await
+    }
+
+    /// The due deliveries of `rows`; those of a kind this version does not know are given up (they would come
+    /// first again at every look, holding the others back).
+    pub(super) async fn due_only(&self, rows: Vec<PendingRow>, now_ms: i64) -> Result<Vec<PendingWebhook>> {
+        let mut due = Vec::with_capacity(rows.len());
+        for row in rows {
+            match row {
+                PendingRow::Due(delivery) => due.push(delivery),
+                PendingRow::UnknownKind { notification_id, kind } => {
+                    tracing::warn!(%notification_id, %kind, "a webhook delivery of an unknown kind is given up");
+                    let reason = format!("unknown kind {kind:?}");
+                    self.webhook_failed(&notification_id, &reason, now_ms, Some(now_ms)).await?;
+                }
+            }
+        }
+        Ok(due)
     }
 
     /// Marks a delivery applied.

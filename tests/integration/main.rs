@@ -22,6 +22,7 @@ mod sandbox;
 mod search_matrix;
 mod store_copy;
 mod store_filters;
+mod store_inbox;
 mod support;
 mod sync;
 mod sync_process;

@@ -430,3 +430,29 @@ async fn replicas_starting_together_on_an_empty_store_seed_the_demo_once() {
     }
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_sharing_one_redis_never_serve_each_others_answers() {
+    // Two stores, one Redis prefix (the default one, say): the same call at the same data generation.
+    let (one, other) = (TestDb::new(Backend::Postgres).await, TestDb::new(Backend::Postgres).await);
+    let prefix = unique_prefix("two-deployments");
+    sharing_redis(one.dir.path(), &prefix);
+    sharing_redis(other.dir.path(), &prefix);
+    let first = replica(&one, one.dir.path(), &["--demo-conversations", "30"], &[]).await;
+    let second = replica(&other, other.dir.path(), &["--demo-conversations", "31"], &[]).await;
+    let (a, b) = (first.client(None, Era::Modern).await, second.client(None, Era::Modern).await);
+    let (one_store, other_store) = (one.open().await, other.open().await);
+    let generations = (one_store.data_generation().await.unwrap(), other_store.data_generation().await.unwrap());
+    assert_eq!(generations.0, generations.1, "the test needs both stores at one generation");
+
+    let search = json!({"limit": 1});
+    for _ in 0..20 {
+        let computed = a.call_tool("search_conversations", search.clone()).await.unwrap();
+        assert_eq!(computed["structuredContent"]["summary"]["total"], json!(30), "{computed}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let answer = b.call_tool("search_conversations", search.clone()).await.unwrap();
+        assert_eq!(answer["structuredContent"]["summary"]["total"], json!(31), "another store's answer: {answer}");
+    }
+    one_store.close().await;
+    other_store.close().await;
+}

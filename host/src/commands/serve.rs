@@ -187,14 +187,18 @@ impl PluginWatch {
             let mut polls = tokio::time::interval(STORE_PLUGINS_POLL);
             polls.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
+                let mut adopting = None;
                 let (cause, explicit) = tokio::select! {
                     Some(()) = changes.recv() => {
                         ("the plugins directory changed", requests.upgrade().is_some_and(|watch| watch.take_request()))
                     }
                     Some(()) = next_hangup(&mut hangups) => ("SIGHUP", true),
-                    _ = polls.tick() => match installed.changed(&store).await {
-                        true => ("the plugins installed into the store changed", false),
-                        false => continue,
+                    _ = polls.tick() => match installed.look(&store).await {
+                        Some(now) => {
+                            adopting = Some(now);
+                            ("the plugins installed into the store changed", false)
+                        }
+                        None => continue,
                     },
                     else => return,
                 };
@@ -203,8 +207,12 @@ impl PluginWatch {
                     // Asked for: also retry versions that failed to load (a describe that timed out on a busy host).
                     registry.forget_failures().await;
                 }
-                if let Err(error) = config.reload_plugins(&registry).await {
-                    tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
+                match config.reload_plugins(&registry).await {
+                    // Adopted only once served: a reload that failed is tried again at the next look.
+                    Ok(_) => installed.adopt(adopting),
+                    Err(error) => {
+                        tracing::error!(error = %format!("{error:#}"), "plugin reload failed; the served tools are unchanged");
+                    }
                 }
             }
         });
@@ -226,9 +234,9 @@ struct StoreInstalls {
 }
 
 impl StoreInstalls {
-    /// Whether the installed plugins differ from the last look. A store that does not answer changes nothing
-    /// (said once per outage): its plugins stay served as they were.
-    async fn changed(&mut self, store: &Store) -> bool {
+    /// The installed plugins when they differ from those last served ([`StoreInstalls::adopt`]). A store that
+    /// does not answer changes nothing (said once per outage): its plugins stay served as they were.
+    async fn look(&mut self, store: &Store) -> Option<Vec<(String, String)>> {
         match store.plugin_identities().await {
             Ok(now) => {
                 self.said_failing = false;
@@ -236,15 +244,21 @@ impl StoreInstalls {
                     None => !now.is_empty(),
                     Some(seen) => *seen != now,
                 };
-                self.seen = Some(now);
-                changed
+                changed.then_some(now)
             }
             Err(error) => {
                 if !std::mem::replace(&mut self.said_failing, true) {
                     tracing::warn!(%error, "cannot read the plugins installed into the store; trying again every second");
                 }
-                false
+                None
             }
+        }
+    }
+
+    /// Notes what a reload that succeeded served (`None`: the reload was not for a look of this).
+    fn adopt(&mut self, served: Option<Vec<(String, String)>>) {
+        if let Some(served) = served {
+            self.seen = Some(served);
         }
     }
 }

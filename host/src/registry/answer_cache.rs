@@ -24,8 +24,10 @@
 //! every computed answer is written there (after the call has answered, by a task of its own), keyed by the data
 //! generation alone, which every replica reads alike (own commits advance it at once, other processes' are
 //! announced and read within [`GENERATION_READ_EVERY`]). A miss of the first level asks the second before the
-//! tool is called; what it finds is kept at the first level too. A Redis that does not answer costs at most one
-//! bounded wait a second (see [`crate::shared`]), and the first level goes on alone.
+//! tool is called; what it finds is kept at the first level too (for [`TIME_TO_LIVE`] more, so an answer read
+//! against the clock may be served for up to twice that). A Redis that does not answer costs at most one bounded
+//! wait a second (see [`crate::shared`]), and the first level goes on alone. The shared key also names the store
+//! and the host's version, so deployments sharing one Redis never serve each other's answers.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -67,6 +69,8 @@ pub struct AnswerCache {
     generation_reader: OnceLock<tokio::task::JoinHandle<()>>,
     /// The second level, shared by the replicas; `None` without Redis.
     shared: Option<Arc<SharedRedis>>,
+    /// See [`AnswerCache::store_name`].
+    store_name: OnceLock<String>,
 }
 
 /// Where an answer is kept: this process's key (its own commits and the data generation it read), and the key
@@ -107,7 +111,14 @@ impl AnswerCache {
             .time_to_live(TIME_TO_LIVE)
             .build();
         let seen_once = moka::sync::Cache::builder().max_capacity(SEEN_ONCE_CALLS).time_to_live(TIME_TO_LIVE).build();
-        Self { entries, seen_once, hashing: Default::default(), generation_reader: OnceLock::new(), shared }
+        Self {
+            entries,
+            seen_once,
+            hashing: Default::default(),
+            generation_reader: OnceLock::new(),
+            shared,
+            store_name: OnceLock::new(),
+        }
     }
 
     /// Whether answers of `tool` (of `plugin`) may be kept.
@@ -123,11 +134,30 @@ impl AnswerCache {
 
     /// The key of a call of `tool` of `plugin` with `arguments` on the store at `version`. Arguments are a sorted
     /// map, so equal arguments give equal text whatever order the client wrote them in.
-    pub fn key(plugin: &LoadedPlugin, tool: &str, arguments: &Map<String, Value>, version: VersionSeen) -> AnswerKey {
+    ///
+    /// The key replicas share also names the store (`store`, see [`Store::store_name`]: generations are small
+    /// numbers every store counts from 0, and deployments may share one Redis) and this host's version (a host
+    /// that reads the store differently may answer the same call differently with the same plugin).
+    pub fn key(
+        plugin: &LoadedPlugin,
+        tool: &str,
+        arguments: &Map<String, Value>,
+        version: VersionSeen,
+        store: &str,
+    ) -> AnswerKey {
         let arguments = serde_json::to_string(arguments).unwrap_or_default();
         let (commits, generation) = version;
         let call = format!("{}\u{0}{tool}\u{0}{arguments}", plugin.digest);
-        AnswerKey { local: format!("{commits}.{generation}\u{0}{call}"), shared: format!("{generation}\u{0}{call}") }
+        let host = env!("CARGO_PKG_VERSION");
+        AnswerKey {
+            local: format!("{commits}.{generation}\u{0}{call}"),
+            shared: format!("{host}\u{0}{store}\u{0}{generation}\u{0}{call}"),
+        }
+    }
+
+    /// The name of `store` the shared keys carry, worked out once.
+    pub fn store_name(&self, store: &Store) -> &str {
+        self.store_name.get_or_init(|| store.store_name())
     }
 
     /// The kept answer, marked as served from here: this process's, or else one a replica shared (which this
@@ -167,11 +197,15 @@ impl AnswerCache {
     /// Keeps `output` under `key`: in this process if this call was seen before, and for the other replicas
     /// (by a task of its own, so the answer does not wait on Redis), unless it is too large to be worth it.
     pub fn insert(&self, key: AnswerKey, output: &ToolOutput) {
-        if let Some(shared) = &self.shared {
+        let text_bytes: usize = output.content.iter().map(|ContentBlock::Text(text)| text.len()).sum();
+        // Kept in Redis as text and structured answer: about twice the text.
+        if let Some(shared) = self.shared.as_ref().filter(|_| text_bytes.saturating_mul(2) <= MAX_SHARED_ANSWER_BYTES) {
             let (shared, name, output) = (Arc::clone(shared), key.shared.clone(), output.clone());
             tokio::spawn(async move {
-                let bytes = encoded(&marked_as_hit(&output));
-                if let Some(bytes) = bytes.filter(|bytes| bytes.len() <= MAX_SHARED_ANSWER_BYTES) {
+                // Parsing and writing JSON of up to half a megabyte: off the runtime's threads.
+                let encoding = tokio::task::spawn_blocking(move || encoded(&marked_as_hit(&output)));
+                let Ok(Some(bytes)) = encoding.await else { return };
+                if bytes.len() <= MAX_SHARED_ANSWER_BYTES {
                     shared.keep_answer(&name, &bytes, TIME_TO_LIVE).await;
                 }
             });

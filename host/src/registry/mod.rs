@@ -298,7 +298,7 @@ impl Registry {
         }
         let store = self.runtime.store();
         answers.watch(store);
-        Some(AnswerCache::key(&tool.plugin, name, arguments, store.version_seen()?))
+        Some(AnswerCache::key(&tool.plugin, name, arguments, store.version_seen()?, answers.store_name(store)))
     }
 }
 

@@ -34,9 +34,10 @@ const ACCEPT_WITHIN: Duration = Duration::from_secs(5);
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 /// Deliveries applied per look.
 const BATCH: u32 = 64;
-/// Attempts before a delivery is given up (the scheduled sync still brings its object); the waits between them
-/// double from one second, about a minute in all.
+/// Attempts before a delivery is given up (the scheduled sync still brings its object); see [`next_attempt_at`].
 const MAX_ATTEMPTS: u32 = 6;
+/// Longest pause of the applier while the store does not take outcomes.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
 /// How long applied deliveries are kept, so a late redelivery of one is recognised.
 const KEEP_APPLIED_MS: i64 = 24 * 60 * 60 * 1_000;
 
@@ -97,13 +98,21 @@ impl Inbox {
     pub async fn apply(self, engine: SyncEngine) {
         let mut said_failing = false;
         let mut pruned_at = 0;
+        // After outcomes could not be recorded (the store refuses writes), the same deliveries would be due again
+        // at once and fetched again from Intercom: the pause grows instead, up to a minute.
+        let mut pause = LOOK_EVERY;
         loop {
             let now = unix_ms();
             match self.store.pending_webhooks(now, BATCH).await {
                 Ok(due) => {
                     said_failing = false;
                     let full = due.len() == BATCH as usize;
-                    apply_all(&engine, due).await;
+                    if apply_all(&engine, due).await == Recorded::NotAll {
+                        pause = (pause * 2).min(MAX_PAUSE);
+                        tokio::time::sleep(pause).await;
+                        continue;
+                    }
+                    pause = LOOK_EVERY;
                     if now - pruned_at > KEEP_APPLIED_MS / 24 {
                         pruned_at = now;
                         if let Err(error) = self.store.prune_webhooks(now - KEEP_APPLIED_MS).await {
@@ -128,8 +137,22 @@ impl Inbox {
     }
 }
 
+/// Whether every outcome of a batch was recorded in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recorded {
+    All,
+    NotAll,
+}
+
+/// When a delivery that failed `attempts` times so far (this one included) is tried again, or `None` when it is
+/// given up: the waits double from two seconds (2, 4, 8, 16, 32 s: about a minute in all).
+pub fn next_attempt_at(attempts: u32, now_ms: i64) -> Option<i64> {
+    (attempts < MAX_ATTEMPTS).then(|| now_ms + 1_000 * (1_i64 << attempts.min(20)))
+}
+
 /// Applies `due`, fetching each object once however many deliveries named it.
-async fn apply_all(engine: &SyncEngine, due: Vec<PendingWebhook>) {
+async fn apply_all(engine: &SyncEngine, due: Vec<PendingWebhook>) -> Recorded {
+    let mut recorded_all = Recorded::All;
     let mut done: std::collections::HashMap<Refresh, Result<(), String>> = std::collections::HashMap::new();
     for delivery in due {
         let result = match done.get(&delivery.refresh) {
@@ -152,9 +175,9 @@ async fn apply_all(engine: &SyncEngine, due: Vec<PendingWebhook>) {
                 store.webhook_applied(&delivery.notification_id, now).await
             }
             Err(error) => {
-                let attempts = delivery.attempts + 1;
-                let give_up = attempts >= MAX_ATTEMPTS;
-                let retry_at = now + 1_000 * (1_i64 << attempts.min(20));
+                let attempts = delivery.attempts.saturating_add(1);
+                let retry_at = next_attempt_at(attempts, now);
+                let give_up = retry_at.is_none();
                 match give_up {
                     true => {
                         tracing::warn!(refresh = ?delivery.refresh, %error, attempts, "webhook delivery given up; the scheduled sync will bring its object")
@@ -163,13 +186,17 @@ async fn apply_all(engine: &SyncEngine, due: Vec<PendingWebhook>) {
                         tracing::info!(refresh = ?delivery.refresh, %error, attempts, "webhook delivery failed; trying again")
                     }
                 }
-                store.webhook_failed(&delivery.notification_id, error, retry_at, give_up.then_some(now)).await
+                store
+                    .webhook_failed(&delivery.notification_id, error, retry_at.unwrap_or(now), give_up.then_some(now))
+                    .await
             }
         };
         if let Err(error) = recorded {
             tracing::warn!(refresh = ?delivery.refresh, %error, "cannot record a webhook delivery's outcome");
+            recorded_all = Recorded::NotAll;
         }
     }
+    recorded_all
 }
 
 async fn receive(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Bytes) -> StatusCode {
@@ -297,6 +324,15 @@ mod tests {
         assert_eq!(refresh(notification("contact.user.updated", "\"abc\"")), Some(Refresh::Contact("abc".into())));
         assert_eq!(refresh(notification("company.created", "\"c1\"")), None);
         assert_eq!(parse(b"not json"), None);
+    }
+
+    #[test]
+    fn a_failing_delivery_waits_twice_as_long_each_time_and_is_given_up_after_six_attempts() {
+        let now = 1_000_000;
+        let waits: Vec<Option<i64>> =
+            (1..=6).map(|attempts| next_attempt_at(attempts, now).map(|at| at - now)).collect();
+        assert_eq!(waits, [Some(2_000), Some(4_000), Some(8_000), Some(16_000), Some(32_000), None]);
+        assert_eq!(next_attempt_at(u32::MAX, now), None);
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub(crate) async fn begin(postgres: &Postgres, sync_role: &str) -> Result<Tx> {
         if holds {
             return Err(StoreError::InvalidArgument(format!(
                 "the target database is not empty (its table {table} has rows); copy into an empty one, nothing \
-                 was changed"
+                 was copied"
             )));
         }
     }
@@ -102,6 +102,8 @@ pub(crate) struct Batch {
     sql: String,
     columns: Vec<Values>,
     len: usize,
+    /// Bytes of the texts and blobs gathered.
+    bytes: usize,
 }
 
 impl Batch {
@@ -132,11 +134,15 @@ impl Batch {
                 Kind::Bytes => Values::Bytes(Vec::new()),
             })
             .collect();
-        Self { sql, columns, len: 0 }
+        Self { sql, columns, len: 0, bytes: 0 }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Adds a row read from SQLite (its columns in the order of [`columns`]).
@@ -146,8 +152,16 @@ impl Batch {
                 Values::Integer(values) => values.push(row.try_get(i)?),
                 Values::Real(values) => values.push(row.try_get(i)?),
                 Values::Boolean(values) => values.push(row.try_get(i)?),
-                Values::Text(values) => values.push(row.try_get::<Option<String>, _>(i)?.as_deref().map(without_nul)),
-                Values::Bytes(values) => values.push(row.try_get(i)?),
+                Values::Text(values) => {
+                    let text = row.try_get::<Option<String>, _>(i)?.as_deref().map(without_nul);
+                    self.bytes += text.as_ref().map_or(0, String::len);
+                    values.push(text);
+                }
+                Values::Bytes(values) => {
+                    let bytes: Option<Vec<u8>> = row.try_get(i)?;
+                    self.bytes += bytes.as_ref().map_or(0, Vec::len);
+                    values.push(bytes);
+                }
             }
         }
         self.len += 1;
@@ -180,6 +194,7 @@ impl Batch {
             }
         }
         self.len = 0;
+        self.bytes = 0;
         Ok(())
     }
 }

@@ -7,5 +7,6 @@ pub(crate) async fn pending(store: &Store, now_ms: i64, limit: u32) -> Result<Ve
     let rows = store
         .read_postgres(async |c| sqlx::query(PENDING).bind(now_ms).bind(i64::from(limit)).fetch_all(c).await)
         .await?;
-    rows.iter().map(pending_from_row).collect()
+    let rows = rows.iter().map(pending_from_row).collect::<Result<Vec<_>>>()?;
+    store.due_only(rows, now_ms).await
 }
