@@ -53,3 +53,24 @@ async fn directory_plugins_are_served_beside_the_built_ins_and_bad_ones_are_skip
     assert_eq!(after["content"][0]["text"], "ok");
     assert!(client.shutdown().await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_installed_into_the_store_stay_served_while_the_store_cannot_be_read() {
+    let dir = TempDir::new().unwrap();
+    let config = fastintercom::config::Config::new(dir.path().join("data"), Some(dir.path().join("plugins")))
+        .with_cache_dir(Some(crate::http_support::shared_cache_dir().to_owned()));
+    let store = config.open_store().await.unwrap();
+    let registry = config.open_registry(store.clone()).await.unwrap();
+    assert!(registry.tools().get("echo").is_none());
+    let identity = fastintercom::registry::files_identity(PROBE_WASM, PROBE_MANIFEST, None);
+    store.install_plugin("probe", (PROBE_WASM, PROBE_MANIFEST, None), &identity, 1).await.unwrap();
+    let outcome = config.reload_plugins(&registry).await.unwrap();
+    assert!(outcome.changed && registry.tools().get("echo").is_some(), "{:?}", outcome.rejected);
+
+    // The store stops answering; a reload (the plugins directory changed, say) keeps what the store held.
+    store.close().await;
+    assert!(store.plugin_identities().await.is_err(), "the closed store still answers; the test proves nothing");
+    let outcome = config.reload_plugins(&registry).await.expect("the reload goes on without the store");
+    assert!(!outcome.changed, "nothing withdrawn");
+    assert!(registry.tools().get("echo").is_some());
+}

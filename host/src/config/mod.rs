@@ -164,13 +164,11 @@ impl Config {
             .context("reading the plugins directory panicked")??;
         // Plugins installed into the store, which every replica sharing it serves; a name the directory holds is
         // the directory's.
-        let stored = tokio::time::timeout(
-            READ_PLUGINS_TIMEOUT,
-            registry::store_sources(registry.runtime().store(), &trust, max_component_bytes),
-        )
-        .await
-        .context("reading the plugins installed into the store took too long; the served tools are unchanged")?
-        .context("cannot read the plugins installed into the store; the served tools are unchanged")?;
+        let installed = registry
+            .installed_in_store(max_component_bytes, READ_PLUGINS_TIMEOUT)
+            .await
+            .context("the served tools are unchanged")?;
+        let stored = registry::store_sources(installed, &trust, max_component_bytes).await?;
         for entry in stored {
             if entries.iter().any(|local| local.name == entry.name) {
                 tracing::warn!(plugin = %entry.name, "a plugin of this name is in the plugins directory and in the store; the directory's is served");

@@ -122,6 +122,9 @@ pub struct Registry {
     catalog: tokio::sync::Mutex<Catalog>,
     /// Answers served again while the store's data is unchanged; `None` when answers are not kept.
     answers: Option<AnswerCache>,
+    /// The plugins installed into the store as last read, served on while the store cannot be read (a reload for
+    /// the plugins directory must neither fail nor withdraw them then).
+    installed_last_read: std::sync::Mutex<Option<Vec<crate::store::StoredPlugin>>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -149,6 +152,34 @@ impl Registry {
             in_flight: AtomicUsize::new(0),
             catalog: tokio::sync::Mutex::default(),
             answers: Some(AnswerCache::default()),
+            installed_last_read: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The plugins installed into the store (components within `max_component_bytes`), read within `within`;
+    /// when the store cannot be read, those read last time (said in the log), or the error if there were none.
+    pub async fn installed_in_store(
+        &self,
+        max_component_bytes: usize,
+        within: std::time::Duration,
+    ) -> anyhow::Result<Vec<crate::store::StoredPlugin>> {
+        let reading = self.runtime.store().stored_plugins(max_component_bytes, MAX_MANIFEST_BYTES);
+        let read = match tokio::time::timeout(within, reading).await {
+            Ok(Ok(installed)) => Ok(installed),
+            Ok(Err(error)) => Err(anyhow::Error::from(error)),
+            Err(_) => Err(anyhow::anyhow!("no answer within {} s", within.as_secs())),
+        };
+        let mut last = self.installed_last_read.lock().expect("installed plugins lock");
+        match (read, &*last) {
+            (Ok(installed), _) => {
+                *last = Some(installed.clone());
+                Ok(installed)
+            }
+            (Err(error), Some(previous)) => {
+                tracing::warn!(error = %format!("{error:#}"), "cannot read the plugins installed into the store; serving those read before");
+                Ok(previous.clone())
+            }
+            (Err(error), None) => Err(error.context("cannot read the plugins installed into the store")),
         }
     }
 

@@ -207,13 +207,13 @@ pub fn stored_source(
     DirectoryEntry { name: plugin.name, source }
 }
 
-/// Every plugin installed into `store`, judged (see [`stored_source`]) off the async runtime.
+/// The plugins installed into the store (see [`super::Registry::installed_in_store`]), judged (see
+/// [`stored_source`]) off the async runtime.
 pub async fn store_sources(
-    store: &crate::store::Store,
+    stored: Vec<crate::store::StoredPlugin>,
     trust: &TrustPolicy,
     max_component_bytes: usize,
 ) -> Result<Vec<DirectoryEntry>, crate::store::StoreError> {
-    let stored = store.stored_plugins(max_component_bytes, MAX_MANIFEST_BYTES).await?;
     let trust = trust.clone();
     let judged = tokio::task::spawn_blocking(move || {
         stored.into_iter().map(|plugin| stored_source(plugin, &trust, max_component_bytes)).collect()
