@@ -391,6 +391,13 @@ async fn a_plugin_installed_into_the_store_is_served_by_every_replica_and_withdr
         "a plugin installed into the store served by both replicas {:?} after the install",
         installed_at.elapsed()
     );
+    // `plugins list` against the store judges it as the replicas do.
+    let listed = plugins_on(&db, &["list", "--json"]);
+    let reports: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("plugins list --json");
+    let probe = reports.as_array().unwrap().iter().find(|r| r["name"] == "probe").expect("probe listed").clone();
+    assert!(probe["problem"].is_null() && probe["tools"].to_string().contains("echo"), "{probe}");
+    let junk = reports.as_array().unwrap().iter().find(|r| r["name"] == "junk").expect("junk listed").clone();
+    assert!(junk["problem"].to_string().contains("names another plugin"), "{junk}");
     let echoed = clients[1].0.call_tool("echo", json!({"text": "from the store"})).await.unwrap();
     assert_eq!(echoed["structuredContent"], json!({"text": "from the store"}));
     for server in &replicas {

@@ -12,10 +12,13 @@ use crate::runtime::{InstancePolicy, PluginOrigin, PluginStatus};
 use crate::store::{Store, StoreOptions};
 
 /// A registry like a server's (same policy, cache and built-ins) over an empty scratch store, so judging plugins
-/// neither needs nor touches the workspace data.
+/// neither needs nor touches the workspace data; with a PostgreSQL store, the plugins installed into it are
+/// judged too, beside the plugins directory's, as every replica would.
 pub(super) struct Judge {
     pub(super) registry: Arc<Registry>,
     config: Config,
+    /// The plugins installed into a PostgreSQL store (none with SQLite, whose plugins are the directory's).
+    installed: Vec<crate::store::StoredPlugin>,
     _scratch: tempfile::TempDir,
 }
 
@@ -26,20 +29,51 @@ impl Judge {
             .await
             .context("cannot open a scratch store")?;
         let registry = config.open_registry(store).await?;
-        Ok(Self { registry, config: config.clone(), _scratch: scratch })
+        let installed = match config.store_settings()?.url {
+            Some(_) => {
+                let shared = config.open_store().await?;
+                let max_component_bytes = registry.runtime().limits().policy.compile.max_component_bytes;
+                let installed = shared.stored_plugins(max_component_bytes, registry::MAX_MANIFEST_BYTES).await;
+                shared.close().await;
+                installed.context("cannot read the plugins installed into the store")?
+            }
+            None => Vec::new(),
+        };
+        let judge = Self { registry, config: config.clone(), installed, _scratch: scratch };
+        if !judge.installed.is_empty() {
+            judge.reconcile(None).await?;
+        }
+        Ok(judge)
+    }
+
+    /// Loads the plugins directory's plugins, the store's (a name the directory holds is the directory's) and
+    /// `candidate` as the newest version of its name.
+    async fn reconcile(&self, candidate: Option<registry::DirectoryEntry>) -> anyhow::Result<()> {
+        let trust = self.config.plugin_settings()?.trust;
+        let max_component_bytes = self.registry.runtime().limits().policy.compile.max_component_bytes;
+        let mut entries = registry::directory_sources(&self.config.plugins_dir, &trust, max_component_bytes)?;
+        let stored = registry::store_sources(self.installed.clone(), &trust, max_component_bytes).await?;
+        for entry in stored {
+            if !entries.iter().any(|local| local.name == entry.name) {
+                entries.push(entry);
+            }
+        }
+        if let Some(candidate) = candidate {
+            entries.retain(|entry| entry.name != candidate.name);
+            entries.push(candidate);
+        }
+        self.registry.reconcile(registry::builtin_sources, entries, &trust).await?;
+        Ok(())
     }
 
     /// Judges the plugin at `wasm_path` as the newest version of its name, against what the plugins directory
-    /// serves now; returns its status.
+    /// (and a PostgreSQL store) serves now; returns its status.
     pub(super) async fn judge(&self, wasm_path: &Path) -> anyhow::Result<PluginStatus> {
         let trust = self.config.plugin_settings()?.trust;
         let max_component_bytes = self.registry.runtime().limits().policy.compile.max_component_bytes;
         let candidate = registry::source_from_files(wasm_path, &trust, max_component_bytes);
-        let mut entries = registry::directory_sources(&self.config.plugins_dir, &trust, max_component_bytes)?;
-        entries.retain(|entry| entry.name != candidate.name);
         let name = candidate.name.clone();
-        entries.push(candidate);
-        self.registry.reconcile(registry::builtin_sources, entries, &trust).await?;
+        self.reconcile(Some(candidate)).await?;
         let board = self.registry.runtime().board().snapshot();
         let status = board.iter().find(|status| status.name == name && status.origin == PluginOrigin::Directory);
         status.cloned().context("the plugin was not considered (is its file name NAME.wasm?)")
@@ -54,6 +88,9 @@ pub(super) async fn list(config: &Config, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("plugins directory: {}", config.plugins_dir.display());
+    if !judge.installed.is_empty() {
+        println!("installed into the store: {}", judge.installed.len());
+    }
     println!("{:<20} {:<10} {:<10} {:<8} TOOLS", "NAME", "ORIGIN", "VERSION", "STATE");
     for report in &reports {
         println!(
