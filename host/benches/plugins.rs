@@ -326,7 +326,7 @@ async fn shared_answers(config: &Config, store: &Store) -> anyhow::Result<()> {
     let prefix = format!("fastintercom-bench:{}:{}:", std::process::id(), rand::random::<u64>());
     let redis = || async { SharedRedis::connect("redis://127.0.0.1:6379", &prefix).await.map(Arc::new) };
     let probe = redis().await?;
-    if probe.kept_answer("probe").await.is_none() {
+    if probe.kept_answer("probe", 16).await.is_none() {
         println!("Shared answers: skipped (no Redis answers at 127.0.0.1:6379)");
         return Ok(());
     }

@@ -169,8 +169,7 @@ impl AnswerCache {
         }
         counted("l1", "miss");
         let shared = self.shared.as_ref()?;
-        let found =
-            shared.kept_answer(&key.shared).await.flatten().filter(|bytes| bytes.len() <= MAX_SHARED_ANSWER_BYTES);
+        let found = shared.kept_answer(&key.shared, MAX_SHARED_ANSWER_BYTES).await.flatten();
         // Kept in Redis as served (marked as a hit), so a hit costs one parse.
         let Some(served) = found.as_deref().and_then(decoded) else {
             counted("l2", "miss");
