@@ -463,3 +463,29 @@ async fn deployments_sharing_one_redis_never_serve_each_others_answers() {
     one_store.close().await;
     other_store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_seed_cut_short_is_completed_by_the_next_start() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let first = replica(&db, db.dir.path(), &["--demo-conversations", "200"], &[]).await;
+    drop(first);
+    // What a seed killed part-way leaves: some of the rows, and no mark saying the demo is the data's source.
+    let url = db.url().unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM conversations WHERE rowid IN (SELECT rowid FROM conversations ORDER BY rowid LIMIT 120)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM workspace_meta WHERE key IN ('source', 'last_synced_at')").execute(&pool).await.unwrap();
+    pool.close().await;
+
+    let second = replica(&db, db.dir.path(), &["--demo-conversations", "200"], &[]).await;
+    assert!(second.log().contains("seeding a demo workspace"), "{}", second.log());
+    let store = db.open().await;
+    assert_eq!(store.counts().await.unwrap().conversations, 200);
+    assert_eq!(store.freshness().await.unwrap().source, "demo");
+    store.close().await;
+    // A store marked seeded is left as it is.
+    let third = replica(&db, db.dir.path(), &["--demo-conversations", "200"], &[]).await;
+    assert!(!third.log().contains("seeding a demo workspace"), "{}", third.log());
+}

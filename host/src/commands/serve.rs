@@ -114,7 +114,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
 /// Longest a replica waits for another to finish seeding the demo workspace into their shared store.
 const DEMO_SEED_WAIT: Duration = Duration::from_secs(300);
 
-/// Seeds the demo workspace into an empty store (no token: nothing would fill it). Replicas starting together on
+/// Seeds the demo workspace into a store that holds no data of its own (no token: nothing would fill it). Replicas starting together on
 /// one empty PostgreSQL store take turns, under a lock of the store's: one seeds, the others then find it seeded
 /// (two seeding at once would each write every row, and could deadlock each other).
 async fn seed_the_demo_if_empty(store: &Store, demo: &DemoOptions) -> anyhow::Result<()> {
@@ -128,7 +128,10 @@ async fn seed_the_demo_if_empty(store: &Store, demo: &DemoOptions) -> anyhow::Re
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    if store.counts().await? == Default::default() && store.sync_states().await?.is_empty() {
+    // Seeded means marked so: the seed's last write names the demo as the data's source. A seed killed part-way
+    // leaves rows but no mark, and is completed here (its writes are upserts of the same rows); a sync writes
+    // checkpoints with its first rows, and a copied store brings its source.
+    if store.freshness().await?.source == "empty" && store.sync_states().await?.is_empty() {
         tracing::info!(
             conversations = demo.conversations,
             "the store is empty and no Intercom token is set: seeding a demo workspace"
