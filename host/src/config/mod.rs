@@ -169,12 +169,8 @@ impl Config {
             .await
             .context("the served tools are unchanged")?;
         let stored = registry::store_sources(installed, &trust, max_component_bytes).await?;
-        for entry in stored {
-            if entries.iter().any(|local| local.name == entry.name) {
-                tracing::warn!(plugin = %entry.name, "a plugin of this name is in the plugins directory and in the store; the directory's is served");
-            } else {
-                entries.push(entry);
-            }
+        for name in registry::add_installed(&mut entries, stored) {
+            tracing::warn!(plugin = %name, "a plugin of this name is in the plugins directory and in the store; the directory's is served");
         }
         let outcome = registry
             .reconcile(registry::builtin_sources, entries, &trust)

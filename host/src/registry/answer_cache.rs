@@ -196,9 +196,7 @@ impl AnswerCache {
     /// Keeps `output` under `key`: in this process if this call was seen before, and for the other replicas
     /// (by a task of its own, so the answer does not wait on Redis), unless it is too large to be worth it.
     pub fn insert(&self, key: AnswerKey, output: &ToolOutput) {
-        let text_bytes: usize = output.content.iter().map(|ContentBlock::Text(text)| text.len()).sum();
-        // Kept in Redis as text and structured answer: about twice the text.
-        if let Some(shared) = self.shared.as_ref().filter(|_| text_bytes.saturating_mul(2) <= MAX_SHARED_ANSWER_BYTES) {
+        if let Some(shared) = self.shared.as_ref().filter(|_| kept_bytes(output) <= MAX_SHARED_ANSWER_BYTES) {
             let (shared, name, output) = (Arc::clone(shared), key.shared.clone(), output.clone());
             tokio::spawn(async move {
                 // Parsing and writing JSON of up to half a megabyte: off the runtime's threads.
@@ -222,13 +220,18 @@ impl AnswerCache {
 
 /// `output` ready to be kept under `key`; `None` when it is too large to be worth it.
 fn kept_answer(key: &str, output: &ToolOutput) -> Option<KeptAnswer> {
-    let text_bytes: usize = output.content.iter().map(|ContentBlock::Text(text)| text.len()).sum();
-    // The parsed structured copy weighs about what its text did, which the text block repeats.
-    let bytes = text_bytes.saturating_mul(2);
+    let bytes = kept_bytes(output);
     if bytes > MAX_ANSWER_BYTES || key.len() > MAX_ANSWER_BYTES {
         return None;
     }
     Some(KeptAnswer { output: output.clone(), served: OnceLock::new(), bytes: bytes as u32 })
+}
+
+/// What keeping `output` weighs, here or in Redis: its text, and the structured copy, which weighs about what the
+/// text block repeating it does.
+fn kept_bytes(output: &ToolOutput) -> usize {
+    let text_bytes: usize = output.content.iter().map(|ContentBlock::Text(text)| text.len()).sum();
+    text_bytes.saturating_mul(2)
 }
 
 fn counted(level: &'static str, outcome: &'static str) {

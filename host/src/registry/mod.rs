@@ -29,8 +29,8 @@ use crate::runtime::{CallError, LoadError, LoadedPlugin, PluginOrigin, Runtime, 
 use answer_cache::{AnswerCache, AnswerKey};
 use catalog::Catalog;
 pub use sources::{
-    BUILTIN_PLUGINS, DirectoryEntry, MAX_MANIFEST_BYTES, PluginSource, builtin_sources, directory_sources,
-    files_identity, source_from_files, store_sources, stored_source,
+    BUILTIN_PLUGINS, DirectoryEntry, MAX_MANIFEST_BYTES, PluginSource, add_installed, builtin_sources,
+    directory_sources, files_identity, source_from_files, store_sources,
 };
 
 /// One tool as clients see it, with the plugin that serves it.

@@ -221,6 +221,20 @@ pub async fn store_sources(
     judged.await.map_err(|error| crate::store::StoreError::Build(format!("judging stored plugins failed: {error}")))
 }
 
+/// Adds the store's plugins to the directory's; a name the directory holds is the directory's (the local
+/// operator's). Returns the names of the store's plugins left out so.
+pub fn add_installed(entries: &mut Vec<DirectoryEntry>, installed: Vec<DirectoryEntry>) -> Vec<String> {
+    let mut shadowed = Vec::new();
+    for entry in installed {
+        if entries.iter().any(|local| local.name == entry.name) {
+            shadowed.push(entry.name);
+        } else {
+            entries.push(entry);
+        }
+    }
+    shadowed
+}
+
 /// The identity of a plugin's files (before the trust policy's verdict is added), as the store keeps it.
 pub fn files_identity(wasm: &[u8], manifest: &str, signature: Option<&str>) -> String {
     identity(wasm, manifest, signature)

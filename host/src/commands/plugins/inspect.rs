@@ -53,11 +53,7 @@ impl Judge {
         let max_component_bytes = self.registry.runtime().limits().policy.compile.max_component_bytes;
         let mut entries = registry::directory_sources(&self.config.plugins_dir, &trust, max_component_bytes)?;
         let stored = registry::store_sources(self.installed.clone(), &trust, max_component_bytes).await?;
-        for entry in stored {
-            if !entries.iter().any(|local| local.name == entry.name) {
-                entries.push(entry);
-            }
-        }
+        registry::add_installed(&mut entries, stored);
         if let Some(candidate) = candidate {
             entries.retain(|entry| entry.name != candidate.name);
             entries.push(candidate);
