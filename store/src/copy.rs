@@ -38,8 +38,9 @@ const BATCH: usize = 2_000;
 /// insert of 2,000 large ones would near PostgreSQL's limit of a gigabyte per value.
 const BATCH_BYTES: usize = 32 * 1024 * 1024;
 
-/// Keys of `workspace_meta` each store keeps its own of.
-pub(super) const OWN_META: &str = "key NOT IN ('cursor_key', 'data_generation')";
+/// Keys of `workspace_meta` each store keeps its own of (and a workspace's clearing keeps): the cursor key, the
+/// data generation, and on PostgreSQL how its search documents are made.
+pub(super) const OWN_META: &str = "key NOT IN ('cursor_key', 'data_generation', 'document_format')";
 
 /// How many rows of each table were copied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -177,3 +177,48 @@ async fn killed_database_connections_cost_at_most_a_failed_call_and_the_server_r
     }
     assert!(client.shutdown().await.expect("shutdown"));
 }
+
+/// The ids and total of a text search, newest first.
+async fn text_matches(store: &Store, text: &str) -> (Vec<String>, u64) {
+    let filter = ConversationFilter { text: Some(text.to_owned()), ..ConversationFilter::default() };
+    let page = PageRequest { limit: 100, cursor: None };
+    let found = store.search_conversations(&filter, ConversationSort::Newest, &page).await.expect("a text search");
+    (found.items.into_iter().map(|c| c.id).collect(), found.total)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_documents_made_another_way_are_rebuilt_at_open_and_a_newer_format_is_refused() {
+    use fastintercom::demo::{self, DemoOptions};
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.open().await;
+    demo::seed(&store, &DemoOptions { conversations: 300, seed: 11, now: 1_790_000_000 }).await.unwrap();
+    let before = text_matches(&store, "refunds").await;
+    assert!(before.1 > 0, "the demo has refunds");
+    store.close().await;
+
+    // As a store written before documents were made by fastintercom: PostgreSQL's stemming (here, none at all),
+    // and no format recorded.
+    admin_sql(
+        &db,
+        "UPDATE conversations SET document = to_tsvector('simple', coalesce(source_subject, '')); \
+         DELETE FROM workspace_meta WHERE key = 'document_format'",
+    )
+    .await;
+    let generation = admin_count(&db, "SELECT value::bigint FROM workspace_meta WHERE key = 'data_generation'").await;
+    let store = db.open().await;
+    assert_eq!(text_matches(&store, "refunds").await, before, "the documents were made again");
+    let recorded = "SELECT count(*) FROM workspace_meta WHERE key = 'document_format' AND value <> ''";
+    assert_eq!(admin_count(&db, recorded).await, 1);
+    assert_eq!(admin_count(&db, "SELECT count(*) FROM workspace_meta WHERE key = 'document_rebuild_after'").await, 0);
+    let advanced = admin_count(&db, "SELECT value::bigint FROM workspace_meta WHERE key = 'data_generation'").await;
+    assert!(advanced > generation, "kept answers made over the old documents are not served again");
+    store.close().await;
+
+    // Documents a newer fastintercom made (another stemming): refused, and left as they are.
+    admin_sql(&db, "UPDATE workspace_meta SET value = 'from-the-future' WHERE key = 'document_format'").await;
+    let checksum = "SELECT hashtext(string_agg(document::text, '' ORDER BY rowid))::bigint FROM conversations";
+    let documents = admin_count(&db, checksum).await;
+    let error = Store::open_postgres(&db.url().unwrap(), &PostgresOptions::default()).await.expect_err("newer format");
+    assert!(error.to_string().contains("newer fastintercom"), "{error}");
+    assert_eq!(admin_count(&db, checksum).await, documents, "nothing was changed");
+}

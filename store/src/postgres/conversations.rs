@@ -8,7 +8,8 @@
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
-use super::{TEXT_CONFIG, without_nul, words};
+use super::document::Stems;
+use super::{without_nul, words};
 use crate::contacts::no_searchable_words;
 use crate::conversations::{Order, detail_from_row, mismatch, summary_from_row, summary_row_columns};
 use crate::cursor::{self, Position};
@@ -43,11 +44,12 @@ const RANK_NORMALIZATION: u32 = 1;
 /// The most words of a query that reach the index (as on SQLite).
 const MAX_QUERY_WORDS: usize = 32;
 
-/// The words of a text query, as documents hold them; `None` without a letter or digit.
-fn query_words(text: &str) -> Option<String> {
+/// A text query as a `tsquery` (text form) of its words' lexemes, stemmed as documents are (see
+/// [`super::document`]); `None` without an indexable word.
+fn text_query(text: &str) -> Option<String> {
     let words = words(text);
     let kept: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).take(MAX_QUERY_WORDS).collect();
-    (!kept.is_empty()).then(|| kept.join(" "))
+    Stems::default().query(&kept.join(" "))
 }
 
 pub(crate) async fn search(
@@ -59,7 +61,7 @@ pub(crate) async fn search(
 ) -> Result<Page<ConversationSummary>> {
     let cleaned = filter_without_nul(filter);
     let filter = &cleaned;
-    let text = filter.text.as_deref().map(|text| query_words(text).ok_or_else(no_searchable_words)).transpose()?;
+    let text = filter.text.as_deref().map(|text| text_query(text).ok_or_else(no_searchable_words)).transpose()?;
     let order = Order::resolve(sort, text.is_some());
     let limit = i64::from(page.clamped_limit());
     // A bounded search of a text with many matches neither counts nor ranks every one (see `bounded_many`).
@@ -147,8 +149,8 @@ async fn read_page(
     let mut select = QueryBuilder::<Postgres>::new("WITH page AS (SELECT c.rowid, c.created_at, c.updated_at, ");
     match (search.text, ranked) {
         (Some(text), true) => {
-            select.push(format_args!("ts_rank_cd({RANK_WEIGHTS}, c.document, plainto_tsquery('{TEXT_CONFIG}', "));
-            select.push_bind(text.to_owned()).push(format_args!("), {RANK_NORMALIZATION})::float8 AS score"));
+            select.push(format_args!("ts_rank_cd({RANK_WEIGHTS}, c.document, "));
+            select.push_bind(text.to_owned()).push(format_args!("::tsquery, {RANK_NORMALIZATION})::float8 AS score"));
         }
         _ => {
             select.push("NULL::float8 AS score");
@@ -430,8 +432,7 @@ fn push_position(query: &mut QueryBuilder<Postgres>, order: Order, position: Opt
 fn push_from_and_conditions(query: &mut QueryBuilder<Postgres>, filter: &ConversationFilter, text: Option<&str>) {
     query.push(" FROM conversations c WHERE true");
     if let Some(text) = text {
-        query.push(format_args!(" AND c.document @@ plainto_tsquery('{TEXT_CONFIG}', "));
-        query.push_bind(text.to_owned()).push(")");
+        query.push(" AND c.document @@ ").push_bind(text.to_owned()).push("::tsquery");
     }
     if !filter.states.is_empty() {
         let states: Vec<&str> = filter.states.iter().map(|state| state.as_str()).collect();

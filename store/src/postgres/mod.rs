@@ -6,7 +6,8 @@
 //!
 //! - Full-text search is a `tsvector` column per conversation (and per contact) with a GIN index, ranked with
 //!   `ts_rank_cd`, where SQLite has FTS5 tables. Documents and queries are words already split as FTS5 splits
-//!   them ([`words`]), so both backends find the same conversations for the same text.
+//!   them ([`words`]), so both backends find the same conversations for the same text; a conversation's
+//!   document and a search's query are stemmed here, not by the server ([`document`]).
 //! - PostgreSQL's planner sees how many rows a text or a filter selects, so a search is one statement of
 //!   conditions; the join orders the SQLite store writes into its statements ([`super::search_plan`]) are its
 //!   own planner's concern here.
@@ -18,6 +19,7 @@ pub(super) mod api_keys;
 pub(super) mod contacts;
 pub(super) mod conversations;
 pub(super) mod copy;
+pub(super) mod document;
 pub(super) mod leader;
 pub(super) mod meta;
 pub(super) mod shared_statement;
@@ -38,9 +40,6 @@ use super::cursor::CursorKey;
 use super::{Result, Store, StoreError};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
-
-/// The text search configuration of documents and queries (English stemming, no stop words: migration 0001).
-pub(super) const TEXT_CONFIG: &str = "fastintercom_english";
 
 /// How a PostgreSQL store connects.
 #[derive(Debug, Clone)]
@@ -200,9 +199,11 @@ fn redacted(error: &dyn std::fmt::Display) -> String {
     }
 }
 
-/// Applies the migrations (under sqlx's advisory lock) and returns the store's cursor key, made on first open.
+/// Applies the migrations (under sqlx's advisory lock), brings the search documents up to date and returns the
+/// store's cursor key, made on first open.
 async fn migrate(connection: &mut PgConnection) -> Result<CursorKey> {
     MIGRATIONS.run(&mut *connection).await?;
+    bring_documents_up_to_date(connection).await?;
     // Two statements: a replica that lost the race to insert reads the winner's key with a snapshot taken after
     // the insert waited for it (one statement's snapshot would predate it).
     sqlx::query("INSERT INTO workspace_meta (key, value) VALUES ('cursor_key', $1) ON CONFLICT (key) DO NOTHING")
@@ -214,6 +215,92 @@ async fn migrate(connection: &mut PgConnection) -> Result<CursorKey> {
         .await?;
     CursorKey::from_hex(&key)
         .ok_or_else(|| StoreError::Database(sqlx::Error::Configuration("the store's cursor key is malformed".into())))
+}
+
+/// Conversations whose documents one transaction of [`bring_documents_up_to_date`] rebuilds.
+const DOCUMENTS_PER_REBUILD: i64 = 1_000;
+
+/// Makes every conversation's search document again when the store's were made another way than this version
+/// makes them ([`document::DOCUMENT_FORMAT`]): a store written before documents were made here has PostgreSQL's
+/// stemming in them, which queries made here would not always match. Under an advisory lock, so replicas
+/// starting together rebuild once; in transactions of [`DOCUMENTS_PER_REBUILD`], so the rebuild resumes where a
+/// process stopped. A store whose documents a newer fastintercom made is refused, unchanged.
+async fn bring_documents_up_to_date(connection: &mut PgConnection) -> Result<()> {
+    const FORMAT: &str = "SELECT value FROM workspace_meta WHERE key = 'document_format'";
+    let format: Option<String> = sqlx::query_scalar(FORMAT).fetch_optional(&mut *connection).await?;
+    if format.as_deref() == Some(document::DOCUMENT_FORMAT) {
+        return Ok(());
+    }
+    const LOCK: &str = "hashtextextended('fastintercom document format' || current_schema(), 0)";
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_advisory_lock({LOCK})"))).execute(&mut *connection).await?;
+    let rebuilt = async {
+        let format: Option<String> = sqlx::query_scalar(FORMAT).fetch_optional(&mut *connection).await?;
+        match format.as_deref() {
+            Some(document::DOCUMENT_FORMAT) => return Ok(()),
+            Some(newer) => {
+                return Err(StoreError::Connect(format!(
+                    "the search documents of this store were made by a newer fastintercom ({newer}): upgrade \
+                     fastintercom; nothing was changed"
+                )));
+            }
+            None => {}
+        }
+        // Resumes after the last conversation a stopped rebuild committed.
+        let resume: Option<String> =
+            sqlx::query_scalar("SELECT value FROM workspace_meta WHERE key = 'document_rebuild_after'")
+                .fetch_optional(&mut *connection)
+                .await?;
+        let mut after = resume.and_then(|value| value.parse::<i64>().ok()).unwrap_or(i64::MIN);
+        let mut rebuilt = 0_usize;
+        loop {
+            let mut tx = connection.begin().await?;
+            let rowids: Vec<i64> =
+                sqlx::query_scalar("SELECT rowid FROM conversations WHERE rowid > $1 ORDER BY rowid LIMIT $2")
+                    .bind(after)
+                    .bind(DOCUMENTS_PER_REBUILD)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let Some(&last) = rowids.last() else {
+                sqlx::query(
+                    "INSERT INTO workspace_meta (key, value) VALUES ('document_format', $1) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(document::DOCUMENT_FORMAT)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM workspace_meta WHERE key = 'document_rebuild_after'")
+                    .execute(&mut *tx)
+                    .await?;
+                // Kept answers were computed over the old documents.
+                if rebuilt > 0 {
+                    sqlx::query(
+                        "UPDATE workspace_meta SET value = (value::bigint + 1)::text WHERE key = 'data_generation'",
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                return Ok(());
+            };
+            write::rebuild_documents(&mut tx, &rowids).await?;
+            sqlx::query(
+                "INSERT INTO workspace_meta (key, value) VALUES ('document_rebuild_after', $1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(last.to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            if rebuilt == 0 {
+                tracing::info!("rebuilding the store's search documents (made by an older fastintercom)");
+            }
+            rebuilt += rowids.len();
+            after = last;
+        }
+    }
+    .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_advisory_unlock({LOCK})"))).execute(&mut *connection).await?;
+    rebuilt
 }
 
 impl Store {

@@ -4,19 +4,16 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Postgres, Row as _, Transaction};
+use sqlx::{PgConnection, Postgres, Row as _, Transaction};
 
-use super::{TEXT_CONFIG, without_nul, words};
+use super::document::Stems;
+use super::{without_nul, words};
 use crate::Result;
 use crate::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
 use crate::model::{ConversationState, Priority};
 use crate::prepare::{ConversationText, dedup, last_of_each};
 
 type Tx = Transaction<'static, Postgres>;
-
-/// Most bytes of a conversation's words that go into its search document. PostgreSQL refuses a `tsvector`
-/// over 1 MB; a conversation's first 512 KiB of words (hundreds of pages of text) find it as well as the rest.
-const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 
 /// `<column> = excluded.<column>` for each column, for an upsert's `DO UPDATE SET`.
 fn set_excluded(columns: &[&str]) -> String {
@@ -102,9 +99,8 @@ pub(crate) struct ConversationBatch {
     integers: [Vec<Option<i64>>; CONVERSATION_INTEGERS.len()],
     booleans: [Vec<Option<bool>>; CONVERSATION_BOOLEANS.len()],
     custom_attributes: Vec<Option<String>>,
-    /// The words of each subject and of each body (first message and parts), for the search documents.
-    subject_words: Vec<String>,
-    body_words: Vec<String>,
+    /// Each conversation's search document, a `tsvector` in its text form (see [`super::document`]).
+    documents: Vec<String>,
     /// Conversations whose stored parts may outnumber the record's: their documents are rebuilt from the table.
     truncated: Vec<i64>,
     contact_links: Links,
@@ -131,8 +127,9 @@ struct PartColumns {
 impl ConversationBatch {
     pub(crate) fn new(conversations: &[&ConversationRecord], rowids: &[i64], texts: &[ConversationText]) -> Self {
         let mut batch = Self::default();
+        let mut stems = Stems::default();
         for ((c, rowid), text) in conversations.iter().zip(rowids).zip(texts) {
-            batch.push(c, *rowid, text);
+            batch.push(c, *rowid, text, &mut stems);
         }
         batch
     }
@@ -141,7 +138,7 @@ impl ConversationBatch {
         self.rowids.len()
     }
 
-    fn push(&mut self, c: &ConversationRecord, rowid: i64, text: &ConversationText) {
+    fn push(&mut self, c: &ConversationRecord, rowid: i64, text: &ConversationText, stems: &mut Stems) {
         let stats = &c.statistics;
         let rating = c.rating.clone().unwrap_or_default();
         self.rowids.push(rowid);
@@ -200,8 +197,8 @@ impl ConversationBatch {
         push_all(&mut self.integers, integers);
         push_all(&mut self.booleans, booleans);
         self.custom_attributes.push(c.custom_attributes.clone());
-        self.subject_words.push(words(text.subject.as_deref().unwrap_or_default()));
-        self.body_words.push(document_words(&text.document()));
+        self.documents
+            .push(stems.document(&words(text.subject.as_deref().unwrap_or_default()), &words(&text.document())));
         if c.parts_truncated {
             self.truncated.push(rowid);
         }
@@ -260,19 +257,6 @@ fn push_all<T, const N: usize>(columns: &mut [Vec<T>; N], values: [T; N]) {
     }
 }
 
-/// The words of a document, at most [`MAX_DOCUMENT_BYTES`] of them.
-fn document_words(text: &str) -> String {
-    let mut words = words(text);
-    if words.len() > MAX_DOCUMENT_BYTES {
-        let mut end = MAX_DOCUMENT_BYTES;
-        while !words.is_char_boundary(end) {
-            end -= 1;
-        }
-        words.truncate(end);
-    }
-    words
-}
-
 /// `UNNEST($first::type[], ...)` over `types`, numbering parameters from `first`.
 fn unnest(first: usize, types: &[&str]) -> String {
     let arrays: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("${}::{t}[]", first + i)).collect();
@@ -292,25 +276,24 @@ pub(crate) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Result<()> {
         .chain(CONVERSATION_BOOLEANS)
         .chain(["custom_attributes"])
         .collect();
-    // The stored columns' arrays, then the subject's and the body's words (for the document, not stored).
+    // The stored columns' arrays, then the documents' (text, parsed as the column's `tsvector`).
     let types: Vec<&str> = ["bigint"]
         .into_iter()
         .chain(CONVERSATION_TEXTS.map(|_| "text"))
         .chain(CONVERSATION_INTEGERS.map(|_| "bigint"))
         .chain(CONVERSATION_BOOLEANS.map(|_| "boolean"))
-        .chain(["text", "text", "text"])
+        .chain(["text", "text"])
         .collect();
     let aliases: Vec<String> = (1..=types.len()).map(|i| format!("c{i}")).collect();
-    let (stored, words) = aliases.split_at(columns.len());
+    let (stored, document) = aliases.split_at(columns.len());
     let sql = format!(
         "INSERT INTO conversations ({columns}, document) \
-         SELECT {stored}, setweight(to_tsvector('{TEXT_CONFIG}', {subject}), 'A') || to_tsvector('{TEXT_CONFIG}', {body}) \
+         SELECT {stored}, {document}::tsvector \
          FROM {arrays} AS r ({aliases}) \
          ON CONFLICT (rowid) DO UPDATE SET {sets}, document = excluded.document",
         columns = columns.join(", "),
         stored = stored.join(", "),
-        subject = words[0],
-        body = words[1],
+        document = document[0],
         arrays = unnest(1, &types),
         aliases = aliases.join(", "),
         sets = set_excluded(&columns[1..]),
@@ -325,7 +308,7 @@ pub(crate) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Result<()> {
     for column in &batch.booleans {
         insert = insert.bind(column);
     }
-    insert.bind(&batch.custom_attributes).bind(&batch.subject_words).bind(&batch.body_words).execute(&mut **tx).await?;
+    insert.bind(&batch.custom_attributes).bind(&batch.documents).execute(&mut **tx).await?;
 
     for table in ["conversation_contacts", "conversation_tags"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE conversation_rowid = ANY($1)")))
@@ -380,36 +363,38 @@ pub(crate) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Result<()> {
     }
 
     if !batch.truncated.is_empty() {
-        rebuild_documents(tx, &batch.truncated).await?;
+        rebuild_documents(&mut *tx, &batch.truncated).await?;
     }
     Ok(())
 }
 
 /// Rebuilds the search documents of conversations `rowids` from what is stored: a conversation Intercom truncated
-/// may have older parts stored that its record lacks.
-pub(super) async fn rebuild_documents(tx: &mut Tx, rowids: &[i64]) -> Result<()> {
+/// may have older parts stored that its record lacks, a copied store has none yet, and an older store's were made
+/// by another stemming.
+pub(super) async fn rebuild_documents(connection: &mut PgConnection, rowids: &[i64]) -> Result<()> {
     let rows = sqlx::query(
         "SELECT c.rowid, coalesce(c.source_subject, ''), c.source_body_text || ' ' || \
          coalesce((SELECT string_agg(p.body_text, ' ' ORDER BY p.created_at) FROM conversation_parts p \
          WHERE p.conversation_rowid = c.rowid), '') FROM conversations c WHERE c.rowid = ANY($1)",
     )
     .bind(rowids)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *connection)
     .await?;
+    let mut stems = Stems::default();
     let mut ids = Vec::with_capacity(rows.len());
-    let mut subjects = Vec::with_capacity(rows.len());
-    let mut bodies = Vec::with_capacity(rows.len());
+    let mut documents = Vec::with_capacity(rows.len());
     for row in &rows {
         ids.push(row.try_get::<i64, _>(0)?);
-        subjects.push(words(row.try_get(1)?));
-        bodies.push(document_words(row.try_get(2)?));
+        documents.push(stems.document(&words(row.try_get(1)?), &words(row.try_get(2)?)));
     }
-    let sql = format!(
-        "UPDATE conversations c SET document = setweight(to_tsvector('{TEXT_CONFIG}', d.subject), 'A') \
-         || to_tsvector('{TEXT_CONFIG}', d.body) \
-         FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS d (rowid, subject, body) WHERE c.rowid = d.rowid"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(&subjects).bind(&bodies).execute(&mut **tx).await?;
+    sqlx::query(
+        "UPDATE conversations c SET document = d.document::tsvector \
+         FROM UNNEST($1::bigint[], $2::text[]) AS d (rowid, document) WHERE c.rowid = d.rowid",
+    )
+    .bind(&ids)
+    .bind(&documents)
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 
@@ -462,7 +447,7 @@ pub(crate) async fn clear_workspace(tx: &mut Tx) -> Result<()> {
     for table in ["conversations", "contacts", "companies", "admins", "teams", "tags", "sync_state"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut **tx).await?;
     }
-    sqlx::query("DELETE FROM workspace_meta WHERE key NOT IN ('cursor_key', 'data_generation')")
+    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM workspace_meta WHERE {}", crate::copy::OWN_META)))
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -718,10 +703,10 @@ pub(crate) async fn upsert_tags(tx: &mut Tx, tags: &[TagRecord]) -> Result<()> {
     Ok(())
 }
 
-/// Advances the data generation and commits. The generation's row lock serializes the commits of overlapping
-/// writers (replicas), so generations and commits come in one order.
-/// Advances the data generation and commits; returns the new generation. The generation is announced on
-/// [`GENERATION_CHANNEL`] as the transaction commits (PostgreSQL delivers notifications at commit, and only
+/// Advances the data generation and commits; returns the new generation. The generation's row lock serializes
+/// the commits of overlapping writers (replicas, side-by-side sync batches), so generations and commits come in
+/// one order; it is taken last, so writers overlap in everything but their commits. The generation is announced
+/// on [`GENERATION_CHANNEL`] as the transaction commits (PostgreSQL delivers notifications at commit, and only
 /// then), so every replica's kept answers follow at once rather than at its next read of the generation.
 pub(crate) async fn commit(mut tx: Tx) -> Result<Option<i64>> {
     let generation: Option<i64> = sqlx::query_scalar(
