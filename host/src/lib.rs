@@ -8,20 +8,24 @@
 //! - [`host_api`]: the typed host interfaces plugins import;
 //! - [`store`]: the local copy of the workspace (SQLite or PostgreSQL), the crate `fastintercom-store`.
 //!
-//! [`sync`] keeps the store up to date with Intercom through the [`intercom`] client.
+//! [`sync`] (the crate `fastintercom-sync`) keeps the store up to date with Intercom through the [`intercom`]
+//! client (`fastintercom-intercom`).
 //!
-//! [`demo`] fills a store with a synthetic workspace for people without an Intercom token.
+//! [`demo`] (`fastintercom-demo`) fills a store with a synthetic workspace for people without an Intercom token,
+//! and [`fake_intercom`] serves one over Intercom's API for tests and benchmarks.
 
 pub mod access;
 mod bindings;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod demo;
-pub mod fake_intercom;
+/// The demo workspace and the fake Intercom that serves it, a crate of its own (`demo/`).
+pub use fastintercom_demo as demo;
+pub use fastintercom_demo::fake_intercom;
 pub mod host_api;
 pub mod http;
-pub mod intercom;
+/// Intercom's REST API: a paced client and its typed models, a crate of its own (`intercom/`).
+pub use fastintercom_intercom as intercom;
 pub mod observability;
 pub mod protocol;
 pub mod registry;
@@ -29,4 +33,5 @@ pub mod runtime;
 pub mod shared;
 /// The copy of the workspace, a crate of its own (`store/`): SQLite or PostgreSQL behind one typed API.
 pub use fastintercom_store as store;
-pub mod sync;
+/// The sync engine, a crate of its own (`sync/`).
+pub use fastintercom_sync as sync;

@@ -58,10 +58,11 @@ impl Store {
     /// instead of one per batch: on 100,000 demo conversations (10 segments), checking 500 conversations for a word
     /// one by one went from 5.5 ms to 1.65 ms and counting a word's 12,728 matches from 0.58 ms to 0.35 ms; the merge
     /// took 0.44 s. Readers keep reading meanwhile (WAL); other writers wait.
-    /// On PostgreSQL, whose GIN indexes need no merging, this refreshes the planner's statistics.
+    /// On PostgreSQL this vacuums the searched tables and refreshes the planner's statistics (see
+    /// `Postgres::vacuum_analyze`).
     pub async fn compact_search_indexes(&self) -> Result<()> {
         if let Some(postgres) = self.postgres() {
-            return postgres.analyze().await;
+            return postgres.vacuum_analyze().await;
         }
         let mut connection = self.sqlite_writer()?.acquire().await?;
         for statement in [

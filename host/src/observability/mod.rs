@@ -103,11 +103,6 @@ pub fn record_unknown_tool() {
     metrics::counter!("fastintercom_unknown_tool_calls_total").increment(1);
 }
 
-/// Records items a sync committed for `resource`; `rate()` of this counter is the sync throughput.
-pub fn record_sync_items(resource: &'static str, items: u64) {
-    metrics::counter!("fastintercom_sync_items_written_total", "resource" => resource).increment(items);
-}
-
 static CACHE_HITS: AtomicU64 = AtomicU64::new(0);
 static CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
 

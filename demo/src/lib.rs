@@ -14,8 +14,11 @@
 //! [`has_marker`] is true, [`PART_MARKER_WORD`] exactly in conversation [`PART_MARKER_INDEX`]; no other text
 //! contains either.
 
+use fastintercom_store as store;
+
 mod conversations;
 mod exchange;
+pub mod fake_intercom;
 mod people;
 mod rng;
 mod stats;

@@ -100,7 +100,7 @@ async fn write_pages<P: FetchedPage>(
         totals.written += summary.written;
         save_checkpoint(&mut tx, resource, run, summary.cursor_after, totals).await?;
         tx.commit().await.during(resource)?;
-        crate::observability::record_sync_items(resource, summary.written);
+        record_items_written(resource, summary.written);
         progress.advance(resource, summary.listed);
     }
     Ok(totals)
@@ -148,10 +148,16 @@ async fn write_pages_side_by_side<P: FetchedPage>(
         let mut tx = store.begin_write().await.during(resource)?;
         save_checkpoint(&mut tx, resource, run, summary.cursor_after, totals).await?;
         tx.commit().await.during(resource)?;
-        crate::observability::record_sync_items(resource, summary.written);
+        record_items_written(resource, summary.written);
         progress.advance(resource, summary.listed);
     }
     Ok(totals)
+}
+
+/// Records items a sync committed for `resource` (`/metrics`: `fastintercom_sync_items_written_total`); `rate()`
+/// of this counter is the sync throughput.
+fn record_items_written(resource: &'static str, items: u64) {
+    metrics::counter!("fastintercom_sync_items_written_total", "resource" => resource).increment(items);
 }
 
 /// `first` and the pages already waiting behind it, up to `batch` items, stopping after the run's last page.

@@ -14,8 +14,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use super::cache::{Body, BodyCache};
 use super::json::{self, Lookup};
 use super::query::ConversationKey;
-use crate::demo::{DemoOptions, DemoWorkspace};
 use crate::store::model::{Author, ContactRecord, ConversationRecord, PartRecord};
+use crate::{DemoOptions, DemoWorkspace};
 
 /// Parts the [`super::FakeOptions::long_conversation`] gets, beyond Intercom's 500-part cap.
 pub const LONG_CONVERSATION_PARTS: usize = 620;
@@ -73,7 +73,7 @@ pub struct Dataset {
 impl Dataset {
     /// Generates the workspace and every conversation once (on all cores; call it on a blocking thread).
     pub fn build(demo: &DemoOptions, long_conversation: Option<usize>, cache_budget: usize) -> Self {
-        let workspace = crate::demo::generate(demo);
+        let workspace = crate::generate(demo);
         let count = workspace.conversation_count();
         let lookup = Lookup::new(&workspace.tags, &workspace.contacts, &workspace.companies, &workspace.teams);
         let long_conversation = long_conversation.filter(|index| *index < count);

@@ -1,4 +1,4 @@
-//! A fake Intercom for tests and benchmarks: a deterministic synthetic workspace (the [`crate::demo`] generator)
+//! A fake Intercom for tests and benchmarks: a deterministic synthetic workspace (the [`crate`] generator)
 //! served through Intercom's real endpoints, JSON shapes, paging, errors and rate-limit headers (API 2.16), on
 //! loopback only.
 //!
@@ -52,8 +52,8 @@ use tokio::task::JoinHandle;
 pub use faults::Fault;
 pub use limits::FakeStats;
 
-use crate::demo::{DEFAULT_SEED, DemoOptions};
 use crate::store::model::{AdminRecord, CompanyRecord, ContactRecord, ConversationRecord, TagRecord, TeamRecord};
+use crate::{DEFAULT_SEED, DemoOptions};
 use dataset::Dataset;
 use routes::App;
 

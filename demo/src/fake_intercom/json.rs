@@ -3,7 +3,7 @@
 //!
 //! Borrowing `Serialize` structs rather than `serde_json::Value` trees: a 100,000-conversation benchmark serialises
 //! every conversation twice (list item, retrieve), so this path stays allocation-light. Independent of
-//! `crate::intercom::models` on purpose: the fake must not share the client's reading of the spec.
+//! `fastintercom_intercom::models` on purpose: the fake must not share the client's reading of the spec.
 
 use std::collections::{HashMap, HashSet};
 

@@ -10,6 +10,9 @@
 //! The engine talks to Intercom through [`IntercomClient`] (paced by the rate-limit headers, retrying transient
 //! failures) and writes the store; it never talks to the protocol layer.
 
+use fastintercom_intercom as intercom;
+use fastintercom_store as store;
+
 mod contacts;
 mod conversations;
 mod deletions;
@@ -23,8 +26,8 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::intercom::{IntercomClient, IntercomError};
-use crate::store::{Store, StoreError};
+use intercom::{IntercomClient, IntercomError};
+use store::{Store, StoreError};
 
 pub use lock::SyncLock;
 pub use pipeline::unix_now;
