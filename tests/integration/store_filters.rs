@@ -625,3 +625,34 @@ on_both_backends!(
     deleting_conversations_removes_rows_parts_links_and_documents,
     a_conversation_id_that_is_not_an_integer_is_refused_and_nothing_is_written,
 );
+
+/// PostgreSQL's sync writes batches side by side, so a conversation listed twice in one run (updated while the run
+/// pages through) may have its older copy commit last: that copy changes nothing, links and parts included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_an_older_copy_committed_last_keeps_the_newer() {
+    let (_db, store) = fixture_store(Backend::Postgres).await;
+    let mut newer = conversation("1", 1_000, "My card was charged twice, I need a refund");
+    newer.updated_at = 5_000;
+    newer.tag_ids = vec!["t-bug".to_owned()];
+    newer.parts = vec![part("13", 4_000, "<p>Refunded in full</p>")];
+    let mut older = newer.clone();
+    older.updated_at = 4_000;
+    older.tag_ids = vec!["t-billing".to_owned()];
+    older.parts = vec![part("14", 3_900, "<p>an older draft</p>")];
+    older.source.body_html = "<p>stale text</p>".to_owned();
+
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_conversations(std::slice::from_ref(&newer)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_conversations(&[older]).await.unwrap();
+    tx.commit().await.unwrap();
+    let stored = store.get_conversation("1").await.unwrap().unwrap();
+    assert_eq!(stored.summary.updated_at, 5_000);
+    assert_eq!(stored.summary.tags, ["bug"], "the newer copy's links stay");
+    let part_ids: Vec<&str> = stored.parts.iter().map(|p| p.id.as_str()).collect();
+    assert!(part_ids.contains(&"13") && !part_ids.contains(&"14"), "{part_ids:?}");
+    let stale = ConversationFilter { text: Some("stale".to_owned()), ..ConversationFilter::default() };
+    let page = PageRequest { limit: 5, cursor: None };
+    assert_eq!(store.search_conversations(&stale, ConversationSort::Newest, &page).await.unwrap().total, 0);
+}

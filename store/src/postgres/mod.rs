@@ -182,16 +182,22 @@ impl Postgres {
     pub(super) async fn vacuum_analyze(&self) -> Result<()> {
         let mut connection = self.pool.acquire().await?;
         // VACUUM runs outside a transaction, so the pool's statement bound applies: lifted for it, then restored.
-        sqlx::query("SELECT set_config('statement_timeout', '0', false)").execute(&mut *connection).await?;
+        // A table another maintenance holds is not waited for long: the bulk write is committed, and autovacuum
+        // comes by anyway.
+        sqlx::query("SELECT set_config('statement_timeout', '0', false), set_config('lock_timeout', '5s', false)")
+            .execute(&mut *connection)
+            .await?;
         let vacuumed =
             sqlx::query("VACUUM (ANALYZE) conversations, conversation_tags, conversation_contacts, contacts")
                 .execute(&mut *connection)
                 .await;
-        sqlx::query("SELECT set_config('statement_timeout', $1, false)")
-            .bind(format!("{}ms", self.statement_timeout.as_millis()))
-            .execute(&mut *connection)
-            .await?;
+        let restored =
+            sqlx::query("SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', '0', false)")
+                .bind(format!("{}ms", self.statement_timeout.as_millis()))
+                .execute(&mut *connection)
+                .await;
         vacuumed?;
+        restored?;
         Ok(())
     }
 }
@@ -284,18 +290,12 @@ async fn bring_documents_up_to_date(connection: &mut PgConnection) -> Result<()>
                 sqlx::query("DELETE FROM workspace_meta WHERE key = 'document_rebuild_after'")
                     .execute(&mut *tx)
                     .await?;
-                // Kept answers were computed over the old documents.
-                if rebuilt > 0 {
-                    sqlx::query(
-                        "UPDATE workspace_meta SET value = (value::bigint + 1)::text WHERE key = 'data_generation'",
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
                 tx.commit().await?;
                 return Ok(());
             };
             write::rebuild_documents(&mut tx, &rowids).await?;
+            // Kept answers were computed over the old documents (every batch: a rebuild may stop after any).
+            write::advance_generation(&mut tx).await?;
             sqlx::query(
                 "INSERT INTO workspace_meta (key, value) VALUES ('document_rebuild_after', $1) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",

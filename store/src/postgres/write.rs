@@ -128,10 +128,35 @@ impl ConversationBatch {
     pub(crate) fn new(conversations: &[&ConversationRecord], rowids: &[i64], texts: &[ConversationText]) -> Self {
         let mut batch = Self::default();
         let mut stems = Stems::default();
-        for ((c, rowid), text) in conversations.iter().zip(rowids).zip(texts) {
-            batch.push(c, *rowid, text, &mut stems);
+        // In rowid order: batches written side by side then lock the rows they share in one order, and wait for
+        // each other rather than deadlock.
+        let mut order: Vec<usize> = (0..conversations.len().min(rowids.len()).min(texts.len())).collect();
+        order.sort_by_key(|&i| rowids[i]);
+        for i in order {
+            batch.push(conversations[i], rowids[i], &texts[i], &mut stems);
         }
         batch
+    }
+
+    /// Keeps only the links, parts and rebuilds of conversations `applied` (those whose rows the batch wrote).
+    fn retain_applied(&mut self, applied: &std::collections::HashSet<i64>) {
+        self.truncated.retain(|rowid| applied.contains(rowid));
+        for links in [&mut self.contact_links, &mut self.tag_links] {
+            let keep: Vec<bool> = links.rowids.iter().map(|rowid| applied.contains(rowid)).collect();
+            retain_by(&mut links.rowids, &keep);
+            retain_by(&mut links.ids, &keep);
+            retain_by(&mut links.positions, &keep);
+        }
+        let parts = &mut self.parts;
+        let keep: Vec<bool> = parts.conversation_rowids.iter().map(|rowid| applied.contains(rowid)).collect();
+        retain_by(&mut parts.conversation_rowids, &keep);
+        for column in &mut parts.texts {
+            retain_by(column, &keep);
+        }
+        for column in &mut parts.integers {
+            retain_by(column, &keep);
+        }
+        retain_by(&mut parts.redacted, &keep);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -245,6 +270,15 @@ impl Links {
     }
 }
 
+/// Keeps the values of `column` whose place `keep` marks.
+fn retain_by<T>(column: &mut Vec<T>, keep: &[bool]) {
+    let mut place = 0;
+    column.retain(|_| {
+        place += 1;
+        keep[place - 1]
+    });
+}
+
 /// Appends one row's texts to their columns, without NUL characters (see [`without_nul`]).
 fn push_texts<const N: usize>(columns: &mut [Vec<Option<String>>; N], values: [Option<String>; N]) {
     push_all(columns, values.map(|value| value.map(|text| without_nul(&text))));
@@ -265,7 +299,11 @@ fn unnest(first: usize, types: &[&str]) -> String {
 
 /// Writes a batch of conversations: rows, links (replaced whole: Intercom always sends the full lists), parts
 /// (upserted by id, so parts stored earlier and no longer returned are kept) and search documents.
-pub(crate) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Result<()> {
+///
+/// A conversation stored with a later `updated_at` than the batch's copy keeps what it has, links and parts
+/// included: a conversation updated during a sync is listed again on a later page, and batches written side by
+/// side may commit out of order, the older copy last.
+pub(crate) async fn apply(tx: &mut Tx, mut batch: ConversationBatch) -> Result<()> {
     if batch.rowids.is_empty() {
         return Ok(());
     }
@@ -290,7 +328,9 @@ pub(crate) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Result<()> {
         "INSERT INTO conversations ({columns}, document) \
          SELECT {stored}, {document}::tsvector \
          FROM {arrays} AS r ({aliases}) \
-         ON CONFLICT (rowid) DO UPDATE SET {sets}, document = excluded.document",
+         ON CONFLICT (rowid) DO UPDATE SET {sets}, document = excluded.document \
+         WHERE conversations.updated_at <= excluded.updated_at \
+         RETURNING rowid",
         columns = columns.join(", "),
         stored = stored.join(", "),
         document = document[0],
@@ -308,11 +348,21 @@ pub(crate) async fn apply(tx: &mut Tx, batch: ConversationBatch) -> Result<()> {
     for column in &batch.booleans {
         insert = insert.bind(column);
     }
-    insert.bind(&batch.custom_attributes).bind(&batch.documents).execute(&mut **tx).await?;
+    let applied: Vec<i64> = insert
+        .bind(&batch.custom_attributes)
+        .bind(&batch.documents)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if applied.len() < batch.rowids.len() {
+        batch.retain_applied(&applied.iter().copied().collect());
+    }
 
     for table in ["conversation_contacts", "conversation_tags"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE conversation_rowid = ANY($1)")))
-            .bind(&batch.rowids)
+            .bind(&applied)
             .execute(&mut **tx)
             .await?;
     }
@@ -709,15 +759,22 @@ pub(crate) async fn upsert_tags(tx: &mut Tx, tags: &[TagRecord]) -> Result<()> {
 /// on [`GENERATION_CHANNEL`] as the transaction commits (PostgreSQL delivers notifications at commit, and only
 /// then), so every replica's kept answers follow at once rather than at its next read of the generation.
 pub(crate) async fn commit(mut tx: Tx) -> Result<Option<i64>> {
+    let generation = advance_generation(&mut tx).await?;
+    tx.commit().await?;
+    Ok(generation)
+}
+
+/// Advances the data generation within the transaction on `connection`, announcing it at its commit (see
+/// [`commit`]); returns the new generation.
+pub(super) async fn advance_generation(connection: &mut PgConnection) -> Result<Option<i64>> {
     let generation: Option<i64> = sqlx::query_scalar(
         "WITH advanced AS (UPDATE workspace_meta SET value = (value::bigint + 1)::text \
          WHERE key = 'data_generation' RETURNING value::bigint AS generation) \
          SELECT generation FROM advanced, pg_notify($1, current_schema() || ' ' || generation::text) AS announced",
     )
     .bind(GENERATION_CHANNEL)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *connection)
     .await?;
-    tx.commit().await?;
     Ok(generation)
 }
 
