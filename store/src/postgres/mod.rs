@@ -178,7 +178,7 @@ impl Postgres {
     /// marks the new rows' pages all-visible, so the index-only scans that find a search's window and count its
     /// matches stop reading the table, and moves the GIN indexes' pending entries into the indexes proper. Right
     /// after a demo seed of 100,000 conversations, before autovacuum came by, a ranked full-text search took
-    /// p50 35 ms; after this (2.6 s), 13.6 ms.
+    /// p50 35 ms; after this, 13.6 ms.
     pub(super) async fn vacuum_analyze(&self) -> Result<()> {
         let mut connection = self.pool.acquire().await?;
         // VACUUM runs outside a transaction, so the pool's statement bound applies: lifted for it, then restored.
