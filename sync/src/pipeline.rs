@@ -92,16 +92,11 @@ async fn write_pages<P: FetchedPage>(
     while let Some(first) = receiver.recv().await {
         let pages = ready_pages(first, &mut receiver, batch);
         let summary = Summary::of(&pages);
-        let mut tx = store.begin_write().await.during(resource)?;
-        for page in pages {
-            page.write(&mut tx).await.during(resource)?;
-        }
-        totals.listed += summary.listed;
-        totals.written += summary.written;
-        save_checkpoint(&mut tx, resource, run, summary.cursor_after, totals).await?;
+        let mut tx = write_all(store, resource, pages).await?;
+        totals.add(&summary);
+        save_checkpoint(&mut tx, resource, run, summary.cursor_after.clone(), totals).await?;
         tx.commit().await.during(resource)?;
-        record_items_written(resource, summary.written);
-        progress.advance(resource, summary.listed);
+        summary.report(resource, progress);
     }
     Ok(totals)
 }
@@ -127,11 +122,7 @@ async fn write_pages_side_by_side<P: FetchedPage>(
                     let store = store.clone();
                     in_flight.push_back(tokio::spawn(async move {
                         let summary = Summary::of(&pages);
-                        let mut tx = store.begin_write().await.during(resource)?;
-                        for page in pages {
-                            page.write(&mut tx).await.during(resource)?;
-                        }
-                        tx.commit().await.during(resource)?;
+                        write_all(&store, resource, pages).await?.commit().await.during(resource)?;
                         Ok(summary)
                     }));
                     continue;
@@ -143,13 +134,11 @@ async fn write_pages_side_by_side<P: FetchedPage>(
         let summary = oldest
             .await
             .map_err(|error| SyncError::Internal { resource, message: format!("a store writer failed: {error}") })??;
-        totals.listed += summary.listed;
-        totals.written += summary.written;
+        totals.add(&summary);
         let mut tx = store.begin_write().await.during(resource)?;
-        save_checkpoint(&mut tx, resource, run, summary.cursor_after, totals).await?;
+        save_checkpoint(&mut tx, resource, run, summary.cursor_after.clone(), totals).await?;
         tx.commit().await.during(resource)?;
-        record_items_written(resource, summary.written);
-        progress.advance(resource, summary.listed);
+        summary.report(resource, progress);
     }
     Ok(totals)
 }
@@ -158,6 +147,15 @@ async fn write_pages_side_by_side<P: FetchedPage>(
 /// of this counter is the sync throughput.
 fn record_items_written(resource: &'static str, items: u64) {
     metrics::counter!("fastintercom_sync_items_written_total", "resource" => resource).increment(items);
+}
+
+/// Begins a write transaction and writes `pages` in it, uncommitted.
+async fn write_all<P: FetchedPage>(store: &Store, resource: &'static str, pages: Vec<P>) -> Result<WriteTx, SyncError> {
+    let mut tx = store.begin_write().await.during(resource)?;
+    for page in pages {
+        page.write(&mut tx).await.during(resource)?;
+    }
+    Ok(tx)
 }
 
 /// `first` and the pages already waiting behind it, up to `batch` items, stopping after the run's last page.
@@ -184,7 +182,20 @@ struct Summary {
     cursor_after: Option<String>,
 }
 
+impl Totals {
+    fn add(&mut self, batch: &Summary) {
+        self.listed += batch.listed;
+        self.written += batch.written;
+    }
+}
+
 impl Summary {
+    /// Tells the metrics and the progress display of a committed batch.
+    fn report(&self, resource: &'static str, progress: &dyn Progress) {
+        record_items_written(resource, self.written);
+        progress.advance(resource, self.listed);
+    }
+
     fn of<P: FetchedPage>(pages: &[P]) -> Self {
         let (listed, written) =
             pages.iter().fold((0, 0), |(listed, written), page| (listed + page.listed(), written + page.written()));
