@@ -89,6 +89,17 @@ pub enum Command {
     CompileComponent(CompileComponentArgs),
 }
 
+impl Command {
+    /// The log filter when `FASTINTERCOM_LOG` does not set one. Commands that print their own result (plugins,
+    /// keys, status) log warnings only: their output is the answer, not a stream of JSON lines beside it.
+    pub fn default_log_filter(command: Option<&Command>) -> &'static str {
+        match command {
+            Some(Command::Plugins(_) | Command::Keys(_) | Command::Status(_)) => "warn,rmcp=warn",
+            _ => "info,rmcp=warn",
+        }
+    }
+}
+
 /// What the server tells the compiler process it starts (see [`crate::runtime::run_compiler_process`]).
 #[derive(Debug, Args)]
 pub struct CompileComponentArgs {

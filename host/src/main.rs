@@ -16,7 +16,7 @@ fn main() -> std::process::ExitCode {
     if let Some(fastintercom::cli::Command::CompileComponent(args)) = &cli.command {
         return args.run();
     }
-    fastintercom::observability::init_logging();
+    fastintercom::observability::init_logging(fastintercom::cli::Command::default_log_filter(cli.command.as_ref()));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

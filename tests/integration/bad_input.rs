@@ -93,6 +93,15 @@ async fn schema_violations_are_tool_errors_the_model_can_fix() {
         ("search_conversations", json!({"state": "pending"}), "/state"),
         ("search_conversations", json!({"sort": "random"}), "/sort"),
         ("search_conversations", json!({"timeframe": "last_century"}), "/timeframe"),
+        // An enum's error lists every accepted value, not two of them and a count.
+        (
+            "search_conversations",
+            json!({"timeframe": "last_century"}),
+            r#""today", "yesterday", "last_7_days", "last_30_days", "last_90_days""#,
+        ),
+        ("search_conversations", json!({"detail": "brief"}), r#""compact", "full""#),
+        ("get_conversation", json!({"id": "1", "detail": "brief"}), "/detail"),
+        ("get_conversation", json!({"id": "1", "max_parts": 0}), "/max_parts"),
         ("search_conversations", json!({"tags": "billing"}), "/tags"),
         ("search_conversations", json!({"colour": "red"}), "colour"),
         ("get_conversation", json!({}), "id"),

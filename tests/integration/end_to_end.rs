@@ -322,6 +322,97 @@ async fn a_word_in_nearly_every_conversation_gets_a_marked_estimate_and_no_ranki
     client.shutdown().await.unwrap();
 }
 
+/// Searches answer compactly unless asked for every field; gets answer in full unless asked to be compact, and a
+/// long thread can be read head and tail with the middle marked.
+#[tokio::test]
+async fn searches_are_compact_by_default_and_every_field_is_one_argument_away() {
+    let oracle = oracle();
+    let mut client = demo_server_on(Backend::Sqlite, Era::Modern).await;
+    let search = |detail: Option<&str>| {
+        let mut arguments = json!({"state": "open", "limit": 50});
+        if let Some(detail) = detail {
+            arguments["detail"] = json!(detail);
+        }
+        arguments
+    };
+    let compact = client.call_tool("search_conversations", search(None)).await.unwrap();
+    let full = client.call_tool("search_conversations", search(Some("full"))).await.unwrap();
+    let ids = |answer: &Value| -> Vec<String> {
+        let results = answer["structuredContent"]["results"].as_array().unwrap();
+        results.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids(&compact), ids(&full), "the same conversations in the same order");
+    assert_eq!(ids(&compact).len(), 50);
+    assert_eq!(compact["structuredContent"]["metadata"]["filters"]["detail"], "compact");
+    let size = |answer: &Value| answer["content"][0]["text"].as_str().unwrap().len();
+    assert!(size(&compact) * 2 < size(&full), "compact {} bytes against full {}", size(&compact), size(&full));
+    for (short, long) in compact["structuredContent"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(full["structuredContent"]["results"].as_array().unwrap())
+    {
+        for key in ["contact_ids", "statistics", "open", "read", "source_type", "subject"] {
+            assert!(short.get(key).is_none(), "compact leaves out {key}: {short}");
+            assert!(long.get(key).is_some(), "full has {key}: {long}");
+        }
+        for (key, value) in short.as_object().unwrap() {
+            assert!(!value.is_null() && value.as_array().is_none_or(|items| !items.is_empty()), "{key} in {short}");
+        }
+        for key in ["id", "state", "created_at", "updated_at", "waiting_since", "admin_assignee_id", "tags", "rating"] {
+            if !long[key].is_null() && long[key].as_array().is_none_or(|items| !items.is_empty()) {
+                assert_eq!(short[key], long[key], "{key}");
+            }
+        }
+        let preview = short["preview"].as_str().unwrap();
+        assert!(preview.chars().count() <= 141, "{preview}");
+        assert!(long["preview"].as_str().unwrap().starts_with(preview.trim_end_matches('…')));
+        assert_eq!(short["author"]["name"], long["author"]["name"]);
+    }
+
+    // A get is whole by default; max_parts keeps the head and the tail and says what it left out.
+    let longest = oracle.conversations.iter().max_by_key(|c| c.parts.len()).unwrap();
+    let parts_of = |answer: &Value| answer["structuredContent"]["results"][0]["parts"].as_array().unwrap().clone();
+    let whole = client.call_tool("get_conversation", json!({"id": longest.id})).await.unwrap();
+    let all_parts = parts_of(&whole);
+    assert_eq!(all_parts.len(), longest.parts.len());
+    assert!(all_parts.len() > 4, "the demo's longest thread has {} parts", all_parts.len());
+    let head_and_tail = client.call_tool("get_conversation", json!({"id": longest.id, "max_parts": 4})).await.unwrap();
+    let kept = parts_of(&head_and_tail);
+    let kept_ids: Vec<&Value> = kept.iter().map(|p| &p["id"]).collect();
+    let n = all_parts.len();
+    let expected: Vec<&Value> = [0, 1, n - 2, n - 1].iter().map(|&i| &all_parts[i]["id"]).collect();
+    assert_eq!(kept_ids, expected);
+    assert_eq!(
+        head_and_tail["structuredContent"]["results"][0]["parts_elided"],
+        json!({"count": n - 4, "after": 2}),
+        "{head_and_tail}"
+    );
+    let compact_get =
+        client.call_tool("get_conversation", json!({"id": longest.id, "detail": "compact"})).await.unwrap();
+    let compact_parts = parts_of(&compact_get);
+    assert_eq!(compact_parts.len(), n.min(40));
+    assert!(compact_parts.iter().all(|p| p.get("id").is_none() && p["created_at"].is_string()), "{compact_get}");
+    for bad in [json!({"id": longest.id, "max_parts": 0}), json!({"id": longest.id, "detail": "everything"})] {
+        let refused = client.call_tool("get_conversation", bad.clone()).await.unwrap();
+        assert_eq!(refused["isError"], true, "{bad}: {refused}");
+    }
+
+    // Contacts too: compact leaves out what is empty.
+    let contacts = client.call_tool("search_contacts", json!({"limit": 50})).await.unwrap();
+    for contact in contacts["structuredContent"]["results"].as_array().unwrap() {
+        assert!(contact.as_object().unwrap().values().all(|v| !v.is_null()), "{contact}");
+        assert!(contact.get("external_id").is_none());
+    }
+    let id = contacts["structuredContent"]["results"][0]["id"].clone();
+    let full_contact = client.call_tool("get_contact", json!({"id": id})).await.unwrap();
+    let full_contact = &full_contact["structuredContent"]["results"][0];
+    for key in ["name", "email", "phone", "external_id", "last_seen_at", "country", "city", "companies", "tags"] {
+        assert!(full_contact.get(key).is_some(), "a full contact has {key}: {full_contact}");
+    }
+    client.shutdown().await.unwrap();
+}
+
 on_both_backends!(
     a_word_in_nearly_every_conversation_gets_a_marked_estimate_and_no_ranking,
     both_eras_list_the_built_in_tools_sorted_with_schemas,

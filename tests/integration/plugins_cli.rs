@@ -134,7 +134,9 @@ fn a_server_requiring_signatures_accepts_only_what_a_trusted_key_signed() {
     ok(p(&["sign".as_ref(), file.as_os_str(), "--key".as_ref(), key_file.as_os_str()]), "sign");
     let signed = ok(p(&["check".as_ref(), file.as_os_str()]), "check a signed plugin");
     assert!(signed.contains("signed: yes"), "{signed}");
-    ok(p(&["install".as_ref(), file.as_os_str()]), "install");
+    let installed = p(&["install".as_ref(), file.as_os_str()]);
+    assert!(text(&installed.stdout).starts_with("installed swap into"), "the result on stdout: {installed:?}");
+    assert_eq!(text(&installed.stderr), "", "no log lines beside the result");
     assert!(plugins_dir.path().join("swap.sig").exists(), "the signature is installed with it");
 
     std::fs::write(work.path().join("swap.toml"), SWAP_MANIFEST.replace("[\"log\"]", "[\"log\", \"contacts\"]"))
@@ -142,4 +144,10 @@ fn a_server_requiring_signatures_accepts_only_what_a_trusted_key_signed() {
     let widened = p(&["check".as_ref(), file.as_os_str()]);
     assert!(!widened.status.success(), "a manifest changed after signing is refused");
     assert!(text(&widened.stderr).contains("does not match"), "{}", text(&widened.stderr));
+
+    // On a server that trusts no key, the signature is named for what it is rather than shown as "no".
+    std::fs::write(work.path().join("swap.toml"), SWAP_MANIFEST).unwrap();
+    std::fs::write(data.path().join("config.toml"), "").unwrap();
+    let untrusted = ok(p(&["check".as_ref(), file.as_os_str()]), "check a plugin signed by an untrusted key");
+    assert!(untrusted.contains("signed: a signature is beside it, but not by a key in"), "{untrusted}");
 }

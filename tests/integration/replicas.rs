@@ -373,8 +373,9 @@ async fn a_plugin_installed_into_the_store_is_served_by_every_replica_and_withdr
     std::fs::write(files.path().join("probe.toml"), PROBE_MANIFEST).unwrap();
     let wasm = files.path().join("probe.wasm");
     let installed = plugins_on(&db, &["install", wasm.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&installed.stdout);
     let stderr = String::from_utf8_lossy(&installed.stderr);
-    assert!(installed.status.success() && stderr.contains("into the store"), "{stderr}");
+    assert!(installed.status.success() && stdout.contains("into the store"), "{stdout} {stderr}");
     let installed_at = Instant::now();
     for (client, stream) in &mut clients {
         tokio::time::timeout(Duration::from_secs(10), async {

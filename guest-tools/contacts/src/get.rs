@@ -2,7 +2,8 @@
 
 use fastintercom_plugin_sdk::contacts;
 use fastintercom_plugin_sdk::{
-    Args, Envelope, Filters, Stopwatch, Tool, ToolDescriptor, ToolError, ToolOutput, envelope_output_schema, freshness,
+    Args, Detail, Envelope, Filters, Stopwatch, Tool, ToolDescriptor, ToolError, ToolOutput, envelope_output_schema,
+    freshness,
 };
 use serde_json::{Value, json};
 
@@ -28,16 +29,17 @@ impl Tool for GetContact {
 
     fn call(arguments: &str) -> Result<ToolOutput, ToolError> {
         let args = Args::parse(arguments)?;
-        args.deny_unknown(&["id"])?;
+        args.deny_unknown(&["id", "detail"])?;
         let id = args.required_string("id")?;
+        let detail = Detail::from_args(&args, Detail::Full)?;
         let mut watch = Stopwatch::new();
         let freshness = watch.time(freshness);
         let contact = watch.time(|| contacts::get(&id))?.ok_or_else(|| {
             ToolError::NotFound(format!("No contact with id {id}; use search_contacts to find contact ids."))
         })?;
         let mut applied = Filters::new();
-        applied.set("id", id.as_str());
-        Envelope::new(vec![ContactOut::from(&contact)])
+        applied.set("id", id.as_str()).set("detail", detail.as_str());
+        Envelope::new(vec![ContactOut::new(&contact, detail)])
             .total(1)
             .filters(applied)
             .freshness(&freshness)
@@ -50,7 +52,8 @@ fn input_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "id": {"type": "string", "minLength": 1, "maxLength": 64, "description": "The contact id, as search_contacts or a conversation returns it."}
+            "id": {"type": "string", "minLength": 1, "maxLength": 64, "description": "The contact id, as search_contacts or a conversation returns it."},
+            "detail": Detail::argument_schema(Detail::Full, "without null fields, empty lists or external_id.")
         },
         "required": ["id"],
         "additionalProperties": false

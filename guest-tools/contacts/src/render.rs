@@ -4,7 +4,7 @@
 //! timestamps become RFC 3339 text in UTC because models read dates, not unix seconds.
 
 use fastintercom_plugin_sdk::contacts::{CompanyRef, Contact};
-use fastintercom_plugin_sdk::{format_unix, schema};
+use fastintercom_plugin_sdk::{Detail, Shown, format_unix, schema};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -21,40 +21,54 @@ impl<'a> From<&'a CompanyRef> for CompanyOut<'a> {
     }
 }
 
-/// One contact, as both tools return it.
+/// One contact, as both tools return it. Compact detail leaves out null fields, empty lists and
+/// `external_id`.
 #[derive(Serialize)]
 pub struct ContactOut<'a> {
     id: &'a str,
     role: &'a str,
-    name: Option<&'a str>,
-    email: Option<&'a str>,
-    phone: Option<&'a str>,
-    external_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    name: Shown<&'a str>,
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    email: Shown<&'a str>,
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    phone: Shown<&'a str>,
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    external_id: Shown<&'a str>,
     created_at: String,
     updated_at: String,
-    last_seen_at: Option<String>,
-    country: Option<&'a str>,
-    city: Option<&'a str>,
-    companies: Vec<CompanyOut<'a>>,
-    tags: &'a [String],
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    last_seen_at: Shown<String>,
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    country: Shown<&'a str>,
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    city: Shown<&'a str>,
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    companies: Shown<Vec<CompanyOut<'a>>>,
+    #[serde(skip_serializing_if = "Shown::is_omitted")]
+    tags: Shown<&'a [String]>,
 }
 
-impl<'a> From<&'a Contact> for ContactOut<'a> {
-    fn from(c: &'a Contact) -> Self {
+impl<'a> ContactOut<'a> {
+    pub fn new(c: &'a Contact, detail: Detail) -> Self {
+        let text = |value: &'a Option<String>| Shown::new(value.as_deref(), detail);
+        let external_id = if detail.is_compact() { Shown::new(None, detail) } else { text(&c.external_id) };
+        let companies = Some(c.companies.iter().map(CompanyOut::from).collect::<Vec<_>>())
+            .filter(|companies| !(detail.is_compact() && companies.is_empty()));
         ContactOut {
             id: &c.id,
             role: &c.role,
-            name: c.name.as_deref(),
-            email: c.email.as_deref(),
-            phone: c.phone.as_deref(),
-            external_id: c.external_id.as_deref(),
+            name: text(&c.name),
+            email: text(&c.email),
+            phone: text(&c.phone),
+            external_id,
             created_at: format_unix(c.created_at),
             updated_at: format_unix(c.updated_at),
-            last_seen_at: c.last_seen_at.map(format_unix),
-            country: c.country.as_deref(),
-            city: c.city.as_deref(),
-            companies: c.companies.iter().map(CompanyOut::from).collect(),
-            tags: &c.tags,
+            last_seen_at: Shown::new(c.last_seen_at.map(format_unix), detail),
+            country: text(&c.country),
+            city: text(&c.city),
+            companies: Shown::new(companies, detail),
+            tags: Shown::list(&c.tags, detail),
         }
     }
 }
@@ -63,8 +77,8 @@ impl<'a> From<&'a Contact> for ContactOut<'a> {
 pub fn contact_schema() -> Value {
     json!({
         "type": "object",
-        "required": ["id", "role", "name", "email", "phone", "external_id", "created_at", "updated_at",
-                     "last_seen_at", "country", "city", "companies", "tags"],
+        "required": ["id", "role", "created_at", "updated_at"],
+        "description": "Compact detail leaves out null fields, empty lists and external_id.",
         "properties": {
             "id": {"type": "string", "description": "Contact id; use it as contact_id in search_conversations, or with get_contact."},
             "role": {"type": "string", "description": "\"user\" or \"lead\"."},
@@ -111,7 +125,7 @@ mod tests {
             companies: vec![CompanyRef { id: "co1".into(), name: "Analytical Engines".into() }],
             tags: vec!["vip".into()],
         };
-        let out = ContactOut::from(&contact);
+        let out = ContactOut::new(&contact, Detail::Full);
         assert_eq!(
             serde_json::to_string(&out).unwrap(),
             r#"{"id":"c1","role":"user","name":"Ada Lovelace","email":"ada@example.com","phone":null,"external_id":"u-42","created_at":"2025-01-15T00:00:00Z","updated_at":"2025-01-15T12:00:00Z","last_seen_at":null,"country":"United Kingdom","city":null,"companies":[{"id":"co1","name":"Analytical Engines"}],"tags":["vip"]}"#
@@ -120,5 +134,9 @@ mod tests {
         for key in contact_schema()["required"].as_array().unwrap() {
             assert!(value.get(key.as_str().unwrap()).is_some(), "{key}");
         }
+        assert_eq!(
+            serde_json::to_string(&ContactOut::new(&contact, Detail::Compact)).unwrap(),
+            r#"{"id":"c1","role":"user","name":"Ada Lovelace","email":"ada@example.com","created_at":"2025-01-15T00:00:00Z","updated_at":"2025-01-15T12:00:00Z","country":"United Kingdom","companies":[{"id":"co1","name":"Analytical Engines"}],"tags":["vip"]}"#
+        );
     }
 }

@@ -3,8 +3,8 @@
 use fastintercom_plugin_sdk::contacts::{self, ContactFilter};
 use fastintercom_plugin_sdk::types::PageRequest;
 use fastintercom_plugin_sdk::{
-    Args, Envelope, Filters, Stopwatch, Tool, ToolDescriptor, ToolError, ToolOutput, envelope_output_schema, freshness,
-    schema,
+    Args, Detail, Envelope, Filters, Stopwatch, Tool, ToolDescriptor, ToolError, ToolOutput, envelope_output_schema,
+    freshness, schema,
 };
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ const DEFAULT_LIMIT: u32 = 50;
 /// The host's page-size cap.
 const MAX_LIMIT: u32 = 1000;
 
-const ARGUMENTS: &[&str] = &["query", "email", "company", "limit", "cursor"];
+const ARGUMENTS: &[&str] = &["query", "email", "company", "limit", "cursor", "detail"];
 
 /// The `search_contacts` tool.
 pub struct SearchContacts;
@@ -38,11 +38,11 @@ impl Tool for SearchContacts {
     }
 
     fn call(arguments: &str) -> Result<ToolOutput, ToolError> {
-        let (filter, page, applied) = parse(arguments)?;
+        let (filter, page, detail, applied) = parse(arguments)?;
         let mut watch = Stopwatch::new();
         let freshness = watch.time(freshness);
         let found = watch.time(|| contacts::search(&filter, &page))?;
-        let results: Vec<ContactOut<'_>> = found.items.iter().map(ContactOut::from).collect();
+        let results: Vec<ContactOut<'_>> = found.items.iter().map(|contact| ContactOut::new(contact, detail)).collect();
         Envelope::new(results)
             .total(found.total)
             .next_cursor(found.next_cursor.clone())
@@ -61,14 +61,15 @@ fn input_schema() -> Value {
             "email": {"type": "string", "maxLength": 254, "description": "Exactly this email address (case-insensitive)."},
             "company": {"type": "string", "maxLength": 200, "description": "Only contacts of a company whose name contains this text (case-insensitive), or whose Intercom id is this."},
             "limit": schema::limit_argument(DEFAULT_LIMIT, MAX_LIMIT),
-            "cursor": schema::cursor_argument()
+            "cursor": schema::cursor_argument(),
+            "detail": Detail::argument_schema(Detail::Compact, "each contact without null fields, empty lists or external_id.")
         },
         "additionalProperties": false
     })
 }
 
 /// Reads and checks the arguments: the host filter, the page, and the normalised filters to report.
-fn parse(arguments: &str) -> Result<(ContactFilter, PageRequest, Filters), ToolError> {
+fn parse(arguments: &str) -> Result<(ContactFilter, PageRequest, Detail, Filters), ToolError> {
     let args = Args::parse(arguments)?;
     args.deny_unknown(ARGUMENTS)?;
     let text = args.string("query")?;
@@ -76,13 +77,15 @@ fn parse(arguments: &str) -> Result<(ContactFilter, PageRequest, Filters), ToolE
     let company = args.string("company")?;
     let limit = args.limit("limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let cursor = args.string("cursor")?;
+    let detail = Detail::from_args(&args, Detail::Compact)?;
     let mut applied = Filters::new();
     applied
         .set_opt("query", text.clone())
         .set_opt("email", email.clone())
         .set_opt("company", company.clone())
-        .set("limit", limit);
-    Ok((ContactFilter { text, email, company }, PageRequest { limit, cursor }, applied))
+        .set("limit", limit)
+        .set("detail", detail.as_str());
+    Ok((ContactFilter { text, email, company }, PageRequest { limit, cursor }, detail, applied))
 }
 
 #[cfg(test)]
@@ -91,18 +94,20 @@ mod tests {
 
     #[test]
     fn normalises_arguments() {
-        let (filter, page, applied) = parse(r#"{"query":" ada ","company":"","limit":3,"cursor":"c"}"#).unwrap();
+        let (filter, page, detail, applied) =
+            parse(r#"{"query":" ada ","company":"","limit":3,"cursor":"c"}"#).unwrap();
         assert_eq!(filter.text.as_deref(), Some("ada"));
         assert_eq!(filter.company, None);
         assert_eq!((page.limit, page.cursor.as_deref()), (3, Some("c")));
-        assert_eq!(Value::Object(applied.into_map()), json!({"query": "ada", "limit": 3}));
-        let (_, page, _) = parse("{}").unwrap();
+        assert_eq!(detail, Detail::Compact);
+        assert_eq!(Value::Object(applied.into_map()), json!({"query": "ada", "limit": 3, "detail": "compact"}));
+        let (_, page, _, _) = parse("{}").unwrap();
         assert_eq!(page.limit, 50);
     }
 
     #[test]
     fn bad_arguments_are_invalid_arguments() {
-        for bad in [r#"{"limit":0}"#, r#"{"email":5}"#, r#"{"name":"x"}"#, "[]", "nope"] {
+        for bad in [r#"{"limit":0}"#, r#"{"email":5}"#, r#"{"name":"x"}"#, r#"{"detail":"all"}"#, "[]", "nope"] {
             assert!(matches!(parse(bad), Err(ToolError::InvalidArguments(_))), "{bad}");
         }
     }

@@ -5,12 +5,12 @@ use fastintercom_plugin_sdk::conversations::{
 };
 use fastintercom_plugin_sdk::types::PageRequest;
 use fastintercom_plugin_sdk::{
-    Args, Envelope, Filters, Stopwatch, Timeframe, Tool, ToolDescriptor, ToolError, ToolOutput, envelope_output_schema,
-    freshness, now_unix, schema, shown,
+    Args, Detail, Envelope, Filters, Stopwatch, Timeframe, Tool, ToolDescriptor, ToolError, ToolOutput,
+    envelope_output_schema, freshness, now_unix, schema, shown,
 };
 use serde_json::{Value, json};
 
-use crate::render::{PRIORITY_LEVELS, SummaryOut, priority_name, summary_schema};
+use crate::render::{PRIORITY_LEVELS, SummaryView, priority_name, summary_schema};
 
 /// Results per page when the caller does not say.
 const DEFAULT_LIMIT: u32 = 50;
@@ -33,6 +33,7 @@ const ARGUMENTS: &[&str] = &[
     "sort",
     "limit",
     "cursor",
+    "detail",
 ];
 
 const STATES: [&str; 3] = ["open", "closed", "snoozed"];
@@ -51,8 +52,8 @@ impl Tool for SearchConversations {
             "Finds Intercom conversations in the local copy of the workspace by full-text query and/or filters \
              (state, tags, contact, assignee, priority, creation/update dates or a named timeframe), newest first \
              or by relevance. Returns one page of conversation summaries (id, title, state, priority, dates, \
-             assignees, author, a preview of the first message, tags, rating, timing statistics) plus the total \
-             number of matches, so it also answers \"how many\" questions (use limit 1 and read summary.total; \
+             assignees, author, a preview of the first message, tags, rating; with detail \"full\" also contacts, \
+             timing statistics and every null field) plus the total number of matches, so it also answers \"how many\" questions (use limit 1 and read summary.total; \
              summary.total_is_estimate says when a very common word made it an estimate). \
              Use get_conversation with a result's id to read the whole thread. All filters combine with AND; \
              dates are UTC.",
@@ -66,7 +67,8 @@ impl Tool for SearchConversations {
         let mut watch = Stopwatch::new();
         let freshness = watch.time(freshness);
         let page = watch.time(|| conversations::search(&request.filter, request.sort, &request.page))?;
-        let results: Vec<SummaryOut<'_>> = page.items.iter().map(SummaryOut::from).collect();
+        let results: Vec<SummaryView<'_>> =
+            page.items.iter().map(|summary| SummaryView::new(summary, request.detail)).collect();
         Envelope::new(results)
             .total(page.total)
             .total_is_estimate(page.total_is_estimate)
@@ -104,7 +106,8 @@ fn input_schema() -> Value {
             "timeframe": schema::timeframe_argument("Only conversations created in these UTC days: today, yesterday, or the last 7/30/90 days including today. Combines with created_after/created_before (the later start and the earlier end win)."),
             "sort": {"type": "string", "enum": SORTS, "description": "relevance (best full-text match first; the default with a query; a text in more than 2,000 conversations ranks its 1,000 most recent matches first, then the rest newest first, and summary.ranked says how many are ranked; a word in most conversations is not ranked, and comes newest first), newest (the default without), oldest, or updated (most recently updated first)."},
             "limit": schema::limit_argument(DEFAULT_LIMIT, MAX_LIMIT),
-            "cursor": schema::cursor_argument()
+            "cursor": schema::cursor_argument(),
+            "detail": Detail::argument_schema(Detail::Compact, "each result without null, empty or default fields, contacts or statistics, its preview 140 characters.")
         },
         "additionalProperties": false
     })
@@ -115,6 +118,7 @@ struct Request {
     filter: ConversationFilter,
     sort: ConversationSort,
     page: PageRequest,
+    detail: Detail,
     applied: Filters,
 }
 
@@ -153,6 +157,7 @@ impl Request {
         };
         let limit = args.limit("limit", DEFAULT_LIMIT, MAX_LIMIT)?;
         let cursor = args.string("cursor")?;
+        let detail = Detail::from_args(&args, Detail::Compact)?;
 
         let mut applied = Filters::new();
         applied
@@ -169,7 +174,8 @@ impl Request {
             .set_time("updated_after", updated_after)
             .set_time("updated_before", updated_before)
             .set("sort", sort)
-            .set("limit", limit);
+            .set("limit", limit)
+            .set("detail", detail.as_str());
 
         Ok(Request {
             filter: ConversationFilter {
@@ -192,6 +198,7 @@ impl Request {
                 _ => ConversationSort::Newest,
             },
             page: PageRequest { limit, cursor },
+            detail,
             applied,
         })
     }
@@ -247,7 +254,8 @@ mod tests {
         let r = Request::parse("{}", NOON_JAN_15_2025).unwrap();
         assert_eq!(r.sort, ConversationSort::Newest);
         assert_eq!(r.page.limit, 50);
-        assert_eq!(applied(&r), json!({"sort": "newest", "limit": 50}));
+        assert_eq!(r.detail, Detail::Compact);
+        assert_eq!(applied(&r), json!({"sort": "newest", "limit": 50, "detail": "compact"}));
     }
 
     #[test]
@@ -266,7 +274,7 @@ mod tests {
             json!({
                 "query": "refund", "state": "open", "tags": ["vip"], "priority": ["low", "medium", "high", "urgent"],
                 "timeframe": "last_7_days", "created_after": "2025-01-12T00:00:00Z",
-                "created_before": "2025-01-16T00:00:00Z", "sort": "relevance", "limit": 5
+                "created_before": "2025-01-16T00:00:00Z", "sort": "relevance", "limit": 5, "detail": "compact"
             })
         );
     }
@@ -292,6 +300,7 @@ mod tests {
             r#"{"tags":"a,b","extra":1}"#,
             r#"[]"#,
             r#"{"query":{}}"#,
+            r#"{"detail":"brief"}"#,
         ] {
             match Request::parse(bad, 0) {
                 Err(ToolError::InvalidArguments(_)) => {}

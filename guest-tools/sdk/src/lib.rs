@@ -89,6 +89,7 @@
 extern crate self as fastintercom_plugin_sdk;
 
 mod args;
+mod detail;
 mod envelope;
 mod time;
 mod tool;
@@ -146,6 +147,7 @@ pub use bindings::fastintercom::plugin0_2_0::plugins;
 pub use bindings::fastintercom::plugin0_3_0::conversations;
 
 pub use args::{Args, parse_args, shown};
+pub use detail::{AtDetail, Detail, Shown, shorten};
 pub use envelope::{Envelope, Filters, envelope_output_schema, schema};
 pub use time::{DAY, MAX_UNIX, MIN_UNIX, Stopwatch, Timeframe, format_unix, now_unix, parse_time, parse_time_str};
 pub use tool::{Tool, unknown_tool};

@@ -12,10 +12,10 @@ use std::io::{self, IsTerminal as _, Write};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Installs the global subscriber. `FASTINTERCOM_LOG` sets the filter (default `info,rmcp=warn`);
+/// Installs the global subscriber. `FASTINTERCOM_LOG` sets the filter (default `default_filter`);
 /// `FASTINTERCOM_LOG_FORMAT=json|text` overrides the terminal check.
-pub fn init_logging() {
-    let filter = EnvFilter::try_from_env("FASTINTERCOM_LOG").unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
+pub fn init_logging(default_filter: &str) {
+    let filter = EnvFilter::try_from_env("FASTINTERCOM_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     let json = match std::env::var("FASTINTERCOM_LOG_FORMAT").as_deref() {
         Ok("json") => true,
         Ok("text") => false,

@@ -391,7 +391,10 @@ fn check_arguments(plugin: &LoadedPlugin, tool: usize, arguments: Map<String, Va
     let describe = |error: jsonschema::ValidationError<'_>| {
         let path = error.instance_path().to_string();
         let at = if path.is_empty() { "arguments".to_owned() } else { format!("argument {path}") };
-        format!("{at}: {}", error.masked())
+        match error.kind() {
+            jsonschema::error::ValidationErrorKind::Enum { options } => format!("{at}: {}", accepted_values(options)),
+            _ => format!("{at}: {}", error.masked()),
+        }
     };
     let problems: Vec<String> = if values <= MAX_VALUES_FOR_ALL_PROBLEMS {
         check.validator.iter_errors(&arguments).take(MAX_REPORTED_PROBLEMS).map(describe).collect()
@@ -399,6 +402,34 @@ fn check_arguments(plugin: &LoadedPlugin, tool: usize, arguments: Map<String, Va
         check.validator.validate(&arguments).err().map(describe).into_iter().collect()
     };
     Err(rejected(problems))
+}
+
+/// "value is not one of: ...", listing what an enum accepts so that a model can pick one (jsonschema's own
+/// message names two and counts the rest). Bounded, since the schema is the plugin's: at most
+/// [`MAX_LISTED_BYTES`] of the list, then how many more there are.
+fn accepted_values(options: &Value) -> String {
+    const MAX_LISTED_BYTES: usize = 400;
+    let Some(options) = options.as_array() else {
+        return "value is not one of the accepted values".to_owned();
+    };
+    let mut listed = String::new();
+    let mut shown = 0;
+    for option in options {
+        let text = option.to_string();
+        if listed.len() + text.len() > MAX_LISTED_BYTES {
+            break;
+        }
+        if shown > 0 {
+            listed.push_str(", ");
+        }
+        listed.push_str(&text);
+        shown += 1;
+    }
+    match options.len() - shown {
+        _ if shown == 0 => format!("value is not one of the {} accepted values", options.len()),
+        0 => format!("value is not one of: {listed}"),
+        more => format!("value is not one of: {listed} (and {more} more)"),
+    }
 }
 
 /// The guest's answer as the host passes it on. Its structured output is parsed (and so checked as JSON), and
@@ -422,4 +453,25 @@ fn convert_output(output: tool::ToolOutput, limit: usize) -> Result<ToolOutput, 
             .collect(),
         structured,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::accepted_values;
+
+    #[test]
+    fn an_enum_error_lists_the_accepted_values_within_bounds() {
+        let timeframes = json!(["today", "yesterday", "last_7_days", "last_30_days", "last_90_days", "this_month"]);
+        assert_eq!(
+            accepted_values(&timeframes),
+            r#"value is not one of: "today", "yesterday", "last_7_days", "last_30_days", "last_90_days", "this_month""#
+        );
+        let many: Vec<String> = (0..1000).map(|i| format!("value-{i}")).collect();
+        let listed = accepted_values(&json!(many));
+        assert!(listed.len() < 500 && listed.ends_with("more)") && listed.contains("\"value-0\""), "{listed}");
+        assert_eq!(accepted_values(&json!(["x".repeat(1000)])), "value is not one of the 1 accepted values");
+        assert_eq!(accepted_values(&json!([1, null, {"a": 1}])), r#"value is not one of: 1, null, {"a":1}"#);
+    }
 }

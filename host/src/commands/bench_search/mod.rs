@@ -40,6 +40,9 @@ pub struct BenchSearchArgs {
     /// Where the benchmark workspace is kept between runs [default: <data-dir>/bench-<conversations>]
     #[arg(long)]
     pub bench_dir: Option<PathBuf>,
+    /// The `detail` every call asks for [default: the tool's own, compact]
+    #[arg(long, value_parser = ["compact", "full"])]
+    pub detail: Option<String>,
 }
 
 /// What one cell measured.
@@ -66,7 +69,7 @@ pub async fn run(config: &Config, args: BenchSearchArgs) -> anyhow::Result<()> {
     let iterations = args.iterations.max(1);
     let mut results = Vec::with_capacity(cells.len());
     for cell in cells {
-        results.push(measure(&mut client, &values, cell, iterations).await?);
+        results.push(measure(&mut client, &values, cell, iterations, args.detail.as_deref()).await?);
     }
     client.shutdown().await?;
     report(&results, args.conversations, iterations);
@@ -75,7 +78,8 @@ pub async fn run(config: &Config, args: BenchSearchArgs) -> anyhow::Result<()> {
 
 /// Samples tags and people from the newest thousand conversations.
 async fn sample_values(client: &mut StdioClient) -> anyhow::Result<Values> {
-    let answer = client.call_tool("search_conversations", json!({"sort": "newest", "limit": 1000})).await?;
+    let newest = json!({"sort": "newest", "limit": 1000, "detail": "full"});
+    let answer = client.call_tool("search_conversations", newest).await?;
     let results = answer["structuredContent"]["results"].as_array().context("search_conversations gave no results")?;
     let strings = |value: &Value| -> Vec<String> {
         value
@@ -102,14 +106,18 @@ async fn measure(
     values: &Values,
     cell: Cell,
     iterations: usize,
+    detail: Option<&str>,
 ) -> anyhow::Result<CellResult> {
     let mut latencies = Vec::with_capacity(iterations);
     let mut failed = 0;
     let mut total = None;
     for i in 0..iterations + 2 {
-        let search = cell.search(values, i);
+        let mut arguments = cell.search(values, i).arguments;
+        if let (Some(detail), Some(object)) = (detail, arguments.as_object_mut()) {
+            object.insert("detail".to_owned(), detail.into());
+        }
         let started = Instant::now();
-        let answer = client.call_tool("search_conversations", search.arguments).await?;
+        let answer = client.call_tool("search_conversations", arguments).await?;
         let elapsed = started.elapsed();
         if i < 2 {
             continue;

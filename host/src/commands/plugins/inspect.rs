@@ -107,6 +107,17 @@ pub(super) async fn list(config: &Config, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `check` says of a plugin's signature: a signature whose key is not trusted is not "no signature".
+fn signature_verdict(trusted: bool, signature_beside: bool) -> &'static str {
+    match (trusted, signature_beside) {
+        (true, _) => "yes, by a trusted key",
+        (false, true) => {
+            "a signature is beside it, but not by a key in [plugins] trusted_keys, so it counts for nothing"
+        }
+        (false, false) => "no",
+    }
+}
+
 pub(super) async fn check(config: &Config, file: &Path) -> anyhow::Result<()> {
     let judge = Judge::new(config).await?;
     let status = judge.judge(file).await?;
@@ -116,6 +127,12 @@ pub(super) async fn check(config: &Config, file: &Path) -> anyhow::Result<()> {
     }
     let plugin = status.served.as_ref().context("nothing would be served")?;
     println!("ok: {} {} would be served", report.name, report.version.as_deref().unwrap_or("-"));
+    // Judged against a server's configuration and plugins: say whose, since without --data-dir it is the default.
+    println!(
+        "  judged: under {} (its config.toml) beside the plugins of {}",
+        config.data_dir.display(),
+        config.plugins_dir.display()
+    );
     println!("  tools:  {}", report.tools.join(", "));
     println!("  grants: {}", report.grants.join(", "));
     let limits = &plugin.limits;
@@ -127,7 +144,7 @@ pub(super) async fn check(config: &Config, file: &Path) -> anyhow::Result<()> {
         limits.calls_per_second.map_or("unlimited".to_owned(), |n| n.to_string()),
         describe_instances(limits.instances),
     );
-    println!("  signed: {}", if report.signed { "yes, by a trusted key" } else { "no" });
+    println!("  signed: {}", signature_verdict(report.signed, file.with_extension("sig").exists()));
     for note in &report.notes {
         println!("  note:   {note}");
     }

@@ -82,7 +82,7 @@ pub(super) async fn install(config: &Config, file: &Path, into: Option<Place>) -
     for (temporary, to) in &staged {
         std::fs::rename(temporary, to).with_context(|| format!("cannot move {} into place", to.display()))?;
     }
-    eprintln!(
+    println!(
         "installed {} into {}; servers watching it serve it within a second (others on `fastintercom plugins reload`)",
         status.name,
         dir.display()
@@ -102,7 +102,7 @@ async fn install_into_store(config: &Config, name: &str, files: &[(&str, Vec<u8>
     let installed = store.install_plugin(name, (wasm, manifest, signature), &identity, crate::sync::unix_now()).await;
     store.close().await;
     installed.context("cannot install the plugin into the store")?;
-    eprintln!("installed {name} into the store; every server sharing it serves it within two seconds");
+    println!("installed {name} into the store; every server sharing it serves it within two seconds");
     Ok(())
 }
 
@@ -115,7 +115,7 @@ pub(super) async fn uninstall(config: &Config, name: &str, from: Option<Place>) 
             if !removed.context("cannot remove the plugin from the store")? {
                 anyhow::bail!("the store holds no plugin named {name:?}");
             }
-            eprintln!("removed {name} from the store; servers sharing it withdraw its tools within two seconds");
+            println!("removed {name} from the store; servers sharing it withdraw its tools within two seconds");
         }
         Place::Dir => {
             let dir = &config.plugins_dir;
@@ -132,7 +132,7 @@ pub(super) async fn uninstall(config: &Config, name: &str, from: Option<Place>) 
                     _ => {}
                 }
             }
-            eprintln!("removed {name} from {}; servers watching it withdraw its tools within a second", dir.display());
+            println!("removed {name} from {}; servers watching it withdraw its tools within a second", dir.display());
         }
     }
     Ok(())
@@ -162,7 +162,7 @@ fn remove_staged(dir: &Path, name: &str) {
 pub(super) fn reload(config: &Config) -> anyhow::Result<()> {
     let trigger = watch::request_reload(&config.plugins_dir)
         .with_context(|| format!("cannot write to {}", config.plugins_dir.display()))?;
-    eprintln!(
+    println!(
         "asked servers watching {} to reload ({} touched); `fastintercom plugins list` shows what they will serve",
         config.plugins_dir.display(),
         trigger.display()

@@ -25,7 +25,8 @@ pub struct PluginsArgs {
 pub enum PluginsCommand {
     /// Scaffold a plugin crate (a typed Rust tool on the guest SDK) that builds out of the box
     New {
-        /// Plugin name: 1-64 of a-z, 0-9, '_' and '-'
+        /// Plugin name: a-z first (it names the Rust crate, and Cargo refuses a leading digit), then up to 63 of
+        /// a-z, 0-9, '_' and '-'. (A manifest written by hand may start with a digit.)
         name: String,
         /// Where to create it [default: ./NAME]
         #[arg(long)]
@@ -38,7 +39,8 @@ pub enum PluginsCommand {
         dir: PathBuf,
     },
     /// Validate a component and its manifest (NAME.toml beside it) without serving: imports against grants,
-    /// tools and schemas, limits under this server's policy, signature, tool names free
+    /// tools and schemas, limits under this server's policy, signature, tool names free. The server is the one of
+    /// --data-dir (its config.toml and plugins directory), the platform's data directory when not given
     Check {
         /// The component, e.g. dist/my_tool.wasm
         file: PathBuf,
@@ -47,6 +49,7 @@ pub enum PluginsCommand {
     /// watching servers pick it up within a second; with a PostgreSQL store, into the store, which every replica
     /// sharing it serves within two seconds
     Install {
+        /// The component, e.g. dist/my_tool.wasm (its NAME.toml and any NAME.sig beside it)
         file: PathBuf,
         /// Where to install it [default: the store with a PostgreSQL store, the plugins directory otherwise]
         #[arg(long, value_enum)]
@@ -55,6 +58,7 @@ pub enum PluginsCommand {
     /// Remove a plugin installed into the store (with --from dir, from the plugins directory); servers withdraw
     /// its tools within two seconds
     Uninstall {
+        /// The plugin's name, as its manifest gives it
         name: String,
         /// Where it was installed [default: the store with a PostgreSQL store, the plugins directory otherwise]
         #[arg(long, value_enum)]
@@ -71,12 +75,15 @@ pub enum PluginsCommand {
     /// Create an ed25519 signing key: the secret key in FILE, its public key printed (pin it in
     /// `[plugins] trusted_keys`)
     Keygen {
+        /// Where to write the secret key (refused if the file exists). Keep it out of the plugin's directory
         #[arg(long)]
         out: PathBuf,
     },
     /// Sign a plugin's component and manifest with a key from `keygen`, writing NAME.sig beside them
     Sign {
+        /// The component to sign, e.g. dist/my_tool.wasm (its NAME.toml beside it is signed with it)
         file: PathBuf,
+        /// The secret key file `plugins keygen --out` wrote
         #[arg(long)]
         key: PathBuf,
     },

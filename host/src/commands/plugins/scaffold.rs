@@ -15,6 +15,7 @@ use crate::runtime::Manifest;
 const VENDORED: &[(&str, &str)] = &[
     ("guest-tools/sdk/src/lib.rs", include_str!("../../../../guest-tools/sdk/src/lib.rs")),
     ("guest-tools/sdk/src/args.rs", include_str!("../../../../guest-tools/sdk/src/args.rs")),
+    ("guest-tools/sdk/src/detail.rs", include_str!("../../../../guest-tools/sdk/src/detail.rs")),
     ("guest-tools/sdk/src/envelope.rs", include_str!("../../../../guest-tools/sdk/src/envelope.rs")),
     ("guest-tools/sdk/src/time.rs", include_str!("../../../../guest-tools/sdk/src/time.rs")),
     ("guest-tools/sdk/src/tool.rs", include_str!("../../../../guest-tools/sdk/src/tool.rs")),
@@ -70,7 +71,7 @@ pub(super) fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
         }
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    eprintln!(
+    println!(
         "created plugin {name} in {} with one tool, {tool}; next: `fastintercom plugins build {}`",
         dir.display(),
         dir.display()
@@ -107,7 +108,7 @@ pub(super) async fn build(dir: &Path) -> anyhow::Result<()> {
     std::fs::write(wasm.with_extension("toml"), manifest_text)?;
     // A signature of an earlier build would not match this one.
     let _ = std::fs::remove_file(wasm.with_extension("sig"));
-    eprintln!("built {}; next: `fastintercom plugins check {}`", wasm.display(), wasm.display());
+    println!("built {}; next: `fastintercom plugins check {}`", wasm.display(), wasm.display());
     Ok(())
 }
 
@@ -120,4 +121,25 @@ fn package_name(cargo_toml: &Path) -> anyhow::Result<String> {
         .and_then(toml::Value::as_str)
         .map(str::to_owned)
         .with_context(|| format!("{} has no [package] name", cargo_toml.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VENDORED;
+
+    /// A scaffolded plugin builds against the vendored SDK: a source file of the SDK left out of the list breaks
+    /// every new plugin's build.
+    #[test]
+    fn every_sdk_source_and_contract_file_is_vendored() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for dir in ["guest-tools/sdk/src", "wit/0.1.0", "wit/0.2.0", "wit/0.3.0"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                if name.ends_with(".rs") || name.ends_with(".wit") {
+                    let path = format!("{dir}/{name}");
+                    assert!(VENDORED.iter().any(|(vendored, _)| *vendored == path), "{path} is not vendored");
+                }
+            }
+        }
+    }
 }

@@ -28,7 +28,7 @@ pub(super) fn sign(file: &Path, key_file: &Path) -> anyhow::Result<()> {
     std::fs::write(&temporary, trust::sign(&key, &wasm, &manifest))
         .and_then(|()| std::fs::rename(&temporary, &signature_path))
         .with_context(|| format!("cannot write {}", signature_path.display()))?;
-    eprintln!(
+    println!(
         "signed {} and its manifest with key {}: {}",
         file.display(),
         trust::encode_public_key(&key.verifying_key()),
