@@ -1,4 +1,4 @@
-//! Rust bindings of the plugin contract, generated at compile time from its newest world (`wit/0.3.0`), which
+//! Rust bindings of the plugin contract, generated at compile time from its newest world (`wit/0.4.0`), which
 //! includes every released version's interfaces: a plugin built against any of them links against these.
 //!
 //! Kept crate-private: the rest of the host talks about tools, filters and records, and only `runtime` (which
@@ -6,8 +6,8 @@
 
 wasmtime::component::bindgen!({
     // Older versions first: each version's package depends on the ones before it.
-    path: ["../wit/0.1.0", "../wit/0.2.0", "../wit/0.3.0"],
-    world: "fastintercom:plugin/plugin@0.3.0",
+    path: ["../wit/0.1.0", "../wit/0.2.0", "../wit/0.3.0", "../wit/0.4.0"],
+    world: "fastintercom:plugin/plugin@0.4.0",
     // Host functions query the store, which is async; guests still see ordinary blocking calls.
     imports: { default: async },
     exports: { default: async },
@@ -20,3 +20,5 @@ pub(crate) use self::fastintercom::plugin0_2_0::plugins;
 /// `conversations@0.3.0`: the same records as `conversations` (0.1.0), with a page that can say its total is an
 /// estimate.
 pub(crate) use self::fastintercom::plugin0_3_0::conversations as conversations_bounded;
+/// `directory@0.4.0`: tags, teams, admins and companies by id or name.
+pub(crate) use self::fastintercom::plugin0_4_0::directory;

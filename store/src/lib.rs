@@ -13,6 +13,7 @@ mod contacts;
 mod conversations;
 mod copy;
 mod cursor;
+mod directory;
 pub mod filter;
 mod meta;
 pub mod model;
@@ -44,6 +45,9 @@ use readers::Readers;
 pub use api_keys::ApiKeyRecord;
 pub use builder::StoreBuilder;
 pub use copy::{CopyReport, TABLES as COPIED_TABLES};
+pub use directory::{
+    CompanyDetails, DirectoryEntry, DirectoryKind, DirectoryLookup, DirectoryPage, MAX_DIRECTORY_LIMIT,
+};
 pub use meta::VersionSeen;
 pub use postgres::PostgresOptions;
 pub use postgres::leader::Contender;

@@ -413,6 +413,64 @@ async fn searches_are_compact_by_default_and_every_field_is_one_argument_away() 
     client.shutdown().await.unwrap();
 }
 
+/// A team or an admin can be given by name, in any case or by a unique part; a misspelt name is an error that
+/// names the close matches (contract 0.4.0's `directory`, from the built-in search).
+#[tokio::test]
+async fn teams_and_admins_can_be_named_and_a_misspelt_name_lists_the_close_ones() {
+    let oracle = oracle();
+    let mut client = demo_server_on(Backend::Sqlite, Era::Legacy).await;
+    let total = |answer: &Value| answer["structuredContent"]["summary"]["total"].as_u64().unwrap();
+    let workspace = &oracle.workspace;
+    let team = workspace
+        .teams
+        .iter()
+        .find(|t| oracle.conversations.iter().any(|c| c.team_assignee_id.as_deref() == Some(t.id.as_str())))
+        .unwrap();
+    let expected = oracle.ids_where(|c| c.team_assignee_id.as_deref() == Some(team.id.as_str())).len() as u64;
+    for given in [team.id.clone(), team.name.to_ascii_uppercase(), format!(" {} ", team.name.to_ascii_lowercase())] {
+        let answer =
+            client.call_tool("search_conversations", json!({"team_assignee_id": given, "limit": 1})).await.unwrap();
+        assert_ne!(answer["isError"], true, "{given:?}: {answer}");
+        assert_eq!(total(&answer), expected, "{given:?}");
+        assert_eq!(answer["structuredContent"]["metadata"]["filters"]["team_assignee_id"], team.id.as_str());
+    }
+
+    // An admin by full name, when no other admin shares it.
+    let admin = workspace
+        .admins
+        .iter()
+        .filter(|a| a.name.is_some())
+        .find(|a| {
+            let name = a.name.as_deref().unwrap().to_ascii_lowercase();
+            workspace
+                .admins
+                .iter()
+                .filter(|o| o.name.as_deref().is_some_and(|n| n.to_ascii_lowercase().contains(&name)))
+                .count()
+                == 1
+                && oracle.conversations.iter().any(|c| c.admin_assignee_id.as_deref() == Some(a.id.as_str()))
+        })
+        .unwrap();
+    let expected = oracle.ids_where(|c| c.admin_assignee_id.as_deref() == Some(admin.id.as_str())).len() as u64;
+    let by_name = client
+        .call_tool("search_conversations", json!({"admin_assignee_id": admin.name.as_deref().unwrap(), "limit": 1}))
+        .await
+        .unwrap();
+    assert_eq!(total(&by_name), expected, "{by_name}");
+
+    // One letter dropped: no such team, and the error names the one meant.
+    let mut misspelt = team.name.clone();
+    misspelt.remove(1);
+    let refused = client.call_tool("search_conversations", json!({"team_assignee_id": misspelt})).await.unwrap();
+    assert_eq!(refused["isError"], true, "{misspelt}: {refused}");
+    let message = refused["content"][0]["text"].as_str().unwrap();
+    assert!(
+        message.contains("no team is named") && message.contains(&format!("{:?} (id {})", team.name, team.id)),
+        "{message}"
+    );
+    client.shutdown().await.unwrap();
+}
+
 on_both_backends!(
     a_word_in_nearly_every_conversation_gets_a_marked_estimate_and_no_ranking,
     both_eras_list_the_built_in_tools_sorted_with_schemas,

@@ -204,8 +204,11 @@ async fn oversized_descriptions_and_sensitive_grants_are_refused_at_load() {
         assert!(problem.contains(expected), "{mode}: {problem}");
         assert!(harness.status("hostile").served.is_none());
     }
-    let asks_for_plugins = HOSTILE_MANIFEST
-        .replace("grants = [\"log\", \"conversations\"]", "grants = [\"log\", \"conversations\", \"plugins\"]");
+    let asks_for_plugins = HOSTILE_MANIFEST.replace(
+        "grants = [\"log\", \"conversations\", \"directory\"]",
+        "grants = [\"log\", \"conversations\", \"directory\", \"plugins\"]",
+    );
+    assert_ne!(asks_for_plugins, HOSTILE_MANIFEST);
     harness.land("hostile", HOSTILE_WASM, &asks_for_plugins);
     harness.reload().await;
     let problem = harness.status("hostile").problem.unwrap_or_default();
@@ -218,6 +221,37 @@ async fn oversized_descriptions_and_sensitive_grants_are_refused_at_load() {
     granted.reload().await;
     assert_eq!(granted.status("hostile").problem, None, "the operator gave the grant");
     assert!(granted.status("hostile").served.is_some());
+}
+
+/// Contract 0.4.0's `directory` bounds its lookups before any work, reads a hostile name as text, caps the
+/// entries it answers, and is reachable only with its grant.
+#[tokio::test]
+async fn directory_lookups_are_bounded_and_need_their_grant() {
+    let harness = serving_hostile(RuntimeLimits::default(), "").await;
+    for kind in ["tags", "teams", "admins", "companies"] {
+        let text = failure(&harness, "directory", json!({"kind": kind, "name_bytes": 1 << 20})).await.to_string();
+        assert!(text.contains("host refused") && text.contains("the name is longer than"), "{kind}: {text}");
+        let text = failure(&harness, "directory", json!({"kind": kind, "id": "9".repeat(300)})).await.to_string();
+        assert!(text.contains("the id is longer than"), "{kind}: {text}");
+        for hostile in ["%", "_", "'; DROP TABLE tags; --", "\u{0}", "\\", "\u{202e}ümlaut"] {
+            let answer = harness
+                .call("directory", json!({"kind": kind, "name": hostile, "limit": u32::MAX}))
+                .await
+                .unwrap_or_else(|e| panic!("{kind} {hostile:?}: {e}"));
+            let fastintercom::runtime::ContentBlock::Text(text) = &answer.content[0];
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(value["total"], 0, "{kind} {hostile:?}: an empty store has no entries");
+        }
+    }
+    builtin_answers(&harness).await;
+
+    // Without the grant, the import alone refuses the plugin at load.
+    let without_grant = HOSTILE_MANIFEST.replace(", \"directory\"]", "]");
+    assert_ne!(without_grant, HOSTILE_MANIFEST);
+    harness.land("hostile", HOSTILE_WASM, &without_grant);
+    harness.reload().await;
+    let problem = harness.status("hostile").problem.unwrap_or_default();
+    assert!(problem.contains("directory"), "{problem}");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod answer_cache;
 mod bad_input;
+mod directory;
 mod end_to_end;
 mod hostile;
 mod hostile_files;

@@ -2,9 +2,11 @@
 //!
 //! The logic is only argument handling and presentation: the host's `conversations` interface does the
 //! searching, so these tools stay small, fast to instantiate, and replaceable by a third-party plugin with the
-//! same contract. Imports: `conversations` and `sync-status` (see `plugin.toml`).
+//! same contract. Imports: `conversations`, `sync-status`, and `directory` to turn a team's or an admin's name
+//! into its id (see `plugin.toml`).
 
 mod get;
+mod names;
 mod render;
 mod search;
 

@@ -10,6 +10,7 @@ use fastintercom_plugin_sdk::{
 };
 use serde_json::{Value, json};
 
+use crate::names;
 use crate::render::{PRIORITY_LEVELS, SummaryView, priority_name, summary_schema};
 
 /// Results per page when the caller does not say.
@@ -63,7 +64,8 @@ impl Tool for SearchConversations {
     }
 
     fn call(arguments: &str) -> Result<ToolOutput, ToolError> {
-        let request = Request::parse(arguments, now_unix())?;
+        let mut request = Request::parse(arguments, now_unix())?;
+        request.resolve_names()?;
         let mut watch = Stopwatch::new();
         let freshness = watch.time(freshness);
         let page = watch.time(|| conversations::search(&request.filter, request.sort, &request.page))?;
@@ -89,8 +91,8 @@ fn input_schema() -> Value {
             "state": {"type": "string", "enum": STATES, "description": "Only conversations in this state."},
             "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}, "maxItems": 50, "description": "Only conversations with any of these tags (names, case-insensitive, or tag ids)."},
             "contact_id": {"type": "string", "maxLength": 64, "description": "Only conversations involving this contact (Intercom contact id; find it with search_contacts)."},
-            "admin_assignee_id": {"type": "string", "maxLength": 64, "description": "Only conversations assigned to this admin (teammate) id."},
-            "team_assignee_id": {"type": "string", "maxLength": 64, "description": "Only conversations assigned to this team id."},
+            "admin_assignee_id": {"type": "string", "maxLength": 64, "description": "Only conversations assigned to this admin (teammate): an id, or a name or email (ignoring case; a part of one name will do, e.g. \"jane\")."},
+            "team_assignee_id": {"type": "string", "maxLength": 64, "description": "Only conversations assigned to this team: an id, or a name (ignoring case; a part of one name will do, e.g. \"billing\")."},
             "priority": {
                 "description": "true: only prioritized conversations (any level but none); false: only unprioritized ones; or one or more priority levels.",
                 "anyOf": [
@@ -123,6 +125,21 @@ struct Request {
 }
 
 impl Request {
+    /// Turns an admin or team given by name into its id (one host call each, none for an id), and reports the id.
+    fn resolve_names(&mut self) -> Result<(), ToolError> {
+        if let Some(admin) = self.filter.admin_assignee_id.take() {
+            let id = names::resolve(names::Kind::Admin, "admin_assignee_id", admin)?;
+            self.applied.set("admin_assignee_id", id.as_str());
+            self.filter.admin_assignee_id = Some(id);
+        }
+        if let Some(team) = self.filter.team_assignee_id.take() {
+            let id = names::resolve(names::Kind::Team, "team_assignee_id", team)?;
+            self.applied.set("team_assignee_id", id.as_str());
+            self.filter.team_assignee_id = Some(id);
+        }
+        Ok(())
+    }
+
     /// Reads and checks the arguments; `now` anchors `timeframe`.
     fn parse(arguments: &str, now: i64) -> Result<Request, ToolError> {
         let args = Args::parse(arguments)?;

@@ -1,5 +1,6 @@
-//! What a fastintercom plugin author uses: the bindings of the plugin contract (world `plugin@0.3.0`: 0.1.0's
-//! world, the `plugins` interface of 0.2.0 and the bounded `conversations` search of 0.3.0; see `wit/README.md`),
+//! What a fastintercom plugin author uses: the bindings of the plugin contract (world `plugin@0.4.0`: 0.1.0's
+//! world, the `plugins` interface of 0.2.0, the bounded `conversations` search of 0.3.0 and the `directory` of
+//! 0.4.0; see `wit/README.md`),
 //! two ways to write a tool — a typed function ([`TypedTool`]) or the raw [`Tool`] trait — with
 //! [`export_plugin!`], and the helpers every tool needs — argument parsing with model-readable errors ([`Args`],
 //! [`parse_args`]), timestamps ([`parse_time`], [`format_unix`], [`Timeframe`]), a [`Stopwatch`] for `query_ms`,
@@ -102,8 +103,8 @@ pub mod bindings {
     wit_bindgen::generate!({
         // The newest contract; it includes every 0.1.0 interface unchanged. A component imports only what its code
         // calls, so a plugin that never calls `plugins` is exactly what a 0.1.0 build would have been.
-        world: "fastintercom:plugin/plugin@0.3.0",
-        path: ["../../wit/0.1.0", "../../wit/0.2.0", "../../wit/0.3.0"],
+        world: "fastintercom:plugin/plugin@0.4.0",
+        path: ["../../wit/0.1.0", "../../wit/0.2.0", "../../wit/0.3.0", "../../wit/0.4.0"],
         // The 0.1.0 interfaces come from another package (version) than the world: generate them too.
         generate_all,
         // `pub` so that the guest crates, not this one, export the `tool` interface (through `export_plugin!`).
@@ -145,6 +146,9 @@ pub use bindings::fastintercom::plugin0_2_0::plugins;
 /// Host interface (0.3.0): search and get conversations. Its search counts and ranks within bounds and says so
 /// (`total_is_estimate`, `ranked_matches`); the records are 0.1.0's.
 pub use bindings::fastintercom::plugin0_3_0::conversations;
+/// Host interface (since 0.4.0): tags, teams, admins and companies by id or by a piece of the name. Needs the
+/// `directory` grant.
+pub use bindings::fastintercom::plugin0_4_0::directory;
 
 pub use args::{Args, parse_args, shown};
 pub use detail::{AtDetail, Detail, Shown, shorten};

@@ -8,6 +8,7 @@
 
 use crate::bindings::contacts::ContactFilter;
 use crate::bindings::conversations::ConversationFilter;
+use crate::bindings::directory::Lookup;
 use crate::bindings::types::{HostError, PageRequest};
 
 /// Bytes of a full-text query.
@@ -23,6 +24,8 @@ pub const MAX_ID_BYTES: usize = 256;
 /// Bytes of an email address and of a company name or id.
 pub const MAX_EMAIL_BYTES: usize = 1024;
 pub const MAX_COMPANY_BYTES: usize = 1024;
+/// Bytes of a name looked up in the directory.
+pub const MAX_NAME_BYTES: usize = 1024;
 /// Bytes of a cursor (the host issues far shorter ones).
 pub const MAX_CURSOR_BYTES: usize = 1024;
 
@@ -68,6 +71,12 @@ pub(super) fn conversation_filter(filter: &ConversationFilter) -> Result<(), Hos
     at_most(filter.team_assignee_id.as_deref(), MAX_ID_BYTES, "team-assignee-id")
 }
 
+/// A directory lookup: its id and name. Its limit needs no check (the store caps it at 1,000).
+pub(super) fn directory_lookup(lookup: &Lookup) -> Result<(), HostError> {
+    at_most(lookup.id.as_deref(), MAX_ID_BYTES, "the id")?;
+    at_most(lookup.name.as_deref(), MAX_NAME_BYTES, "the name")
+}
+
 pub(super) fn contact_filter(filter: &ContactFilter) -> Result<(), HostError> {
     at_most(filter.text.as_deref(), MAX_QUERY_BYTES, "the text query")?;
     at_most(filter.email.as_deref(), MAX_EMAIL_BYTES, "the email")?;
@@ -108,5 +117,9 @@ mod tests {
         assert!(conversation_filter(&text).is_err());
         assert!(id(&"9".repeat(MAX_ID_BYTES + 1)).is_err());
         assert!(page(&PageRequest { limit: 1, cursor: Some("c".repeat(MAX_CURSOR_BYTES + 1)) }).is_err());
+        let lookup = |id: Option<String>, name: Option<String>| Lookup { id, name, limit: u32::MAX };
+        assert!(directory_lookup(&lookup(Some("9".repeat(MAX_ID_BYTES)), Some("n".repeat(MAX_NAME_BYTES)))).is_ok());
+        assert!(directory_lookup(&lookup(Some("9".repeat(MAX_ID_BYTES + 1)), None)).is_err());
+        assert!(directory_lookup(&lookup(None, Some("n".repeat(MAX_NAME_BYTES + 1)))).is_err());
     }
 }

@@ -10,6 +10,7 @@
 pub mod bounds;
 mod contacts;
 mod conversations;
+mod directory;
 mod log;
 mod plugins;
 mod sync_status;
@@ -94,6 +95,7 @@ pub(crate) fn link_granted(linker: &mut Linker<CallState>, grants: &[Capability]
             }
             Capability::Contacts => bindings::contacts::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
             Capability::Plugins => bindings::plugins::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
+            Capability::Directory => bindings::directory::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
         }
     }
     Ok(())

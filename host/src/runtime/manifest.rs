@@ -18,10 +18,13 @@ pub enum Capability {
     Contacts,
     /// Since contract 0.2.0: the host's list of plugins and their counters.
     Plugins,
+    /// Since contract 0.4.0: tags, teams, admins and companies by id or name.
+    Directory,
 }
 
 impl Capability {
-    pub const ALL: [Self; 5] = [Self::Log, Self::SyncStatus, Self::Conversations, Self::Contacts, Self::Plugins];
+    pub const ALL: [Self; 6] =
+        [Self::Log, Self::SyncStatus, Self::Conversations, Self::Contacts, Self::Plugins, Self::Directory];
 
     /// The grant's name in manifests, which is also the WIT interface name.
     pub fn name(self) -> &'static str {
@@ -31,6 +34,7 @@ impl Capability {
             Self::Conversations => "conversations",
             Self::Contacts => "contacts",
             Self::Plugins => "plugins",
+            Self::Directory => "directory",
         }
     }
 
@@ -41,6 +45,7 @@ impl Capability {
             Self::Log | Self::SyncStatus | Self::Contacts => &["0.1.0"],
             Self::Conversations => &["0.1.0", "0.3.0"],
             Self::Plugins => &["0.2.0"],
+            Self::Directory => &["0.4.0"],
         }
     }
 

@@ -26,6 +26,7 @@ const VENDORED: &[(&str, &str)] = &[
     ("wit/0.1.0/contacts.wit", include_str!("../../../../wit/0.1.0/contacts.wit")),
     ("wit/0.2.0/plugins.wit", include_str!("../../../../wit/0.2.0/plugins.wit")),
     ("wit/0.3.0/conversations.wit", include_str!("../../../../wit/0.3.0/conversations.wit")),
+    ("wit/0.4.0/directory.wit", include_str!("../../../../wit/0.4.0/directory.wit")),
 ];
 
 const CARGO_TOML: &str = include_str!("template/Cargo.toml.in");
@@ -132,7 +133,7 @@ mod tests {
     #[test]
     fn every_sdk_source_and_contract_file_is_vendored() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for dir in ["guest-tools/sdk/src", "wit/0.1.0", "wit/0.2.0", "wit/0.3.0"] {
+        for dir in ["guest-tools/sdk/src", "wit/0.1.0", "wit/0.2.0", "wit/0.3.0", "wit/0.4.0"] {
             for entry in std::fs::read_dir(root.join(dir)).unwrap() {
                 let name = entry.unwrap().file_name().into_string().unwrap();
                 if name.ends_with(".rs") || name.ends_with(".wit") {

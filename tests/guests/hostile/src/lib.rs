@@ -19,9 +19,11 @@
 //! - `log_forge`: logs a message that tries to forge a log line (newline, carriage return, escape codes);
 //! - `forged_cursor`: pages with a cursor it wrote itself (an offset of 2^63);
 //! - `exit`: exits the process with status 3;
-//! - `bad_utf8`: answers text that is not UTF-8.
+//! - `bad_utf8`: answers text that is not UTF-8;
+//! - `directory`: `directory.<kind>` (tags, teams, admins or companies) with the `id` and `name` it is given, or a
+//!   name of `name_bytes` bytes, and `limit` (default u32::MAX); answers `{"items": [[id, name], ...], "total": N}`.
 //!
-//! It imports `log` and `conversations` only: its manifest asking for more (the sensitive `plugins` grant) is an
+//! It imports `log`, `conversations` and `directory` only: its manifest asking for more (the sensitive `plugins` grant) is an
 //! attack on the grants, judged before its imports.
 
 #![allow(unsafe_code)] // the generated export glue, and `bad_utf8`, which must build an invalid string
@@ -31,8 +33,8 @@ use std::hint::black_box;
 use serde_json::{Value, json};
 
 wit_bindgen::generate!({
-    world: "fastintercom:plugin/plugin@0.3.0",
-    path: ["../../../wit/0.1.0", "../../../wit/0.2.0", "../../../wit/0.3.0"],
+    world: "fastintercom:plugin/plugin@0.4.0",
+    path: ["../../../wit/0.1.0", "../../../wit/0.2.0", "../../../wit/0.3.0", "../../../wit/0.4.0"],
     generate_all,
 });
 
@@ -65,6 +67,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("forged_cursor", "Pages with a cursor it made up (an offset of 2^63)."),
     ("exit", "Exits with status 3."),
     ("bad_utf8", "Answers text that is not UTF-8."),
+    ("directory", "Looks up `kind` in the directory by `id` and `name` (or a name of `name_bytes` bytes), `limit`."),
 ];
 
 fn descriptor(name: String, description: String, input_schema: String) -> ToolDescriptor {
@@ -169,6 +172,7 @@ impl Guest for Hostile {
                     Err(error) => Err(ToolError::InvalidArguments(format!("host refused: {error:?}"))),
                 }
             }
+            "directory" => directory(&args),
             "exit" => std::process::exit(3),
             "bad_utf8" => {
                 // SAFETY: not safe at all; that is the attack. The host must not trust the bytes.
@@ -227,6 +231,34 @@ fn huge_list(which: &str, entries: usize, bounded: bool) -> Result<ToolOutput, T
     let page = PageRequest { limit: 1, cursor: None };
     match search(&filter, ConversationSort::Newest, &page, bounded) {
         Ok((_, total)) => Ok(text(format!("the host accepted it: total {total}"))),
+        Err(error) => Err(ToolError::InvalidArguments(format!("host refused: {error:?}"))),
+    }
+}
+
+/// `directory.<kind>` with what `args` gives, however large or strange.
+fn directory(args: &Value) -> Result<ToolOutput, ToolError> {
+    use fastintercom::plugin0_4_0::directory as dir;
+    let name = match args["name_bytes"].as_u64() {
+        Some(bytes) => Some("n".repeat(bytes as usize)),
+        None => args["name"].as_str().map(str::to_owned),
+    };
+    let lookup = dir::Lookup {
+        id: args["id"].as_str().map(str::to_owned),
+        name,
+        limit: args["limit"].as_u64().map_or(u32::MAX, |l| l as u32),
+    };
+    /// The entries (id and name) and the total.
+    type Found = (Vec<(String, Option<String>)>, u64);
+    let found: Result<Found, _> = match args["kind"].as_str().unwrap_or("tags") {
+        "teams" => dir::teams(&lookup).map(|f| (f.items.into_iter().map(|t| (t.id, Some(t.name))).collect(), f.total)),
+        "admins" => dir::admins(&lookup).map(|f| (f.items.into_iter().map(|a| (a.id, a.name)).collect(), f.total)),
+        "companies" => {
+            dir::companies(&lookup).map(|f| (f.items.into_iter().map(|c| (c.id, Some(c.name))).collect(), f.total))
+        }
+        _ => dir::tags(&lookup).map(|f| (f.items.into_iter().map(|t| (t.id, Some(t.name))).collect(), f.total)),
+    };
+    match found {
+        Ok((items, total)) => Ok(text(json!({"items": items, "total": total}).to_string())),
         Err(error) => Err(ToolError::InvalidArguments(format!("host refused: {error:?}"))),
     }
 }

@@ -1,0 +1,133 @@
+//! Teams and admins named the way a person names them ("Billing", "jane"), turned into the ids the host's filter
+//! takes. Intercom's ids are digits and pass through without a host call; anything else is looked up in the
+//! host's directory: an id, else a name (a name equal to it, ignoring ASCII case, or the one name containing it).
+//! An unknown or ambiguous name is an error that lists the close matches, so that a model can pick one.
+
+use fastintercom_plugin_sdk::ToolError;
+use fastintercom_plugin_sdk::directory::{self, Lookup};
+
+/// What a name names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Team,
+    Admin,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Team => "team",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Entries (id, name, email) the lookup selects.
+    fn look_up(self, lookup: &Lookup) -> Result<Vec<Entry>, ToolError> {
+        Ok(match self {
+            Self::Team => directory::teams(lookup)?.items.into_iter().map(|t| (t.id, t.name, None)).collect(),
+            Self::Admin => directory::admins(lookup)?
+                .items
+                .into_iter()
+                .map(|a| (a.id, a.name.unwrap_or_default(), a.email))
+                .collect(),
+        })
+    }
+}
+
+/// A directory entry as names are matched: id, name, email (admins).
+type Entry = (String, String, Option<String>);
+
+/// Most close matches an error lists.
+const MAX_LISTED: usize = 8;
+
+/// The id `value` (an id or a name) stands for; `argument` names it in errors.
+pub fn resolve(kind: Kind, argument: &str, value: String) -> Result<String, ToolError> {
+    let value = value.trim().to_owned();
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(value);
+    }
+    let by_id = kind.look_up(&Lookup { id: Some(value.clone()), name: None, limit: 1 })?;
+    if let Some((id, _, _)) = by_id.into_iter().next() {
+        return Ok(id);
+    }
+    let wanted = value.to_ascii_lowercase();
+    let found = kind.look_up(&Lookup { id: None, name: Some(value.clone()), limit: 100 })?;
+    let equal: Vec<&Entry> = found
+        .iter()
+        .filter(|(_, name, email)| {
+            name.to_ascii_lowercase() == wanted || email.as_deref().is_some_and(|e| e.to_ascii_lowercase() == wanted)
+        })
+        .collect();
+    match (equal.as_slice(), found.as_slice()) {
+        ([(id, _, _)], _) | ([], [(id, _, _)]) => Ok(id.clone()),
+        ([], []) => {
+            let everyone = kind.look_up(&Lookup { id: None, name: None, limit: 1000 })?;
+            let close = closest(&wanted, &everyone);
+            let listed = if close.is_empty() { everyone.iter().take(MAX_LISTED).collect() } else { close };
+            Err(ToolError::InvalidArguments(format!(
+                "`{argument}`: no {} is named {value:?}; {}: {}",
+                kind.noun(),
+                if listed.is_empty() { "there are none" } else { "close matches" },
+                described(&listed)
+            )))
+        }
+        _ => {
+            let several: Vec<_> = if equal.is_empty() { found.iter().collect() } else { equal };
+            Err(ToolError::InvalidArguments(format!(
+                "`{argument}`: {value:?} names several {}s; give one's id: {}",
+                kind.noun(),
+                described(&several[..several.len().min(MAX_LISTED)])
+            )))
+        }
+    }
+}
+
+/// `"Name" (id N)`, comma-separated.
+fn described(entries: &[&Entry]) -> String {
+    entries.iter().map(|(id, name, _)| format!("{name:?} (id {id})")).collect::<Vec<_>>().join(", ")
+}
+
+/// The entries whose name is most like `wanted` (shared letter pairs, ignoring ASCII case), best first; none
+/// shares a pair with it when the list is empty.
+fn closest<'a>(wanted: &str, entries: &'a [Entry]) -> Vec<&'a Entry> {
+    let pairs = |text: &str| -> Vec<(char, char)> {
+        let chars: Vec<char> = text.to_ascii_lowercase().chars().collect();
+        chars.windows(2).map(|w| (w[0], w[1])).collect()
+    };
+    let wanted = pairs(wanted);
+    let mut scored: Vec<(usize, &Entry)> = entries
+        .iter()
+        .map(|entry| {
+            let theirs = pairs(&entry.1);
+            (wanted.iter().filter(|pair| theirs.contains(pair)).count(), entry)
+        })
+        .filter(|(score, _)| *score > 0)
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.1.cmp(&b.1.1)));
+    scored.into_iter().take(MAX_LISTED).map(|(_, entry)| entry).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, name: &str) -> Entry {
+        (id.to_owned(), name.to_owned(), None)
+    }
+
+    #[test]
+    fn close_matches_share_letter_pairs_best_first() {
+        let entries =
+            [entry("1", "Billing"), entry("2", "Tier 1 Support"), entry("3", "Sales"), entry("4", "Bill Pay")];
+        let names = |wanted: &str| -> Vec<&str> { closest(wanted, &entries).iter().map(|e| e.1.as_str()).collect() };
+        assert_eq!(names("biling"), ["Billing", "Bill Pay"]);
+        assert_eq!(names("SUPORT"), ["Tier 1 Support"]);
+        assert!(names("zzz").is_empty());
+    }
+
+    #[test]
+    fn ids_that_are_digits_need_no_host_call() {
+        // A host call here would fail outside the sandbox: the digits come back at once.
+        assert_eq!(resolve(Kind::Team, "team_assignee_id", " 5458425 ".to_owned()).unwrap(), "5458425");
+    }
+}
