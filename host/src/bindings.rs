@@ -20,5 +20,7 @@ pub(crate) use self::fastintercom::plugin0_2_0::plugins;
 /// `conversations@0.3.0`: the same records as `conversations` (0.1.0), with a page that can say its total is an
 /// estimate.
 pub(crate) use self::fastintercom::plugin0_3_0::conversations as conversations_bounded;
+/// `conversations@0.4.0`: 0.3.0's search and get, plus `get-many`.
+pub(crate) use self::fastintercom::plugin0_4_0::conversations as conversations_many;
 /// `directory@0.4.0`: tags, teams, admins and companies by id or name.
 pub(crate) use self::fastintercom::plugin0_4_0::directory;

@@ -942,6 +942,46 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The conversations with these ids, in the order given (an id given twice comes twice; `None` where no
+    /// conversation has the id), read in one statement.
+    pub async fn get_conversations(&self, ids: &[String]) -> Result<Vec<Option<ConversationDetail>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = if self.postgres().is_some() {
+            postgres::conversations::get_many(self, ids).await?
+        } else {
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS}, NULL AS score, c.source_body_text, c.rating_remark, c.parts_truncated, \
+                 {PARTS_JSON} FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))"
+            );
+            let ids = serde_json::to_string(ids).map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
+            let rows = self.read(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(c).await).await?;
+            rows.iter().map(detail_from_row).collect::<Result<Vec<_>>>()?
+        };
+        Ok(in_asked_order(ids, found))
+    }
+}
+
+/// `found` arranged as `ids` asked for them.
+pub(super) fn in_asked_order(ids: &[String], found: Vec<ConversationDetail>) -> Vec<Option<ConversationDetail>> {
+    let mut by_id: std::collections::HashMap<String, ConversationDetail> =
+        found.into_iter().map(|detail| (detail.summary.id.clone(), detail)).collect();
+    let mut asked = std::collections::HashMap::<&str, usize>::new();
+    for id in ids {
+        *asked.entry(id.as_str()).or_default() += 1;
+    }
+    ids.iter()
+        .map(|id| {
+            let left = asked.get_mut(id.as_str()).expect("counted above");
+            *left -= 1;
+            // The last time an id is asked takes the detail; the earlier ones clone it.
+            if *left == 0 { by_id.remove(id) } else { by_id.get(id).cloned() }
+        })
+        .collect()
+}
+
 /// A [`ConversationDetail`] from a row of [`SUMMARY_COLUMNS`], `score`, `source_body_text`, `rating_remark`,
 /// `parts_truncated` and `parts_json` (see [`PARTS_JSON`]).
 pub(super) fn detail_from_row<'r, R>(row: &'r R) -> Result<ConversationDetail>

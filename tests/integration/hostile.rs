@@ -224,9 +224,9 @@ async fn oversized_descriptions_and_sensitive_grants_are_refused_at_load() {
 }
 
 /// Contract 0.4.0's `directory` bounds its lookups before any work, reads a hostile name as text, caps the
-/// entries it answers, and is reachable only with its grant.
+/// entries it answers, and is reachable only with its grant; its `conversations.get-many` bounds its ids.
 #[tokio::test]
-async fn directory_lookups_are_bounded_and_need_their_grant() {
+async fn contract_0_4_0_calls_are_bounded_and_directory_needs_its_grant() {
     let harness = serving_hostile(RuntimeLimits::default(), "").await;
     for kind in ["tags", "teams", "admins", "companies"] {
         let text = failure(&harness, "directory", json!({"kind": kind, "name_bytes": 1 << 20})).await.to_string();
@@ -243,6 +243,14 @@ async fn directory_lookups_are_bounded_and_need_their_grant() {
             assert_eq!(value["total"], 0, "{kind} {hostile:?}: an empty store has no entries");
         }
     }
+    // `conversations.get-many` (0.4.0): at most 100 ids, each an id's length.
+    let text = failure(&harness, "get_many", json!({"entries": 101})).await.to_string();
+    assert!(text.contains("ids has more than 100"), "{text}");
+    let text = failure(&harness, "get_many", json!({"entries": 2, "bytes": 1 << 16})).await.to_string();
+    assert!(text.contains("the id is longer than"), "{text}");
+    let answer = harness.call("get_many", json!({"entries": 100})).await.expect("100 ids are fine");
+    let fastintercom::runtime::ContentBlock::Text(text) = &answer.content[0];
+    assert!(text.contains("100 answers"), "{text}");
     builtin_answers(&harness).await;
 
     // Without the grant, the import alone refuses the plugin at load.

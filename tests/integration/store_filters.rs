@@ -301,6 +301,19 @@ async fn get_returns_the_thread_in_order_as_plain_text(backend: Backend) {
     assert!(store.get_conversation("404").await.unwrap().is_none());
 }
 
+/// `get-many` (contract 0.4.0): one statement, the answers those of single gets, in the order asked.
+async fn get_many_answers_as_single_gets_in_the_order_asked(backend: Backend) {
+    let (_dir, store) = fixture_store(backend).await;
+    let asked: Vec<String> = ["3", "404", "1", "3", "a\u{0}b", "1"].map(str::to_owned).to_vec();
+    let many = store.get_conversations(&asked).await.unwrap();
+    assert_eq!(many.len(), asked.len());
+    for (id, got) in asked.iter().zip(&many) {
+        assert_eq!(got, &store.get_conversation(id).await.unwrap(), "{id:?}");
+    }
+    assert!(many[0].is_some() && many[1].is_none() && many[2].is_some() && many[4].is_none());
+    assert!(store.get_conversations(&[]).await.unwrap().is_empty());
+}
+
 async fn upserting_again_changes_nothing_and_replaces_links(backend: Backend) {
     let (_dir, store) = fixture_store(backend).await;
     let before = store.get_conversation("1").await.unwrap().unwrap();
@@ -618,6 +631,7 @@ on_both_backends!(
     full_text_matches_subjects_bodies_and_parts_with_stemming,
     cursors_walk_every_row_once_and_refuse_other_searches,
     get_returns_the_thread_in_order_as_plain_text,
+    get_many_answers_as_single_gets_in_the_order_asked,
     upserting_again_changes_nothing_and_replaces_links,
     a_tags_pages_follow_its_conversations_state_and_dates,
     contacts_by_name_prefix_email_and_company,

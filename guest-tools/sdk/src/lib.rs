@@ -143,9 +143,10 @@ pub use bindings::fastintercom::plugin0_1_0::types;
 /// Host interface (since 0.2.0): the plugins this host serves, their state and counters. Needs the `plugins`
 /// grant.
 pub use bindings::fastintercom::plugin0_2_0::plugins;
-/// Host interface (0.3.0): search and get conversations. Its search counts and ranks within bounds and says so
-/// (`total_is_estimate`, `ranked_matches`); the records are 0.1.0's.
-pub use bindings::fastintercom::plugin0_3_0::conversations;
+/// Host interface (0.4.0): search and get conversations, and `get_many` (up to 100 threads in one call). Its
+/// search counts and ranks within bounds and says so (`total_is_estimate`, `ranked_matches`; from 0.3.0); the
+/// records are 0.1.0's.
+pub use bindings::fastintercom::plugin0_4_0::conversations;
 /// Host interface (since 0.4.0): tags, teams, admins and companies by id or by a piece of the name. Needs the
 /// `directory` grant.
 pub use bindings::fastintercom::plugin0_4_0::directory;

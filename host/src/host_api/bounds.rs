@@ -52,6 +52,16 @@ pub(super) fn id(id: &str) -> Result<(), HostError> {
     at_most(Some(id), MAX_ID_BYTES, "the id")
 }
 
+/// Ids asked of `get-many`.
+pub const MAX_IDS: usize = 100;
+
+pub(super) fn ids(ids: &[String]) -> Result<(), HostError> {
+    if ids.len() > MAX_IDS {
+        return Err(too_many("ids", MAX_IDS));
+    }
+    ids.iter().try_for_each(|one| id(one))
+}
+
 pub(super) fn conversation_filter(filter: &ConversationFilter) -> Result<(), HostError> {
     at_most(filter.text.as_deref(), MAX_QUERY_BYTES, "the text query")?;
     if filter.states.len() > MAX_STATES {
@@ -117,6 +127,11 @@ mod tests {
         assert!(conversation_filter(&text).is_err());
         assert!(id(&"9".repeat(MAX_ID_BYTES + 1)).is_err());
         assert!(page(&PageRequest { limit: 1, cursor: Some("c".repeat(MAX_CURSOR_BYTES + 1)) }).is_err());
+        assert!(ids(&vec!["1".to_owned(); MAX_IDS]).is_ok());
+        assert!(
+            matches!(ids(&vec!["1".to_owned(); MAX_IDS + 1]), Err(HostError::InvalidArgument(m)) if m.contains("ids"))
+        );
+        assert!(ids(&["1".to_owned(), "9".repeat(MAX_ID_BYTES + 1)]).is_err());
         let lookup = |id: Option<String>, name: Option<String>| Lookup { id, name, limit: u32::MAX };
         assert!(directory_lookup(&lookup(Some("9".repeat(MAX_ID_BYTES)), Some("n".repeat(MAX_NAME_BYTES)))).is_ok());
         assert!(directory_lookup(&lookup(Some("9".repeat(MAX_ID_BYTES + 1)), None)).is_err());

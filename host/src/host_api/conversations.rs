@@ -1,9 +1,11 @@
-//! `conversations` (0.1.0 and 0.3.0): typed search and retrieval over the store, converted to and from the WIT
-//! types. Both versions share the records; 0.3.0's search is bounded and says so in its page.
+//! `conversations` (0.1.0, 0.3.0 and 0.4.0): typed search and retrieval over the store, converted to and from the
+//! WIT types. Every version shares the records; 0.3.0's search is bounded and says so in its page; 0.4.0 adds
+//! `get-many`.
 
 use super::{HostApi, bounds, host_error};
 use crate::bindings::conversations as wit;
 use crate::bindings::conversations_bounded as bounded;
+use crate::bindings::conversations_many as many;
 use crate::bindings::types::{Author, HostError, PageRequest};
 use crate::store::SearchEffort;
 use crate::store::filter::{ConversationFilter, ConversationSort};
@@ -55,8 +57,30 @@ impl bounded::Host for HostApi {
     }
 }
 
+/// `conversations@0.4.0`: 0.3.0's search and get, and `get-many`.
+impl many::Host for HostApi {
+    async fn search(
+        &mut self,
+        filter: wit::ConversationFilter,
+        sort: wit::ConversationSort,
+        page: PageRequest,
+    ) -> Result<bounded::ConversationPage, HostError> {
+        bounded::Host::search(self, filter, sort, page).await
+    }
+
+    async fn get(&mut self, id: String) -> Result<Option<wit::Conversation>, HostError> {
+        wit::Host::get(self, id).await
+    }
+
+    async fn get_many(&mut self, ids: Vec<String>) -> Result<Vec<Option<wit::Conversation>>, HostError> {
+        bounds::ids(&ids)?;
+        let found = self.store.get_conversations(&ids).await.map_err(|e| host_error(&self.plugin, e))?;
+        Ok(found.into_iter().map(|detail| detail.map(detail_to_wit)).collect())
+    }
+}
+
 impl HostApi {
-    /// Both versions of `search`: the arguments bounded before any work, then the store's search.
+    /// Every version of `search`: the arguments bounded before any work, then the store's search.
     async fn search_with(
         &mut self,
         filter: wit::ConversationFilter,

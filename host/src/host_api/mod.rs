@@ -88,10 +88,12 @@ pub(crate) fn link_granted(linker: &mut Linker<CallState>, grants: &[Capability]
         match grant {
             Capability::Log => bindings::log::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
             Capability::SyncStatus => bindings::sync_status::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
-            // One grant, both versions: 0.1.0 (exact totals) and 0.3.0 (bounded, see `wit/0.3.0`).
+            // One grant, every version: 0.1.0 (exact totals), 0.3.0 (bounded, see `wit/0.3.0`) and 0.4.0
+            // (`get-many`).
             Capability::Conversations => {
                 bindings::conversations::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?;
                 bindings::conversations_bounded::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?;
+                bindings::conversations_many::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?;
             }
             Capability::Contacts => bindings::contacts::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
             Capability::Plugins => bindings::plugins::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,

@@ -43,7 +43,7 @@ impl Capability {
     pub fn contract_versions(self) -> &'static [&'static str] {
         match self {
             Self::Log | Self::SyncStatus | Self::Contacts => &["0.1.0"],
-            Self::Conversations => &["0.1.0", "0.3.0"],
+            Self::Conversations => &["0.1.0", "0.3.0", "0.4.0"],
             Self::Plugins => &["0.2.0"],
             Self::Directory => &["0.4.0"],
         }

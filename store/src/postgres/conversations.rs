@@ -493,6 +493,18 @@ fn filter_without_nul(filter: &ConversationFilter) -> ConversationFilter {
     }
 }
 
+/// The conversations with these ids, in no particular order (see `Store::get_conversations`).
+pub(crate) async fn get_many(store: &Store, ids: &[String]) -> Result<Vec<ConversationDetail>> {
+    let ids: Vec<String> = ids.iter().map(|id| without_nul(id)).collect();
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, NULL::float8 AS score, c.source_body_text, c.rating_remark, c.parts_truncated, \
+         {PARTS_JSON} FROM conversations c WHERE c.id = ANY($1)"
+    );
+    let rows =
+        store.read_postgres(async |c| sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(c).await).await?;
+    rows.iter().map(detail_from_row).collect()
+}
+
 pub(crate) async fn get(store: &Store, id: &str) -> Result<Option<ConversationDetail>> {
     let id = without_nul(id);
     let sql = format!(

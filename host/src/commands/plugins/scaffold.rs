@@ -26,7 +26,7 @@ const VENDORED: &[(&str, &str)] = &[
     ("wit/0.1.0/contacts.wit", include_str!("../../../../wit/0.1.0/contacts.wit")),
     ("wit/0.2.0/plugins.wit", include_str!("../../../../wit/0.2.0/plugins.wit")),
     ("wit/0.3.0/conversations.wit", include_str!("../../../../wit/0.3.0/conversations.wit")),
-    ("wit/0.4.0/directory.wit", include_str!("../../../../wit/0.4.0/directory.wit")),
+    ("wit/0.4.0/plugin.wit", include_str!("../../../../wit/0.4.0/plugin.wit")),
 ];
 
 const CARGO_TOML: &str = include_str!("template/Cargo.toml.in");

@@ -20,6 +20,7 @@
 //! - `forged_cursor`: pages with a cursor it wrote itself (an offset of 2^63);
 //! - `exit`: exits the process with status 3;
 //! - `bad_utf8`: answers text that is not UTF-8;
+//! - `get_many`: `conversations.get-many` (0.4.0) with `entries` ids of `bytes` bytes;
 //! - `directory`: `directory.<kind>` (tags, teams, admins or companies) with the `id` and `name` it is given, or a
 //!   name of `name_bytes` bytes, and `limit` (default u32::MAX); answers `{"items": [[id, name], ...], "total": N}`.
 //!
@@ -68,6 +69,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("exit", "Exits with status 3."),
     ("bad_utf8", "Answers text that is not UTF-8."),
     ("directory", "Looks up `kind` in the directory by `id` and `name` (or a name of `name_bytes` bytes), `limit`."),
+    ("get_many", "Gets `entries` conversations at once, each by an id of `bytes` bytes."),
 ];
 
 fn descriptor(name: String, description: String, input_schema: String) -> ToolDescriptor {
@@ -173,6 +175,14 @@ impl Guest for Hostile {
                 }
             }
             "directory" => directory(&args),
+            "get_many" => {
+                let id = "9".repeat(number("bytes", 12) as usize);
+                let ids = vec![id; number("entries", 1000) as usize];
+                match fastintercom::plugin0_4_0::conversations::get_many(&ids) {
+                    Ok(found) => Ok(text(format!("the host accepted it: {} answers", found.len()))),
+                    Err(error) => Err(ToolError::InvalidArguments(format!("host refused: {error:?}"))),
+                }
+            }
             "exit" => std::process::exit(3),
             "bad_utf8" => {
                 // SAFETY: not safe at all; that is the attack. The host must not trust the bytes.
