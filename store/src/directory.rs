@@ -120,9 +120,8 @@ impl Store {
     }
 }
 
-/// The lookup statement: binds the id, the lowercased name and the limit, in that order. The total rides on
-/// every row (`count(*) OVER ()`); with a limit of 0 (or no match) a second statement is not needed to say so,
-/// since a row with no entry is made for it.
+/// The lookup statement: binds the id, the lowercased name and the limit, in that order. Its rows are the
+/// entries, each with the total; with none (no match, or a limit of 0) one row of nulls carries the total.
 fn lookup_sql(kind: DirectoryKind, postgres: bool) -> String {
     let (columns, table, named) = kind.shape();
     let (id, name, limit, lower, contains, order) = if postgres {
@@ -134,23 +133,11 @@ fn lookup_sql(kind: DirectoryKind, postgres: bool) -> String {
         named.iter().map(|column| format!("{contains}({lower}(coalesce({column}, '')), {name}) > 0")).collect();
     format!(
         "WITH matches AS (SELECT {columns} FROM {table} WHERE ({id} IS NULL OR t.id = {id}) AND ({name} IS NULL OR {})) \
-         SELECT m.*, (SELECT count(*) FROM matches) AS total, CAST(1 AS BIGINT) AS present FROM \
-         (SELECT * FROM matches ORDER BY coalesce(name, '') {order}, id {order} LIMIT {limit}) m \
-         UNION ALL SELECT {}, (SELECT count(*) FROM matches), CAST(0 AS BIGINT) \
-         WHERE {limit} = 0 OR NOT EXISTS (SELECT 1 FROM matches)",
+         SELECT (SELECT count(*) FROM matches) AS total, m.* FROM (SELECT 1) AS one LEFT JOIN \
+         (SELECT * FROM matches ORDER BY coalesce(name, '') {order}, id {order} LIMIT {limit}) AS m ON true \
+         ORDER BY coalesce(m.name, '') {order}, m.id {order}",
         name_matches.join(" OR "),
-        nulls_for(kind),
     )
-}
-
-/// A row of nulls shaped as `kind`'s columns, for the row that only carries the total.
-fn nulls_for(kind: DirectoryKind) -> &'static str {
-    match kind {
-        DirectoryKind::Tags => "NULL, NULL",
-        DirectoryKind::Teams => "NULL, NULL, NULL",
-        DirectoryKind::Admins => "NULL, NULL, NULL, NULL, NULL, NULL",
-        DirectoryKind::Companies => "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL",
-    }
 }
 
 fn page_from_rows<'r, R>(kind: DirectoryKind, rows: &'r [R]) -> Result<DirectoryPage>
@@ -205,8 +192,8 @@ where
     };
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        let present: i64 = row.try_get("present")?;
-        if present == 1 {
+        // The row of nulls that says the total when there is no entry.
+        if row.try_get::<Option<&str>, _>("id")?.is_some() {
             items.push(entry_from_row(row)?);
         }
     }

@@ -111,7 +111,8 @@ impl<T: Serialize> Serialize for Shown<T> {
 }
 
 /// `text` cut to at most `max_chars` characters, at a space in the second half when there is one, with an
-/// ellipsis when cut. Meant for text whose whitespace is already single spaces (previews).
+/// ellipsis when cut. Meant for text whose whitespace is already single spaces: the host's previews, which its
+/// `store::text::preview` makes by the same rule (a guest cannot link the host's store crate).
 pub fn shorten(text: &str, max_chars: usize) -> Cow<'_, str> {
     let Some((end, _)) = text.char_indices().nth(max_chars) else {
         return Cow::Borrowed(text);
