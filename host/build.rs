@@ -10,6 +10,9 @@ fn main() {
         "fastintercom-tool-contacts",
         "fastintercom-tool-status",
         "fastintercom-tool-plugins",
+        "fastintercom-tool-analytics",
+        "fastintercom-tool-companies",
+        "fastintercom-tool-connector",
     ])
     .unwrap_or_else(|error| panic!("building the built-in tool components failed:\n{error}"));
     fastintercom_guest_build::copy_to_out_dir(&artefacts)

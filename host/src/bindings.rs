@@ -1,4 +1,4 @@
-//! Rust bindings of the plugin contract, generated at compile time from its newest world (`wit/0.4.0`), which
+//! Rust bindings of the plugin contract, generated at compile time from its newest world (`wit/0.5.0`), which
 //! includes every released version's interfaces: a plugin built against any of them links against these.
 //!
 //! Kept crate-private: the rest of the host talks about tools, filters and records, and only `runtime` (which
@@ -6,8 +6,8 @@
 
 wasmtime::component::bindgen!({
     // Older versions first: each version's package depends on the ones before it.
-    path: ["../wit/0.1.0", "../wit/0.2.0", "../wit/0.3.0", "../wit/0.4.0"],
-    world: "fastintercom:plugin/plugin@0.4.0",
+    path: ["../wit/0.1.0", "../wit/0.2.0", "../wit/0.3.0", "../wit/0.4.0", "../wit/0.5.0"],
+    world: "fastintercom:plugin/plugin@0.5.0",
     // Host functions query the store, which is async; guests still see ordinary blocking calls.
     imports: { default: async },
     exports: { default: async },
@@ -24,3 +24,7 @@ pub(crate) use self::fastintercom::plugin0_3_0::conversations as conversations_b
 pub(crate) use self::fastintercom::plugin0_4_0::conversations as conversations_many;
 /// `directory@0.4.0`: tags, teams, admins and companies by id or name.
 pub(crate) use self::fastintercom::plugin0_4_0::directory;
+/// `analytics@0.5.0`: counts and distributions over conversations.
+pub(crate) use self::fastintercom::plugin0_5_0::analytics;
+/// `conversations@0.5.0`: search over an analytics scope, and 0.4.0's get and get-many.
+pub(crate) use self::fastintercom::plugin0_5_0::conversations as conversations_scoped;

@@ -78,6 +78,8 @@ pub enum Command {
     Plugins(commands::plugins::PluginsArgs),
     /// Measure end-to-end tool-call latency over stdio on a demo workspace.
     Bench(commands::bench::BenchArgs),
+    /// Measure the analytics tools' latency over stdio, all time and the last 30 days, against paging.
+    BenchAnalytics(commands::bench_analytics::BenchAnalyticsArgs),
     /// Measure tool-call throughput and latency over Streamable HTTP with many concurrent clients.
     BenchHttp(commands::bench_http::BenchHttpArgs),
     /// Measure search_conversations latency over stdio for every cell of text × filters × sort × limit.
@@ -127,6 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Store(args) => commands::store::run(&config, args).await,
         Command::Plugins(args) => commands::plugins::run(&config, args).await,
         Command::Bench(args) => commands::bench::run(&config, args).await,
+        Command::BenchAnalytics(args) => commands::bench_analytics::run(&config, args).await,
         Command::BenchHttp(args) => commands::bench_http::run(&config, args).await,
         Command::BenchSearch(args) => commands::bench_search::run(&config, args).await,
         Command::BenchSync(args) => commands::bench_sync::run(&config, args).await,

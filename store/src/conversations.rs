@@ -14,7 +14,7 @@ use super::search_plan::{
     TextMatches, push_from, push_in_text_set, push_in_text_set_between, push_nth_newest_match, push_text_probe,
     scale_sample,
 };
-use super::text::{fts_all_words, preview};
+use super::text::{fts_conversation_query, preview};
 use super::{Decodes, Result, Store, StoreError, json_column, json_text, postgres, push_total};
 
 /// Characters of the first message shown in a search result.
@@ -148,12 +148,7 @@ impl Store {
         if self.postgres().is_some() {
             return postgres::conversations::search(self, filter, sort, page, effort).await;
         }
-        let fts_query = filter.text.as_deref().and_then(fts_all_words);
-        if filter.text.is_some() && fts_query.is_none() {
-            return Err(StoreError::InvalidArgument(
-                "the text query has no searchable words: use letters or digits".to_owned(),
-            ));
-        }
+        let fts_query = filter.text.as_deref().map(fts_conversation_query).transpose()?;
         let mut order = Order::resolve(sort, fts_query.is_some());
         let limit = page.clamped_limit();
         // The one tag a tag walk follows is read beside the text's measure: after it, it was one more round trip
@@ -1017,7 +1012,7 @@ where
 }
 
 /// Appends ` AND ...` for every condition of the filter but its text (see [`push_from`] for that).
-fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter) {
+pub(super) fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter) {
     push_states(query, "c", filter);
     if !filter.priorities.is_empty() {
         query.push(" AND c.priority IN (");
@@ -1048,6 +1043,7 @@ fn push_conditions(query: &mut QueryBuilder<Sqlite>, filter: &ConversationFilter
         query.push(" AND c.team_assignee_id = ").push_bind(team.clone());
     }
     push_date_ranges(query, "c", filter);
+    crate::filter::push_more(query, &filter.more);
 }
 
 /// Appends ` AND <table>.state IN (...)` when the filter names states.

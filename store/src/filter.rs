@@ -1,5 +1,6 @@
 //! Typed search requests: what a caller may ask the store for, independent of SQL.
 
+use super::analytics::FigureRange;
 use super::model::{ConversationState, Priority};
 
 /// Largest page a search returns; larger requests are clamped.
@@ -21,6 +22,29 @@ pub struct ConversationFilter {
     pub created_before: Option<i64>,
     pub updated_after: Option<i64>,
     pub updated_before: Option<i64>,
+    /// Conditions on the last close, the rating, the company and Intercom's figures (contract 0.5.0).
+    pub more: MoreConditions,
+}
+
+/// The conditions an analytics scope adds to search's filter (contract 0.5.0), which search takes too: each is
+/// a condition on a conversation's own row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct MoreConditions {
+    /// Last closed at or after this unix second.
+    pub closed_after: Option<i64>,
+    /// Last closed before this unix second.
+    pub closed_before: Option<i64>,
+    /// Rated any of these (1 to 5).
+    pub ratings: Vec<u8>,
+    pub company_id: Option<String>,
+    /// Every range must hold; a conversation without the figure holds none.
+    pub figures: Vec<FigureRange>,
+}
+
+impl MoreConditions {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl ConversationFilter {
@@ -38,8 +62,10 @@ impl ConversationFilter {
             created_before,
             updated_after,
             updated_before,
+            more,
         } = self;
-        !states.is_empty()
+        !more.is_empty()
+            || !states.is_empty()
             || !tags.is_empty()
             || !priorities.is_empty()
             || contact_id.is_some()
@@ -70,6 +96,49 @@ impl ConversationFilter {
             ..Self::default()
         };
         self.has_row_conditions() && *self == ranges_alone
+    }
+}
+
+/// Appends ` AND ...` for each of `more`'s conditions on conversations `c`, in either backend's dialect.
+pub(crate) fn push_more<DB: sqlx::Database>(query: &mut sqlx::QueryBuilder<DB>, more: &MoreConditions)
+where
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    if let Some(after) = more.closed_after {
+        query.push(" AND c.last_close_at >= ").push_bind(after);
+    }
+    if let Some(before) = more.closed_before {
+        query.push(" AND c.last_close_at < ").push_bind(before);
+    }
+    if !more.ratings.is_empty() {
+        query.push(" AND c.rating IN (");
+        for (i, rating) in more.ratings.iter().enumerate() {
+            if i > 0 {
+                query.push(", ");
+            }
+            query.push_bind(i64::from(*rating));
+        }
+        query.push(")");
+    }
+    if let Some(company) = &more.company_id {
+        query.push(" AND c.company_id = ").push_bind(company.clone());
+    }
+    for range in &more.figures {
+        let column = range.figure.column();
+        match (range.at_least, range.below) {
+            (None, None) => {
+                query.push(format_args!(" AND {column} IS NOT NULL"));
+            }
+            (at_least, below) => {
+                if let Some(at_least) = at_least {
+                    query.push(format_args!(" AND {column} >= ")).push_bind(at_least);
+                }
+                if let Some(below) = below {
+                    query.push(format_args!(" AND {column} < ")).push_bind(below);
+                }
+            }
+        }
     }
 }
 

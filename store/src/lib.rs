@@ -6,6 +6,7 @@
 //! outside speaks in the typed filters and records of [`model`] and [`filter`]. Every value reaches SQL as a bound
 //! parameter, except the row counts the store computes ([`row_count`]).
 
+mod analytics;
 mod api_keys;
 mod builder;
 mod connect;
@@ -19,6 +20,7 @@ mod meta;
 pub mod model;
 mod postgres;
 mod prepare;
+mod query_syntax;
 mod readers;
 mod row_count;
 mod search_by_tag;
@@ -42,6 +44,11 @@ use connect::{connect_options, migrate, use_write_ahead_log};
 use cursor::CursorKey;
 use readers::Readers;
 
+pub use analytics::{
+    Aggregate, CountRow, Dimension, DistributionRow, Distributions, Figure, FigureRange, Grouping, Key,
+    MAX_ANALYTICS_ROWS, MAX_DIMENSIONS, MAX_FIGURE_RANGES, MAX_FIGURES, MAX_RATED, MAX_UTC_OFFSET_MINUTES, Period,
+    RatedConversation, Rest, RowOrder, Scope, Summary,
+};
 pub use api_keys::ApiKeyRecord;
 pub use builder::StoreBuilder;
 pub use copy::{CopyReport, TABLES as COPIED_TABLES};

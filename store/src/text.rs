@@ -1,5 +1,7 @@
 //! Plain text for search: Intercom bodies arrive as HTML, and user queries must not be parsed as FTS5 syntax.
 
+use crate::StoreError;
+
 /// Turns an Intercom HTML body into plain text: tags dropped, block elements and `<br>` become line breaks,
 /// entities decoded, runs of blank space folded. It is deliberately a small scanner rather than an HTML
 /// parser: Intercom bodies are simple fragments, and this runs for every part during sync.
@@ -93,27 +95,22 @@ fn decode_entity(text: &str) -> (char, usize) {
     }
 }
 
-/// The most words of a query that reach the full-text index; more only slow the query without narrowing it.
-const MAX_QUERY_TERMS: usize = 32;
-
-/// Builds an FTS5 MATCH expression from free text: every word becomes a quoted phrase and all must match.
-/// Quoting makes FTS5 operators (`OR`, `NEAR`, `*`, `:`, `^`, parentheses) plain words, so no input can change
-/// the shape of the query. Returns `None` when the text has no searchable word.
-pub fn fts_all_words(text: &str) -> Option<String> {
-    fts_words(text, "")
+/// The FTS5 MATCH expression of a conversation search's text, in its query syntax (words, `"phrases"`, `OR`,
+/// `-exclusions`, `prefix*`; see [`crate::query_syntax`]): every word quoted, so no input changes the query's
+/// shape beyond those operators.
+pub fn fts_conversation_query(text: &str) -> Result<String, StoreError> {
+    crate::query_syntax::parse(text).map(|query| query.fts5()).map_err(|problem| problem.into())
 }
 
-/// Like [`fts_all_words`], but every word matches as a prefix ("jan" matches "jane").
+/// Builds an FTS5 MATCH expression from free text in which every word matches as a prefix ("jan" matches
+/// "jane") and all must match: every word quoted, so FTS5 operators (`OR`, `NEAR`, `*`, `:`, `^`, parentheses)
+/// are plain words. Returns `None` when the text has no searchable word. For contacts' names and emails.
 pub fn fts_all_prefixes(text: &str) -> Option<String> {
-    fts_words(text, "*")
-}
-
-fn fts_words(text: &str, suffix: &str) -> Option<String> {
     let terms: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
-        .take(MAX_QUERY_TERMS)
-        .map(|word| format!("\"{word}\"{suffix}"))
+        .take(crate::query_syntax::MAX_QUERY_WORDS)
+        .map(|word| format!("\"{word}\"*"))
         .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
 }
@@ -175,14 +172,14 @@ mod tests {
 
     #[test]
     fn queries_become_quoted_words_only() {
-        assert_eq!(fts_all_words("refund  card").as_deref(), Some("\"refund\" \"card\""));
+        assert_eq!(fts_conversation_query("refund  card").unwrap(), "\"refund\" \"card\"");
         assert_eq!(
-            fts_all_words("x\" OR 1=1; DROP TABLE conversations; --").as_deref(),
-            Some("\"x\" \"OR\" \"1\" \"1\" \"DROP\" \"TABLE\" \"conversations\"")
+            fts_conversation_query("refund OR chargeback -spam").unwrap(),
+            "\"refund\" NOT \"spam\"".replace("\"refund\"", "(\"refund\" OR \"chargeback\")")
         );
-        assert_eq!(fts_all_words("NEAR(a b) *:^"), Some("\"NEAR\" \"a\" \"b\"".to_owned()));
-        assert_eq!(fts_all_words(" !? "), None);
+        assert!(matches!(fts_conversation_query(" !? "), Err(StoreError::InvalidArgument(_))));
         assert_eq!(fts_all_prefixes("jan doe").as_deref(), Some("\"jan\"* \"doe\"*"));
+        assert_eq!(fts_all_prefixes("x\" OR *:^").as_deref(), Some("\"x\"* \"OR\"*"));
     }
 
     #[test]

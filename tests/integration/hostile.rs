@@ -205,8 +205,8 @@ async fn oversized_descriptions_and_sensitive_grants_are_refused_at_load() {
         assert!(harness.status("hostile").served.is_none());
     }
     let asks_for_plugins = HOSTILE_MANIFEST.replace(
-        "grants = [\"log\", \"conversations\", \"directory\"]",
-        "grants = [\"log\", \"conversations\", \"directory\", \"plugins\"]",
+        "grants = [\"log\", \"conversations\", \"directory\", \"analytics\"]",
+        "grants = [\"log\", \"conversations\", \"directory\", \"analytics\", \"plugins\"]",
     );
     assert_ne!(asks_for_plugins, HOSTILE_MANIFEST);
     harness.land("hostile", HOSTILE_WASM, &asks_for_plugins);
@@ -254,12 +254,92 @@ async fn contract_0_4_0_calls_are_bounded_and_directory_needs_its_grant() {
     builtin_answers(&harness).await;
 
     // Without the grant, the import alone refuses the plugin at load.
-    let without_grant = HOSTILE_MANIFEST.replace(", \"directory\"]", "]");
+    let without_grant = HOSTILE_MANIFEST.replace(", \"directory\"", "");
     assert_ne!(without_grant, HOSTILE_MANIFEST);
     harness.land("hostile", HOSTILE_WASM, &without_grant);
     harness.reload().await;
     let problem = harness.status("hostile").problem.unwrap_or_default();
     assert!(problem.contains("directory"), "{problem}");
+}
+
+/// Contract 0.5.0's `analytics` checks its lists, strings, limits and offset before any work, answers a legal
+/// but heavy grouping within the call, and is reachable only with its grant.
+#[tokio::test]
+async fn contract_0_5_0_analytics_is_bounded_and_needs_its_grant() {
+    let harness = serving_hostile(RuntimeLimits::default(), "").await;
+    let legal = json!({"limit": 10, "offset": 0});
+    for call in ["count", "distribution", "rated", "search"] {
+        for (attack, expected) in [
+            (json!({"ratings": 1 << 20}), "ratings has more than 5"),
+            (json!({"ratings": 1}), "ratings are 1 to 5, not 9"),
+            (json!({"figures": 1 << 16}), "figures has more than 8"),
+            (json!({"tags": 1 << 16}), "tags has more than 50"),
+            (json!({"company_bytes": 1 << 20}), "company-id is longer than 256"),
+            (json!({"text_bytes": 1 << 20}), "the text query is longer than 4096"),
+        ] {
+            let text =
+                failure(&harness, "analytics", legal.clone().tap(json!({"call": call})).tap(attack)).await.to_string();
+            assert!(text.contains("host refused") && text.contains(expected), "{call} {expected}: {text}");
+        }
+    }
+    for (attack, expected) in [
+        (json!({"by": 1 << 20}), "by has more than 2"),
+        (json!({"by": 3}), "by has more than 2"),
+        (json!({"limit": u32::MAX}), "the limit must be 1 to 1000"),
+        (json!({"limit": 0}), "the limit must be 1 to 1000"),
+        (json!({"offset": i32::MAX}), "the UTC offset must be"),
+        (json!({"offset": i32::MIN}), "the UTC offset must be"),
+    ] {
+        for call in ["count", "distribution"] {
+            let text = failure(&harness, "analytics", legal.clone().tap(json!({"call": call})).tap(attack.clone()))
+                .await
+                .to_string();
+            assert!(text.contains(expected), "{call} {attack}: {text}");
+        }
+    }
+    for (figures, expected) in
+        [(1 << 16, "figures has more than 4"), (2, "the same figure twice"), (0, "1 to 4 figures, not 0")]
+    {
+        let text = failure(
+            &harness,
+            "analytics",
+            legal.clone().tap(json!({"call": "distribution", "figures_asked": figures})),
+        )
+        .await
+        .to_string();
+        assert!(text.contains(expected), "{figures}: {text}");
+    }
+    let text = failure(&harness, "analytics", json!({"call": "rated", "limit": 101})).await.to_string();
+    assert!(text.contains("the limit must be 1 to 100"), "{text}");
+    // The widest legal grouping (tags by hour, 1,000 rows, a figure range that holds for any value) answers.
+    for call in ["count", "distribution"] {
+        let answer = harness
+            .call("analytics", json!({"call": call, "by": 2, "limit": 1000, "offset": 840, "figures": 8, "ratings": 0}))
+            .await
+            .unwrap_or_else(|e| panic!("{call}: {e}"));
+        let fastintercom::runtime::ContentBlock::Text(text) = &answer.content[0];
+        assert_eq!(serde_json::from_str::<Value>(text).unwrap()["total"], 0, "{call}: an empty store");
+    }
+    builtin_answers(&harness).await;
+
+    let without_grant = HOSTILE_MANIFEST.replace(", \"analytics\"", "");
+    assert_ne!(without_grant, HOSTILE_MANIFEST);
+    harness.land("hostile", HOSTILE_WASM, &without_grant);
+    harness.reload().await;
+    let problem = harness.status("hostile").problem.unwrap_or_default();
+    assert!(problem.contains("analytics"), "{problem}");
+}
+
+/// Merges another object's fields into a JSON object (test arguments built from a base).
+trait Tap {
+    fn tap(self, more: Value) -> Value;
+}
+
+impl Tap for Value {
+    fn tap(mut self, more: Value) -> Value {
+        self.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+        self
+    }
 }
 
 #[tokio::test]

@@ -62,7 +62,7 @@ async fn api_keys_gate_every_request_in_both_eras() {
 
         let restricted = server.client(Some(&searcher), era).await;
         let names = tool_names(&restricted.request("tools/list", json!({})).await.unwrap());
-        assert_eq!(names, ["search_contacts", "search_conversations"], "{era:?}");
+        assert_eq!(names, ["search_companies", "search_contacts", "search_conversations"], "{era:?}");
         let found = restricted.call_tool("search_contacts", json!({"limit": 1})).await.unwrap();
         assert_eq!(found["isError"], false);
         let (id, reply) = restricted

@@ -1,6 +1,8 @@
 //! fastintercom's integration suite, one test binary: end to end over stdio and Streamable HTTP in both protocol
 //! eras, the sandbox, bad input, the store's filters and the sync, on SQLite and on PostgreSQL.
 
+mod analytics;
+mod analytics_tools;
 mod answer_cache;
 mod bad_input;
 mod directory;
@@ -12,6 +14,7 @@ mod hot_swap;
 mod http;
 mod http_support;
 mod interop;
+mod parity_tools;
 mod plugins;
 mod plugins_cli;
 mod plugins_dir;

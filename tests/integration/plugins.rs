@@ -266,13 +266,17 @@ async fn list_plugins_a_contract_0_2_0_tool_reports_every_plugin_and_why_a_versi
     let listed = harness.call("list_plugins", json!({})).await.unwrap().structured.unwrap();
     let rows = listed["results"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|row| row["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["conversations", "contacts", "status", "plugins", "swap"], "built-ins first, then by name");
-    assert_eq!(listed["summary"]["total"], 5, "{listed}");
+    assert_eq!(
+        names,
+        ["conversations", "contacts", "status", "plugins", "analytics", "companies", "connector", "swap"],
+        "built-ins first, then by name"
+    );
+    assert_eq!(listed["summary"]["total"], 8, "{listed}");
     let builtin = &rows[3];
     assert_eq!((builtin["origin"].as_str(), builtin["state"].as_str()), (Some("builtin"), Some("serving")));
     assert_eq!(builtin["grants"], json!(["plugins"]));
     assert_eq!(builtin["tools"], json!(["list_plugins"]));
-    let swap = &rows[4];
+    let swap = &rows[7];
     assert_eq!(swap["state"], "stale", "{swap}");
     assert_eq!(swap["version"], "1.0.0");
     assert_eq!(swap["tools"], json!(["swap_counter", "swap_crash", SWAP_TOOL, "swap_slow"]));

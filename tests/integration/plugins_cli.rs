@@ -78,6 +78,41 @@ async fn a_scaffolded_plugin_builds_checks_installs_and_answers() {
     assert!(client.shutdown().await.unwrap());
 }
 
+/// `plugins new --template analytics`: a tool on contract 0.5.0's `analytics`, one host call per answer.
+#[tokio::test]
+async fn an_analytics_scaffold_builds_and_counts_tags_in_one_host_call() {
+    let data = private_demo_dir();
+    let plugins_dir = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    let crate_dir = work.path().join("tag-counts");
+    let p = |args: &[&OsStr]| plugins(data.path(), plugins_dir.path(), args);
+    let new = [OsStr::new("new"), "tag-counts".as_ref(), "--template".as_ref(), "analytics".as_ref()];
+    ok(p(&[&new[..], &["--dir".as_ref(), crate_dir.as_os_str()]].concat()), "plugins new --template analytics");
+    assert!(crate_dir.join("vendor/fastintercom/wit/0.5.0/plugin.wit").exists(), "contract 0.5.0 is vendored");
+    ok(p(&["build".as_ref(), crate_dir.as_os_str()]), "plugins build");
+    let built: PathBuf = crate_dir.join("dist/tag-counts.wasm");
+    let checked = ok(p(&["check".as_ref(), built.as_os_str()]), "plugins check");
+    assert!(checked.contains("grants: analytics, conversations, sync-status"), "{checked}");
+    ok(p(&["install".as_ref(), built.as_os_str()]), "plugins install");
+
+    let args = [OsStr::new("--plugins-dir"), plugins_dir.path().as_os_str()];
+    let mut client = StdioClient::spawn(&server_exe(), data.path(), &args, Era::Modern).await.unwrap();
+    client.open().await.unwrap();
+    let answer = client.call_tool("tag_counts", json!({"limit": 100})).await.unwrap();
+    assert_ne!(answer["isError"], true, "{answer}");
+    let envelope = &answer["structuredContent"];
+    assert_eq!(envelope["summary"]["total"], DEMO_CONVERSATIONS, "{envelope}");
+    let rows = envelope["results"].as_array().unwrap();
+    let tagged: u64 = rows.iter().map(|row| row["conversations"].as_u64().unwrap()).sum();
+    assert!(tagged >= DEMO_CONVERSATIONS as u64, "every conversation is in a tag's row or untagged: {rows:?}");
+    let counts: Vec<u64> = rows.iter().map(|row| row["conversations"].as_u64().unwrap()).collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most used first: {counts:?}");
+    let refused = client.call_tool("tag_counts", json!({"timeframe": "last_week"})).await.unwrap();
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(refused["content"][0]["text"].as_str().unwrap().contains("last_7_days"), "{refused}");
+    assert!(client.shutdown().await.unwrap());
+}
+
 #[test]
 fn check_and_install_refuse_a_broken_plugin_and_say_why() {
     let data = TempDir::new().unwrap();

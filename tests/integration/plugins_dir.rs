@@ -42,7 +42,7 @@ async fn directory_plugins_are_served_beside_the_built_ins_and_bad_ones_are_skip
 
     let echoed = client.call_tool("echo", json!({"x": [1, "two"]})).await.unwrap();
     assert_eq!(echoed["structuredContent"], json!({"x": [1, "two"]}));
-    let searched = client.call_tool("search", json!({})).await.unwrap();
+    let searched = client.call_tool("probe_search", json!({})).await.unwrap();
     assert_eq!(searched["content"][0]["text"], DEMO_CONVERSATIONS.to_string(), "a granted host call reads the store");
 
     // A guest that never returns ends as a tool error naming the deadline; the server keeps serving.

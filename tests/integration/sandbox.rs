@@ -45,7 +45,7 @@ async fn assert_still_serves(runtime: &Runtime, plugin: &Arc<LoadedPlugin>) {
 async fn describes_its_tools_at_load() {
     let (_dir, _runtime, plugin) = probe_runtime().await;
     let names: Vec<&str> = plugin.tools.iter().map(|tool| tool.name.as_str()).collect();
-    for expected in ["noop", "spin", "grow_memory", "stack_overflow", "panic", "huge_output", "search"] {
+    for expected in ["noop", "spin", "grow_memory", "stack_overflow", "panic", "huge_output", "probe_search"] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
 }
@@ -156,7 +156,7 @@ async fn an_ungranted_import_is_refused_at_load_naming_the_grant() {
 #[tokio::test]
 async fn a_granted_host_call_reaches_the_store() {
     let (_dir, runtime, plugin) = probe_runtime().await;
-    assert_eq!(call(&runtime, &plugin, "search").await.expect("search runs"), "0");
+    assert_eq!(call(&runtime, &plugin, "probe_search").await.expect("probe_search runs"), "0");
 }
 
 #[tokio::test]

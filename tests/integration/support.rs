@@ -9,8 +9,23 @@ use fastintercom::store::{Store, StoreOptions};
 use tempfile::TempDir;
 
 /// The built-in tools, sorted by name as `tools/list` returns them.
-pub const BUILTIN_TOOLS: [&str; 6] =
-    ["get_contact", "get_conversation", "get_sync_status", "list_plugins", "search_contacts", "search_conversations"];
+pub const BUILTIN_TOOLS: [&str; 15] = [
+    "conversation_volume",
+    "fetch",
+    "get_company",
+    "get_contact",
+    "get_conversation",
+    "get_sync_status",
+    "list_plugins",
+    "response_times",
+    "satisfaction",
+    "search",
+    "search_companies",
+    "search_contacts",
+    "search_conversations",
+    "tag_trends",
+    "workload",
+];
 
 /// Conversations in the shared demo workspace: enough for every filter to have hits and pages to turn.
 pub const DEMO_CONVERSATIONS: usize = 3_000;

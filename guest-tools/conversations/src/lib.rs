@@ -6,7 +6,7 @@
 //! into its id (see `plugin.toml`).
 
 mod get;
-mod names;
+mod more;
 mod render;
 mod search;
 

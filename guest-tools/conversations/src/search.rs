@@ -1,8 +1,8 @@
 //! `search_conversations`: the typed filters of the `conversations` host interface, offered to a model.
 
-use fastintercom_plugin_sdk::conversations::{
-    self, ConversationFilter, ConversationSort, ConversationState, PriorityLevel,
-};
+use fastintercom_plugin_sdk::analytics::Scope;
+use fastintercom_plugin_sdk::conversations::{ConversationFilter, ConversationSort, ConversationState, PriorityLevel};
+use fastintercom_plugin_sdk::conversations_scoped;
 use fastintercom_plugin_sdk::types::PageRequest;
 use fastintercom_plugin_sdk::{
     Args, Detail, Envelope, Filters, Stopwatch, Timeframe, Tool, ToolDescriptor, ToolError, ToolOutput,
@@ -10,7 +10,9 @@ use fastintercom_plugin_sdk::{
 };
 use serde_json::{Value, json};
 
-use crate::names;
+use fastintercom_plugin_sdk::names;
+
+use crate::more::{self, More};
 use crate::render::{PRIORITY_LEVELS, SummaryView, priority_name, summary_schema};
 
 /// Results per page when the caller does not say.
@@ -51,7 +53,8 @@ impl Tool for SearchConversations {
             Self::NAME,
             "Search conversations",
             "Finds Intercom conversations in the local copy of the workspace by full-text query and/or filters \
-             (state, tags, contact, assignee, priority, creation/update dates or a named timeframe), newest first \
+             (state, tags, contact, assignee, priority, creation/update/close dates or a named timeframe, rating, \
+             company, first response or time to close slower/faster than a duration), newest first \
              or by relevance. Returns one page of conversation summaries (id, title, state, priority, dates, \
              assignees, author, a preview of the first message, tags, rating; with detail \"full\" also contacts, \
              timing statistics and every null field) plus the total number of matches, so it also answers \"how many\" questions (use limit 1 and read summary.total; \
@@ -68,7 +71,15 @@ impl Tool for SearchConversations {
         request.resolve_names()?;
         let mut watch = Stopwatch::new();
         let freshness = watch.time(freshness);
-        let page = watch.time(|| conversations::search(&request.filter, request.sort, &request.page))?;
+        let scope = Scope {
+            filter: request.filter.clone(),
+            closed_after: request.more.closed_after,
+            closed_before: request.more.closed_before,
+            ratings: request.more.ratings.clone(),
+            company_id: request.more.company.clone(),
+            figures: request.more.figures.clone(),
+        };
+        let page = watch.time(|| conversations_scoped::search(&scope, request.sort, &request.page))?;
         let results: Vec<SummaryView<'_>> =
             page.items.iter().map(|summary| SummaryView::new(summary, request.detail)).collect();
         Envelope::new(results)
@@ -84,10 +95,18 @@ impl Tool for SearchConversations {
 }
 
 fn input_schema() -> Value {
+    let mut schema = base_schema();
+    if let Some(properties) = schema["properties"].as_object_mut() {
+        properties.extend(more::schemas().into_iter().map(|(name, schema)| (name.to_owned(), schema)));
+    }
+    schema
+}
+
+fn base_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "query": {"type": "string", "maxLength": 1000, "description": "Full-text search over subjects and every message and note. All words must occur (whole words, English stemming); punctuation and operators are plain text. Omit to filter only."},
+            "query": {"type": "string", "maxLength": 1000, "description": "Full-text search over subjects and every message and note: words that all must occur (whole words, English stemming), \"a quoted phrase\", OR in capitals between two terms (refund OR chargeback), -word to exclude, word* for a prefix. Other punctuation is plain text. Omit to filter only."},
             "state": {"type": "string", "enum": STATES, "description": "Only conversations in this state."},
             "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}, "maxItems": 50, "description": "Only conversations with any of these tags (names, case-insensitive, or tag ids)."},
             "contact_id": {"type": "string", "maxLength": 64, "description": "Only conversations involving this contact (Intercom contact id; find it with search_contacts)."},
@@ -121,6 +140,7 @@ struct Request {
     sort: ConversationSort,
     page: PageRequest,
     detail: Detail,
+    more: More,
     applied: Filters,
 }
 
@@ -137,13 +157,13 @@ impl Request {
             self.applied.set("team_assignee_id", id.as_str());
             self.filter.team_assignee_id = Some(id);
         }
-        Ok(())
+        self.more.resolve_company(&mut self.applied)
     }
 
     /// Reads and checks the arguments; `now` anchors `timeframe`.
     fn parse(arguments: &str, now: i64) -> Result<Request, ToolError> {
         let args = Args::parse(arguments)?;
-        args.deny_unknown(ARGUMENTS)?;
+        args.deny_unknown(&[ARGUMENTS, more::ARGUMENTS].concat())?;
 
         let text = args.string("query")?;
         let state = args.one_of("state", &STATES)?;
@@ -193,6 +213,7 @@ impl Request {
             .set("sort", sort)
             .set("limit", limit)
             .set("detail", detail.as_str());
+        let more = More::parse(&args, &mut applied)?;
 
         Ok(Request {
             filter: ConversationFilter {
@@ -216,6 +237,7 @@ impl Request {
             },
             page: PageRequest { limit, cursor },
             detail,
+            more,
             applied,
         })
     }
@@ -335,8 +357,9 @@ mod tests {
         assert_eq!(input["type"], "object");
         assert_eq!(input["additionalProperties"], false);
         let properties = input["properties"].as_object().unwrap();
-        assert_eq!(properties.len(), ARGUMENTS.len());
-        assert!(ARGUMENTS.iter().all(|a| properties.contains_key(*a)));
+        let every = [ARGUMENTS, more::ARGUMENTS].concat();
+        assert_eq!(properties.len(), every.len());
+        assert!(every.iter().all(|a| properties.contains_key(*a)));
         let output: Value = serde_json::from_str(d.output_schema.as_deref().unwrap()).unwrap();
         assert_eq!(output["type"], "object");
     }

@@ -1,6 +1,6 @@
-//! What a fastintercom plugin author uses: the bindings of the plugin contract (world `plugin@0.4.0`: 0.1.0's
-//! world, the `plugins` interface of 0.2.0, the bounded `conversations` search of 0.3.0 and the `directory` of
-//! 0.4.0; see `wit/README.md`),
+//! What a fastintercom plugin author uses: the bindings of the plugin contract (world `plugin@0.5.0`: 0.1.0's
+//! world, the `plugins` interface of 0.2.0, the bounded `conversations` search of 0.3.0, the `directory` and
+//! `get-many` of 0.4.0 and the `analytics` of 0.5.0; see `wit/README.md`),
 //! two ways to write a tool — a typed function ([`TypedTool`]) or the raw [`Tool`] trait — with
 //! [`export_plugin!`], and the helpers every tool needs — argument parsing with model-readable errors ([`Args`],
 //! [`parse_args`]), timestamps ([`parse_time`], [`format_unix`], [`Timeframe`]), a [`Stopwatch`] for `query_ms`,
@@ -92,6 +92,7 @@ extern crate self as fastintercom_plugin_sdk;
 mod args;
 mod detail;
 mod envelope;
+pub mod names;
 mod time;
 mod tool;
 pub mod typed;
@@ -103,8 +104,8 @@ pub mod bindings {
     wit_bindgen::generate!({
         // The newest contract; it includes every 0.1.0 interface unchanged. A component imports only what its code
         // calls, so a plugin that never calls `plugins` is exactly what a 0.1.0 build would have been.
-        world: "fastintercom:plugin/plugin@0.4.0",
-        path: ["../../wit/0.1.0", "../../wit/0.2.0", "../../wit/0.3.0", "../../wit/0.4.0"],
+        world: "fastintercom:plugin/plugin@0.5.0",
+        path: ["../../wit/0.1.0", "../../wit/0.2.0", "../../wit/0.3.0", "../../wit/0.4.0", "../../wit/0.5.0"],
         // The 0.1.0 interfaces come from another package (version) than the world: generate them too.
         generate_all,
         // `pub` so that the guest crates, not this one, export the `tool` interface (through `export_plugin!`).
@@ -150,11 +151,21 @@ pub use bindings::fastintercom::plugin0_4_0::conversations;
 /// Host interface (since 0.4.0): tags, teams, admins and companies by id or by a piece of the name. Needs the
 /// `directory` grant.
 pub use bindings::fastintercom::plugin0_4_0::directory;
+/// Host interface (since 0.5.0): counts and distributions over conversations, computed by the host in one
+/// statement. Needs the `analytics` grant.
+pub use bindings::fastintercom::plugin0_5_0::analytics;
+/// Host interface (0.5.0): conversation search over an analytics `Scope` (the rating, the company, the last
+/// close, Intercom's timing figures), with 0.4.0's `get` and `get_many`. Needs the `conversations` grant, and
+/// `analytics` for the scope's type.
+pub use bindings::fastintercom::plugin0_5_0::conversations as conversations_scoped;
 
 pub use args::{Args, parse_args, shown};
 pub use detail::{AtDetail, Detail, Shown, shorten};
 pub use envelope::{Envelope, Filters, envelope_output_schema, schema};
-pub use time::{DAY, MAX_UNIX, MIN_UNIX, Stopwatch, Timeframe, format_unix, now_unix, parse_time, parse_time_str};
+pub use time::{
+    DAY, MAX_UNIX, MIN_UNIX, Stopwatch, Timeframe, civil_from_days, days_from_civil, format_unix, now_unix, parse_time,
+    parse_time_str,
+};
 pub use tool::{Tool, unknown_tool};
 pub use typed::{NoArgs, TypedTool, input_schema_of, output_schema_of};
 
@@ -180,6 +191,27 @@ impl Default for conversations::ConversationFilter {
             updated_after: None,
             updated_before: None,
         }
+    }
+}
+
+/// A scope of every conversation; set only the conditions a tool needs (`..Default::default()`).
+impl Default for analytics::Scope {
+    fn default() -> Self {
+        Self {
+            filter: conversations::ConversationFilter::default(),
+            closed_after: None,
+            closed_before: None,
+            ratings: Vec::new(),
+            company_id: None,
+            figures: Vec::new(),
+        }
+    }
+}
+
+/// A summary of no values: nothing counted.
+impl Default for analytics::Summary {
+    fn default() -> Self {
+        Self { count: 0, missing: 0, mean: None, min: None, p50: None, p90: None, p99: None, max: None }
     }
 }
 

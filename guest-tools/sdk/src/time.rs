@@ -77,18 +77,24 @@ pub fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
-/// Named ranges of UTC days a tool can offer instead of explicit dates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Named ranges of UTC days a tool can offer instead of explicit dates. A typed tool can take it as an argument
+/// directly: it deserialises from, and its schema lists, the names of [`Timeframe::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 pub enum Timeframe {
     /// From today's midnight (UTC) to tomorrow's.
+    #[serde(rename = "today")]
     Today,
     /// The whole previous UTC day.
+    #[serde(rename = "yesterday")]
     Yesterday,
     /// The 7 UTC days ending with today (today included).
+    #[serde(rename = "last_7_days")]
     Last7Days,
     /// The 30 UTC days ending with today (today included).
+    #[serde(rename = "last_30_days")]
     Last30Days,
     /// The 90 UTC days ending with today (today included).
+    #[serde(rename = "last_90_days")]
     Last90Days,
 }
 
@@ -298,7 +304,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -309,7 +315,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// The inverse of [`days_from_civil`]: `(year, month, day)`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

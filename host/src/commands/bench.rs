@@ -7,13 +7,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::bench_support::{Percentiles, TEXT_QUERIES, bench_workspace, filtered_search, ms, result_ids, store_env};
+use super::bench_support::{Percentiles, TEXT_QUERIES, bench_server, filtered_search, ms, result_ids};
 use crate::config::Config;
-use crate::protocol::stdio_client::{Era, StdioClient};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -32,14 +31,7 @@ pub struct BenchArgs {
 type RequestMaker<'a> = Box<dyn Fn(usize) -> (String, Value) + 'a>;
 
 pub async fn run(config: &Config, args: BenchArgs) -> anyhow::Result<()> {
-    let dir = bench_workspace(config, args.conversations, args.bench_dir.as_deref()).await?;
-
-    let exe = std::env::current_exe().context("cannot find the fastintercom executable")?;
-    // Calls repeat: every one is computed, not served from kept answers.
-    let env = store_env(config);
-    let mut client =
-        StdioClient::spawn_with_env(&exe, &dir, &["--no-answer-cache".as_ref()], &env, Era::Legacy).await?;
-    client.open().await?;
+    let mut client = bench_server(config, args.conversations, args.bench_dir.as_deref()).await?;
     let ids = result_ids(&client.call_tool("search_conversations", json!({"limit": 1000, "sort": "newest"})).await?)?;
 
     let warmup = (args.iterations / 10).max(10);

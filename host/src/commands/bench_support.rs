@@ -38,6 +38,24 @@ pub async fn bench_workspace(
     Ok(dir)
 }
 
+/// A server on the benchmark workspace (see [`bench_workspace`]), spoken to over stdio and open: a child process
+/// of this one, on this process's store, computing every call (calls repeat, so none is served from kept
+/// answers).
+pub async fn bench_server(
+    config: &Config,
+    conversations: usize,
+    bench_dir: Option<&Path>,
+) -> anyhow::Result<crate::protocol::stdio_client::StdioClient> {
+    use crate::protocol::stdio_client::{Era, StdioClient};
+    let dir = bench_workspace(config, conversations, bench_dir).await?;
+    let exe = std::env::current_exe().context("cannot find the fastintercom executable")?;
+    let env = store_env(config);
+    let mut client =
+        StdioClient::spawn_with_env(&exe, &dir, &["--no-answer-cache".as_ref()], &env, Era::Legacy).await?;
+    client.open().await?;
+    Ok(client)
+}
+
 /// The environment that puts a benchmark's server on this process's store: its database URL when it has one,
 /// through the environment (any user of the machine can read a process's arguments).
 pub fn store_env(config: &Config) -> Vec<(&'static str, String)> {

@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod bench;
+pub mod bench_analytics;
 pub mod bench_http;
 pub mod bench_search;
 pub mod bench_support;

@@ -6,6 +6,7 @@
 //! memory before the host function runs, so what arrives here is at most a small multiple of the guest's memory
 //! cap; from here on, nothing proportional to an unchecked length happens.
 
+use crate::bindings::analytics::{Figure, Grouping, Scope};
 use crate::bindings::contacts::ContactFilter;
 use crate::bindings::conversations::ConversationFilter;
 use crate::bindings::directory::Lookup;
@@ -85,6 +86,43 @@ pub(super) fn conversation_filter(filter: &ConversationFilter) -> Result<(), Hos
 pub(super) fn directory_lookup(lookup: &Lookup) -> Result<(), HostError> {
     at_most(lookup.id.as_deref(), MAX_ID_BYTES, "the id")?;
     at_most(lookup.name.as_deref(), MAX_NAME_BYTES, "the name")
+}
+
+/// Entries of an analytics scope's `ratings` (five ratings exist) and `figures`, and dimensions of a grouping.
+pub const MAX_RATINGS: usize = 5;
+pub const MAX_FIGURE_RANGES: usize = 8;
+pub const MAX_DIMENSIONS: usize = 2;
+
+/// An analytics scope: its filter, company id and lists.
+pub(super) fn analytics_scope(scope: &Scope) -> Result<(), HostError> {
+    conversation_filter(&scope.filter)?;
+    at_most(scope.company_id.as_deref(), MAX_ID_BYTES, "company-id")?;
+    if scope.ratings.len() > MAX_RATINGS {
+        return Err(too_many("ratings", MAX_RATINGS));
+    }
+    if scope.figures.len() > MAX_FIGURE_RANGES {
+        return Err(too_many("figures", MAX_FIGURE_RANGES));
+    }
+    Ok(())
+}
+
+/// Figures one distribution asks for.
+pub const MAX_FIGURES: usize = 4;
+
+/// A distribution's figures (the store checks repeats).
+pub(super) fn figures(figures: &[Figure]) -> Result<(), HostError> {
+    if figures.len() > MAX_FIGURES {
+        return Err(too_many("figures", MAX_FIGURES));
+    }
+    Ok(())
+}
+
+/// A grouping's dimensions (the store checks the rest: limit, offset, repeats).
+pub(super) fn grouping(grouping: &Grouping) -> Result<(), HostError> {
+    if grouping.by.len() > MAX_DIMENSIONS {
+        return Err(too_many("by", MAX_DIMENSIONS));
+    }
+    Ok(())
 }
 
 pub(super) fn contact_filter(filter: &ContactFilter) -> Result<(), HostError> {

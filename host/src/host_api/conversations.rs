@@ -6,6 +6,7 @@ use super::{HostApi, bounds, host_error};
 use crate::bindings::conversations as wit;
 use crate::bindings::conversations_bounded as bounded;
 use crate::bindings::conversations_many as many;
+use crate::bindings::conversations_scoped as scoped;
 use crate::bindings::types::{Author, HostError, PageRequest};
 use crate::store::SearchEffort;
 use crate::store::filter::{ConversationFilter, ConversationSort};
@@ -43,13 +44,7 @@ impl bounded::Host for HostApi {
         page: PageRequest,
     ) -> Result<bounded::ConversationPage, HostError> {
         let found = self.search_with(filter, sort, page, SearchEffort::Bounded).await?;
-        Ok(bounded::ConversationPage {
-            items: found.items.into_iter().map(summary_to_wit).collect(),
-            total: found.total,
-            total_is_estimate: found.total_is_estimate,
-            ranked_matches: found.ranked_matches,
-            next_cursor: found.next_cursor,
-        })
+        Ok(bounded_page(found))
     }
 
     async fn get(&mut self, id: String) -> Result<Option<wit::Conversation>, HostError> {
@@ -79,6 +74,30 @@ impl many::Host for HostApi {
     }
 }
 
+/// `conversations@0.5.0`: 0.3.0's bounded search over an analytics scope; 0.4.0's get and get-many.
+impl scoped::Host for HostApi {
+    async fn search(
+        &mut self,
+        scope: crate::bindings::analytics::Scope,
+        sort: wit::ConversationSort,
+        page: PageRequest,
+    ) -> Result<bounded::ConversationPage, HostError> {
+        bounds::page(&page)?;
+        let scope = super::analytics::scope_from_wit(scope)?;
+        scope.check().map_err(|e| host_error(&self.plugin, e))?;
+        let page = self.search_filter(scope.as_filter(), sort, page, SearchEffort::Bounded).await?;
+        Ok(bounded_page(page))
+    }
+
+    async fn get(&mut self, id: String) -> Result<Option<wit::Conversation>, HostError> {
+        many::Host::get(self, id).await
+    }
+
+    async fn get_many(&mut self, ids: Vec<String>) -> Result<Vec<Option<wit::Conversation>>, HostError> {
+        many::Host::get_many(self, ids).await
+    }
+}
+
 impl HostApi {
     /// Every version of `search`: the arguments bounded before any work, then the store's search.
     async fn search_with(
@@ -90,19 +109,17 @@ impl HostApi {
     ) -> Result<model::Page<model::ConversationSummary>, HostError> {
         bounds::conversation_filter(&filter)?;
         bounds::page(&page)?;
-        let filter = ConversationFilter {
-            text: filter.text,
-            states: filter.states.into_iter().map(state_from_wit).collect(),
-            tags: filter.tags,
-            contact_id: filter.contact_id,
-            admin_assignee_id: filter.admin_assignee_id,
-            team_assignee_id: filter.team_assignee_id,
-            priorities: filter.priorities.into_iter().map(priority_from_wit).collect(),
-            created_after: filter.created_after,
-            created_before: filter.created_before,
-            updated_after: filter.updated_after,
-            updated_before: filter.updated_before,
-        };
+        self.search_filter(filter_from_wit(filter), sort, page, effort).await
+    }
+
+    /// A search with the store's filter, its arguments already bounded.
+    async fn search_filter(
+        &mut self,
+        filter: ConversationFilter,
+        sort: wit::ConversationSort,
+        page: PageRequest,
+        effort: SearchEffort,
+    ) -> Result<model::Page<model::ConversationSummary>, HostError> {
         let sort = match sort {
             wit::ConversationSort::Relevance => ConversationSort::Relevance,
             wit::ConversationSort::Newest => ConversationSort::Newest,
@@ -114,6 +131,35 @@ impl HostApi {
             .search_conversations_with(&filter, sort, &page, effort)
             .await
             .map_err(|e| host_error(&self.plugin, e))
+    }
+}
+
+/// A bounded search's page as `conversations@0.3.0` (and 0.5.0) answer it.
+fn bounded_page(found: model::Page<model::ConversationSummary>) -> bounded::ConversationPage {
+    bounded::ConversationPage {
+        items: found.items.into_iter().map(summary_to_wit).collect(),
+        total: found.total,
+        total_is_estimate: found.total_is_estimate,
+        ranked_matches: found.ranked_matches,
+        next_cursor: found.next_cursor,
+    }
+}
+
+/// The store's filter for a WIT filter (already checked against its bounds).
+pub(super) fn filter_from_wit(filter: wit::ConversationFilter) -> ConversationFilter {
+    ConversationFilter {
+        text: filter.text,
+        states: filter.states.into_iter().map(state_from_wit).collect(),
+        tags: filter.tags,
+        contact_id: filter.contact_id,
+        admin_assignee_id: filter.admin_assignee_id,
+        team_assignee_id: filter.team_assignee_id,
+        priorities: filter.priorities.into_iter().map(priority_from_wit).collect(),
+        created_after: filter.created_after,
+        created_before: filter.created_before,
+        updated_after: filter.updated_after,
+        updated_before: filter.updated_before,
+        more: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! Plugins are hostile: every function checks what it was given against the documented bounds ([`bounds`])
 //! before doing any work, and reads the store under the call's deadline, which stops a query that runs past it.
 
+mod analytics;
 pub mod bounds;
 mod contacts;
 mod conversations;
@@ -88,16 +89,18 @@ pub(crate) fn link_granted(linker: &mut Linker<CallState>, grants: &[Capability]
         match grant {
             Capability::Log => bindings::log::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
             Capability::SyncStatus => bindings::sync_status::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
-            // One grant, every version: 0.1.0 (exact totals), 0.3.0 (bounded, see `wit/0.3.0`) and 0.4.0
-            // (`get-many`).
+            // One grant, every version: 0.1.0 (exact totals), 0.3.0 (bounded, see `wit/0.3.0`), 0.4.0
+            // (`get-many`) and 0.5.0 (search over an analytics scope).
             Capability::Conversations => {
                 bindings::conversations::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?;
                 bindings::conversations_bounded::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?;
                 bindings::conversations_many::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?;
+                bindings::conversations_scoped::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?;
             }
             Capability::Contacts => bindings::contacts::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
             Capability::Plugins => bindings::plugins::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
             Capability::Directory => bindings::directory::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
+            Capability::Analytics => bindings::analytics::add_to_linker::<_, HasSelf<HostApi>>(linker, api)?,
         }
     }
     Ok(())

@@ -57,8 +57,14 @@ const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
 const MAX_SHARED_ANSWER_BYTES: usize = 512 * 1024;
 
 /// Grants whose interfaces only read the store (and write the plugin's own log).
-const STORE_ONLY_GRANTS: [Capability; 5] =
-    [Capability::Log, Capability::SyncStatus, Capability::Conversations, Capability::Contacts, Capability::Directory];
+const STORE_ONLY_GRANTS: [Capability; 6] = [
+    Capability::Log,
+    Capability::SyncStatus,
+    Capability::Conversations,
+    Capability::Contacts,
+    Capability::Directory,
+    Capability::Analytics,
+];
 
 pub struct AnswerCache {
     entries: moka::sync::Cache<String, Arc<KeptAnswer>>,

@@ -51,6 +51,21 @@ pub const BUILTIN_PLUGINS: &[(&str, &[u8], &str)] = &[
         include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_tool_plugins.wasm")),
         include_str!("../../../guest-tools/plugins/plugin.toml"),
     ),
+    (
+        "analytics",
+        include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_tool_analytics.wasm")),
+        include_str!("../../../guest-tools/analytics/plugin.toml"),
+    ),
+    (
+        "companies",
+        include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_tool_companies.wasm")),
+        include_str!("../../../guest-tools/companies/plugin.toml"),
+    ),
+    (
+        "connector",
+        include_bytes!(concat!(env!("OUT_DIR"), "/fastintercom_tool_connector.wasm")),
+        include_str!("../../../guest-tools/connector/plugin.toml"),
+    ),
 ];
 
 /// The built-in plugins as sources.

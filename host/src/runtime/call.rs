@@ -391,9 +391,9 @@ fn check_arguments(plugin: &LoadedPlugin, tool: usize, arguments: Map<String, Va
     let describe = |error: jsonschema::ValidationError<'_>| {
         let path = error.instance_path().to_string();
         let at = if path.is_empty() { "arguments".to_owned() } else { format!("argument {path}") };
-        match error.kind() {
-            jsonschema::error::ValidationErrorKind::Enum { options } => format!("{at}: {}", accepted_values(options)),
-            _ => format!("{at}: {}", error.masked()),
+        match accepted_in(error.kind()) {
+            Some(accepted) => format!("{at}: {}", accepted_values(&Value::Array(accepted))),
+            None => format!("{at}: {}", error.masked()),
         }
     };
     let problems: Vec<String> = if values <= MAX_VALUES_FOR_ALL_PROBLEMS {
@@ -402,6 +402,26 @@ fn check_arguments(plugin: &LoadedPlugin, tool: usize, arguments: Map<String, Va
         check.validator.validate(&arguments).err().map(describe).into_iter().collect()
     };
     Err(rejected(problems))
+}
+
+/// The values a failed check accepts, when it accepts a list of them: an `enum`, a `const`, or an `anyOf` /
+/// `oneOf` whose every branch does (or accepts only `null`, as an optional enum's schema says). None otherwise.
+fn accepted_in(kind: &jsonschema::error::ValidationErrorKind) -> Option<Vec<Value>> {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
+    match kind {
+        Kind::Enum { options } => options.as_array().cloned(),
+        Kind::Constant { expected_value } => Some(vec![Value::clone(expected_value)]),
+        Kind::Type { kind: TypeKind::Single(jsonschema::JsonType::Null) } => Some(vec![Value::Null]),
+        Kind::AnyOf { context } | Kind::OneOfNotValid { context } => {
+            let mut accepted = Vec::new();
+            for branch in context {
+                let [only] = branch.as_slice() else { return None };
+                accepted.extend(accepted_in(only.kind())?);
+            }
+            (!accepted.is_empty()).then_some(accepted)
+        }
+        _ => None,
+    }
 }
 
 /// "value is not one of: ...", listing what an enum accepts so that a model can pick one (jsonschema's own

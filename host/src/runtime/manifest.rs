@@ -20,11 +20,20 @@ pub enum Capability {
     Plugins,
     /// Since contract 0.4.0: tags, teams, admins and companies by id or name.
     Directory,
+    /// Since contract 0.5.0: counts and distributions over conversations.
+    Analytics,
 }
 
 impl Capability {
-    pub const ALL: [Self; 6] =
-        [Self::Log, Self::SyncStatus, Self::Conversations, Self::Contacts, Self::Plugins, Self::Directory];
+    pub const ALL: [Self; 7] = [
+        Self::Log,
+        Self::SyncStatus,
+        Self::Conversations,
+        Self::Contacts,
+        Self::Plugins,
+        Self::Directory,
+        Self::Analytics,
+    ];
 
     /// The grant's name in manifests, which is also the WIT interface name.
     pub fn name(self) -> &'static str {
@@ -35,6 +44,7 @@ impl Capability {
             Self::Contacts => "contacts",
             Self::Plugins => "plugins",
             Self::Directory => "directory",
+            Self::Analytics => "analytics",
         }
     }
 
@@ -43,9 +53,10 @@ impl Capability {
     pub fn contract_versions(self) -> &'static [&'static str] {
         match self {
             Self::Log | Self::SyncStatus | Self::Contacts => &["0.1.0"],
-            Self::Conversations => &["0.1.0", "0.3.0", "0.4.0"],
+            Self::Conversations => &["0.1.0", "0.3.0", "0.4.0", "0.5.0"],
             Self::Plugins => &["0.2.0"],
             Self::Directory => &["0.4.0"],
+            Self::Analytics => &["0.5.0"],
         }
     }
 

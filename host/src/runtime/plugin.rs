@@ -14,7 +14,7 @@ use crate::bindings::PluginPre;
 use crate::host_api::{self, CallState, LogRate};
 
 /// The versions of our WIT package this host links. A released version stays here forever (`wit/README.md`).
-const SUPPORTED_CONTRACT_VERSIONS: &[&str] = &["0.1.0", "0.2.0", "0.3.0", "0.4.0"];
+const SUPPORTED_CONTRACT_VERSIONS: &[&str] = &["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"];
 const CONTRACT_PACKAGE: &str = "fastintercom:plugin/";
 /// The interface every host interface shares types from; it has no functions and needs no grant.
 const SHARED_TYPES: (&str, &str) = ("types", "0.1.0");

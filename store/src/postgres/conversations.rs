@@ -41,15 +41,17 @@ const RANK_WEIGHTS: &str = "'{0.5, 0.5, 0.5, 1.0}'";
 /// thread does not outrank a short one for mentioning a word more often (bm25 normalizes by length too).
 const RANK_NORMALIZATION: u32 = 1;
 
-/// The most words of a query that reach the index (as on SQLite).
-const MAX_QUERY_WORDS: usize = 32;
-
-/// A text query as a `tsquery` (text form) of its words' lexemes, stemmed as documents are (see
-/// [`super::document`]); `None` without an indexable word.
-fn text_query(text: &str) -> Option<String> {
-    let words = words(text);
-    let kept: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).take(MAX_QUERY_WORDS).collect();
-    Stems::default().query(&kept.join(" "))
+/// A text query in the search syntax (see [`crate::query_syntax`]) as a `tsquery` (text form) of its words'
+/// lexemes, stemmed as documents are (see [`super::document`]); an error without an indexable word.
+pub(crate) fn text_query(text: &str) -> Result<String> {
+    let query = crate::query_syntax::parse(text)?;
+    let mut stems = Stems::default();
+    query
+        .tsquery(|word| {
+            let folded = words(word);
+            stems.lexeme(&folded).map(str::to_owned)
+        })
+        .ok_or_else(no_searchable_words)
 }
 
 pub(crate) async fn search(
@@ -61,7 +63,7 @@ pub(crate) async fn search(
 ) -> Result<Page<ConversationSummary>> {
     let cleaned = filter_without_nul(filter);
     let filter = &cleaned;
-    let text = filter.text.as_deref().map(|text| text_query(text).ok_or_else(no_searchable_words)).transpose()?;
+    let text = filter.text.as_deref().map(text_query).transpose()?;
     let order = Order::resolve(sort, text.is_some());
     let limit = i64::from(page.clamped_limit());
     // A bounded search of a text with many matches neither counts nor ranks every one (see `bounded_many`).
@@ -431,6 +433,12 @@ fn push_position(query: &mut QueryBuilder<Postgres>, order: Order, position: Opt
 /// Appends ` FROM conversations c WHERE ...`: the text and every other condition of the filter.
 fn push_from_and_conditions(query: &mut QueryBuilder<Postgres>, filter: &ConversationFilter, text: Option<&str>) {
     query.push(" FROM conversations c WHERE true");
+    push_conditions(query, filter, text);
+}
+
+/// Appends ` AND ...` for the text (a `tsquery`, see [`text_query`]) and every other condition of the filter,
+/// on conversations `c`. The filter's strings must be free of NUL ([`filter_without_nul`]).
+pub(crate) fn push_conditions(query: &mut QueryBuilder<Postgres>, filter: &ConversationFilter, text: Option<&str>) {
     if let Some(text) = text {
         query.push(" AND c.document @@ ").push_bind(text.to_owned()).push("::tsquery");
     }
@@ -479,16 +487,18 @@ fn push_from_and_conditions(query: &mut QueryBuilder<Postgres>, filter: &Convers
             query.push(format_args!(" AND c.{column} {op} ")).push_bind(value);
         }
     }
+    crate::filter::push_more(query, &filter.more);
 }
 
 /// The filter with its values as the store holds them (see [`without_nul`]).
-fn filter_without_nul(filter: &ConversationFilter) -> ConversationFilter {
+pub(crate) fn filter_without_nul(filter: &ConversationFilter) -> ConversationFilter {
     let clean = |value: &Option<String>| value.as_deref().map(without_nul);
     ConversationFilter {
         tags: filter.tags.iter().map(|tag| without_nul(tag)).collect(),
         contact_id: clean(&filter.contact_id),
         admin_assignee_id: clean(&filter.admin_assignee_id),
         team_assignee_id: clean(&filter.team_assignee_id),
+        more: crate::filter::MoreConditions { company_id: clean(&filter.more.company_id), ..filter.more.clone() },
         ..filter.clone()
     }
 }

@@ -93,20 +93,6 @@ impl Stems {
         }
         document.text()
     }
-
-    /// The `tsquery` (text form) matching documents that hold every word of `words`; `None` when no word is
-    /// indexable.
-    pub(crate) fn query(&mut self, words: &str) -> Option<String> {
-        let mut query = String::new();
-        for word in words.split(' ') {
-            let Some(lexeme) = self.lexeme(word) else { continue };
-            if !query.is_empty() {
-                query.push_str(" & ");
-            }
-            push_quoted(&mut query, lexeme);
-        }
-        (!query.is_empty()).then_some(query)
-    }
 }
 
 /// A document being made: each lexeme with its positions, in the order first seen.
@@ -199,12 +185,13 @@ mod tests {
 
     #[test]
     fn queries_stem_as_documents_do() {
-        let mut stems = Stems::default();
-        assert_eq!(stems.query("refunds requested").as_deref(), Some("'refund' & 'request'"));
-        assert_eq!(stems.query(""), None);
-        assert_eq!(stems.query(&"x".repeat(3000)), None, "a word too long to index");
-        assert_eq!(stems.query(&"7".repeat(2047)), None, "a word too long to index");
-        assert_eq!(stems.query(&"7".repeat(2046)).map(|q| q.len()), Some(2048), "the longest word indexed");
+        use crate::postgres::conversations::text_query;
+        assert_eq!(text_query("refunds requested").unwrap(), "(('refund')) & (('request'))");
+        assert_eq!(text_query("refunding* -\"requested items\"").unwrap(), "(('refund':*)) & !('request' <-> 'item')");
+        assert!(text_query("").is_err());
+        assert!(text_query(&"x".repeat(3000)).is_err(), "a word too long to index");
+        assert!(text_query(&"7".repeat(2047)).is_err(), "a word too long to index");
+        assert_eq!(text_query(&"7".repeat(2046)).map(|q| q.len()).unwrap(), 2052, "the longest word indexed");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod signing;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+pub use scaffold::Template;
 
 use crate::config::Config;
 
@@ -31,6 +32,10 @@ pub enum PluginsCommand {
         /// Where to create it [default: ./NAME]
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// What its tool starts as: `basic` (conversations per state, through `conversations.search`) or
+        /// `analytics` (conversations per tag with their median first response, one `analytics` call)
+        #[arg(long, value_enum, default_value_t)]
+        template: Template,
     },
     /// Build a plugin crate for wasm32-wasip2 into DIR/dist/NAME.wasm + NAME.toml
     Build {
@@ -91,7 +96,7 @@ pub enum PluginsCommand {
 
 pub async fn run(config: &Config, args: PluginsArgs) -> anyhow::Result<()> {
     match args.command {
-        PluginsCommand::New { name, dir } => scaffold::new(&name, dir),
+        PluginsCommand::New { name, dir, template } => scaffold::new(&name, dir, template),
         PluginsCommand::Build { dir } => scaffold::build(&dir).await,
         PluginsCommand::Check { file } => inspect::check(config, &file).await,
         PluginsCommand::Install { file, into } => install::install(config, &file, into).await,

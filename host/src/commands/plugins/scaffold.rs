@@ -17,6 +17,7 @@ const VENDORED: &[(&str, &str)] = &[
     ("guest-tools/sdk/src/args.rs", include_str!("../../../../guest-tools/sdk/src/args.rs")),
     ("guest-tools/sdk/src/detail.rs", include_str!("../../../../guest-tools/sdk/src/detail.rs")),
     ("guest-tools/sdk/src/envelope.rs", include_str!("../../../../guest-tools/sdk/src/envelope.rs")),
+    ("guest-tools/sdk/src/names.rs", include_str!("../../../../guest-tools/sdk/src/names.rs")),
     ("guest-tools/sdk/src/time.rs", include_str!("../../../../guest-tools/sdk/src/time.rs")),
     ("guest-tools/sdk/src/tool.rs", include_str!("../../../../guest-tools/sdk/src/tool.rs")),
     ("guest-tools/sdk/src/typed.rs", include_str!("../../../../guest-tools/sdk/src/typed.rs")),
@@ -27,18 +28,31 @@ const VENDORED: &[(&str, &str)] = &[
     ("wit/0.2.0/plugins.wit", include_str!("../../../../wit/0.2.0/plugins.wit")),
     ("wit/0.3.0/conversations.wit", include_str!("../../../../wit/0.3.0/conversations.wit")),
     ("wit/0.4.0/plugin.wit", include_str!("../../../../wit/0.4.0/plugin.wit")),
+    ("wit/0.5.0/plugin.wit", include_str!("../../../../wit/0.5.0/plugin.wit")),
 ];
 
 const CARGO_TOML: &str = include_str!("template/Cargo.toml.in");
 const SDK_CARGO_TOML: &str = include_str!("template/sdk.Cargo.toml.in");
 const PLUGIN_TOML: &str = include_str!("template/plugin.toml.in");
 const LIB_RS: &str = include_str!("template/lib.rs.in");
+const ANALYTICS_PLUGIN_TOML: &str = include_str!("template/analytics.plugin.toml.in");
+const ANALYTICS_LIB_RS: &str = include_str!("template/analytics.lib.rs.in");
 const TOOLCHAIN: &str = include_str!("../../../../rust-toolchain.toml");
 
 /// Where built plugins go inside a plugin crate.
 const DIST: &str = "dist";
 
-pub(super) fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
+/// What a new plugin's one tool starts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Template {
+    /// Counts conversations per state with `conversations.search`.
+    #[default]
+    Basic,
+    /// Counts conversations per tag, with their median first response, in one `analytics` call (contract 0.5.0).
+    Analytics,
+}
+
+pub(super) fn new(name: &str, dir: Option<PathBuf>, template: Template) -> anyhow::Result<()> {
     // The manifest parser owns the naming rule; cargo adds that a package name starts with a letter.
     let parsed = Manifest::parse(&PLUGIN_TOML.replace("{name}", name)).ok().map(|manifest| manifest.name);
     if parsed.as_deref() != Some(name) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -58,8 +72,8 @@ pub(super) fn new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
     };
     let mut files: Vec<(PathBuf, String)> = vec![
         ("Cargo.toml".into(), fill(CARGO_TOML)),
-        ("plugin.toml".into(), fill(PLUGIN_TOML)),
-        ("src/lib.rs".into(), fill(LIB_RS)),
+        ("plugin.toml".into(), fill(if template == Template::Analytics { ANALYTICS_PLUGIN_TOML } else { PLUGIN_TOML })),
+        ("src/lib.rs".into(), fill(if template == Template::Analytics { ANALYTICS_LIB_RS } else { LIB_RS })),
         ("rust-toolchain.toml".into(), TOOLCHAIN.to_owned()),
         (".gitignore".into(), "/target\n/dist\n".to_owned()),
         ("vendor/fastintercom/guest-tools/sdk/Cargo.toml".into(), fill(SDK_CARGO_TOML)),
@@ -133,7 +147,14 @@ mod tests {
     #[test]
     fn every_sdk_source_and_contract_file_is_vendored() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for dir in ["guest-tools/sdk/src", "wit/0.1.0", "wit/0.2.0", "wit/0.3.0", "wit/0.4.0"] {
+        let versions = std::fs::read_dir(root.join("wit")).unwrap().map(|entry| entry.unwrap().path());
+        let contract: Vec<String> = versions
+            .filter(|path| path.is_dir())
+            .map(|path| format!("wit/{}", path.file_name().unwrap().to_string_lossy()))
+            .collect();
+        assert!(contract.len() >= 5, "every released contract version: {contract:?}");
+        for dir in std::iter::once("guest-tools/sdk/src".to_owned()).chain(contract) {
+            let dir = dir.as_str();
             for entry in std::fs::read_dir(root.join(dir)).unwrap() {
                 let name = entry.unwrap().file_name().into_string().unwrap();
                 if name.ends_with(".rs") || name.ends_with(".wit") {

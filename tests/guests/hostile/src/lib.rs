@@ -22,9 +22,14 @@
 //! - `bad_utf8`: answers text that is not UTF-8;
 //! - `get_many`: `conversations.get-many` (0.4.0) with `entries` ids of `bytes` bytes;
 //! - `directory`: `directory.<kind>` (tags, teams, admins or companies) with the `id` and `name` it is given, or a
-//!   name of `name_bytes` bytes, and `limit` (default u32::MAX); answers `{"items": [[id, name], ...], "total": N}`.
+//!   name of `name_bytes` bytes, and `limit` (default u32::MAX); answers `{"items": [[id, name], ...], "total": N}`;
+//! - `analytics`: `analytics.count` (or `.distribution`, `.rated`, or `conversations@0.5.0`'s `search` over the
+//!   scope, as `call` says) with `ratings` ratings (all 9),
+//!   `figures` figure ranges, `by` dimensions (tag, created by hour, ... repeated), a company id of
+//!   `company_bytes` bytes, a text of `text_bytes` bytes, `limit` and `offset`; answers
+//!   `{"rows": N, "total": N}`.
 //!
-//! It imports `log`, `conversations` and `directory` only: its manifest asking for more (the sensitive `plugins` grant) is an
+//! It imports `log`, `conversations`, `directory` and `analytics` only: its manifest asking for more (the sensitive `plugins` grant) is an
 //! attack on the grants, judged before its imports.
 
 #![allow(unsafe_code)] // the generated export glue, and `bad_utf8`, which must build an invalid string
@@ -34,8 +39,8 @@ use std::hint::black_box;
 use serde_json::{Value, json};
 
 wit_bindgen::generate!({
-    world: "fastintercom:plugin/plugin@0.4.0",
-    path: ["../../../wit/0.1.0", "../../../wit/0.2.0", "../../../wit/0.3.0", "../../../wit/0.4.0"],
+    world: "fastintercom:plugin/plugin@0.5.0",
+    path: ["../../../wit/0.1.0", "../../../wit/0.2.0", "../../../wit/0.3.0", "../../../wit/0.4.0", "../../../wit/0.5.0"],
     generate_all,
 });
 
@@ -70,6 +75,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("bad_utf8", "Answers text that is not UTF-8."),
     ("directory", "Looks up `kind` in the directory by `id` and `name` (or a name of `name_bytes` bytes), `limit`."),
     ("get_many", "Gets `entries` conversations at once, each by an id of `bytes` bytes."),
+    ("analytics", "Asks `analytics` (`call`: count, distribution or rated) with lists and strings as large as asked."),
 ];
 
 fn descriptor(name: String, description: String, input_schema: String) -> ToolDescriptor {
@@ -175,6 +181,7 @@ impl Guest for Hostile {
                 }
             }
             "directory" => directory(&args),
+            "analytics" => analytics(&args),
             "get_many" => {
                 let id = "9".repeat(number("bytes", 12) as usize);
                 let ids = vec![id; number("entries", 1000) as usize];
@@ -269,6 +276,53 @@ fn directory(args: &Value) -> Result<ToolOutput, ToolError> {
     };
     match found {
         Ok((items, total)) => Ok(text(json!({"items": items, "total": total}).to_string())),
+        Err(error) => Err(ToolError::InvalidArguments(format!("host refused: {error:?}"))),
+    }
+}
+
+/// `analytics.<call>` with lists and strings as large as `args` asks, and any limit and offset.
+fn analytics(args: &Value) -> Result<ToolOutput, ToolError> {
+    use fastintercom::plugin0_5_0::analytics as a;
+    let entries = |name: &str| args[name].as_u64().unwrap_or(0) as usize;
+    let mut filter = filter(args["text_bytes"].as_u64().map(|bytes| "refund ".repeat(bytes as usize / 7 + 1)));
+    filter.tags = vec!["bug".to_owned(); entries("tags")];
+    let scope = a::Scope {
+        filter,
+        closed_after: None,
+        closed_before: None,
+        ratings: vec![9; entries("ratings")],
+        company_id: args["company_bytes"].as_u64().map(|bytes| "c".repeat(bytes as usize)),
+        figures: vec![
+            a::FigureRange {
+                figure: a::Figure::TimeToFirstReply,
+                at_least: Some(i64::MIN),
+                below: Some(i64::MAX)
+            };
+            entries("figures")
+        ],
+    };
+    let dimensions = [a::Dimension::Tag, a::Dimension::Created(a::Period::Hour), a::Dimension::CreatedHourOfWeek];
+    let grouping = a::Grouping {
+        by: (0..entries("by")).map(|i| dimensions[i % dimensions.len()]).collect(),
+        row_order: a::RowOrder::LargestFirst,
+        limit: args["limit"].as_u64().map_or(u32::MAX, |l| l as u32),
+        utc_offset_minutes: args["offset"].as_i64().map_or(i32::MAX, |o| o as i32),
+    };
+    let answer = match args["call"].as_str().unwrap_or("count") {
+        "distribution" => {
+            let figures = vec![a::Figure::WaitingSince; args["figures_asked"].as_u64().unwrap_or(1) as usize];
+            a::distribution(&scope, &figures, &grouping).map(|d| (d.rows.len(), d.total))
+        }
+        "rated" => a::rated(&scope, grouping.limit).map(|r| (r.len(), r.len() as u64)),
+        "search" => {
+            let page = PageRequest { limit: grouping.limit, cursor: None };
+            fastintercom::plugin0_5_0::conversations::search(&scope, ConversationSort::Newest, &page)
+                .map(|p| (p.items.len(), p.total))
+        }
+        _ => a::count(&scope, &grouping).map(|c| (c.rows.len(), c.total)),
+    };
+    match answer {
+        Ok((rows, total)) => Ok(text(json!({"rows": rows, "total": total}).to_string())),
         Err(error) => Err(ToolError::InvalidArguments(format!("host refused: {error:?}"))),
     }
 }

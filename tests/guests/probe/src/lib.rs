@@ -50,7 +50,7 @@ probe_tools! {
     OpenSocket = "open_socket" => open_socket, structured: false, "Tries to connect to 127.0.0.1:5432 and reports the outcome.";
     HugeOutput = "huge_output" => huge_output, structured: false, "Returns 10 MiB of text.";
     LogSpam = "log_spam" => log_spam, structured: false, "Writes 1 MiB to stdout, 1 MiB to stderr and one 1 MiB message to the host log, then returns \"ok\".";
-    Search = "search" => search, structured: false, "Searches conversations (no filter, limit 1) and returns the total; makes the component import `conversations`.";
+    Search = "probe_search" => search, structured: false, "Searches conversations (no filter, limit 1) and returns the total; makes the component import `conversations`.";
     Wait = "wait" => wait, structured: false, "Busy-waits `ms` milliseconds (argument, default 300) on the monotonic clock, then returns \"waited\": a call that is in flight for a known time.";
 }
 

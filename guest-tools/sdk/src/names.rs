@@ -1,16 +1,21 @@
-//! Teams and admins named the way a person names them ("Billing", "jane"), turned into the ids the host's filter
-//! takes. Intercom's ids are digits and pass through without a host call; anything else is looked up in the
+//! Teams, admins, tags and companies named the way a person names them ("Billing", "jane"), turned into the ids
+//! the host's filters take. Intercom's ids are digits and pass through without a host call; anything else is looked up in the
 //! host's directory: an id, else a name (a name equal to it, ignoring ASCII case, or the one name containing it).
 //! An unknown or ambiguous name is an error that lists the close matches, so that a model can pick one.
 
-use fastintercom_plugin_sdk::ToolError;
-use fastintercom_plugin_sdk::directory::{self, Lookup};
+//!
+//! Calling [`resolve`] makes the component import `directory` (its manifest must grant `"directory"`).
+
+use crate::ToolError;
+use crate::directory::{self, Lookup};
 
 /// What a name names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Team,
     Admin,
+    Tag,
+    Company,
 }
 
 impl Kind {
@@ -18,6 +23,8 @@ impl Kind {
         match self {
             Self::Team => "team",
             Self::Admin => "admin",
+            Self::Tag => "tag",
+            Self::Company => "company",
         }
     }
 
@@ -30,6 +37,8 @@ impl Kind {
                 .into_iter()
                 .map(|a| (a.id, a.name.unwrap_or_default(), a.email))
                 .collect(),
+            Self::Tag => directory::tags(lookup)?.items.into_iter().map(|t| (t.id, t.name, None)).collect(),
+            Self::Company => directory::companies(lookup)?.items.into_iter().map(|c| (c.id, c.name, None)).collect(),
         })
     }
 }

@@ -1,0 +1,491 @@
+//! The one statement an aggregate runs, written once for both backends.
+//!
+//! ```text
+//! WITH scope  AS (one row per conversation in scope: its rowid, the keys that are columns, the figures),
+//!      keyed  AS (scope, or scope joined to its tags: a conversation with two tags is two rows, untagged one),
+//!      ranked AS (distributions: each value's place in its group, and how many values the group has, per figure),
+//!      groups AS (GROUP BY the keys: count, and per figure min, max, sum and the nearest-rank percentiles),
+//!      page   AS (the groups in the asked order, up to the limit)
+//! SELECT the totals (conversations in scope, groups, conversations grouped), the page, the entities' names
+//! FROM (SELECT 1) LEFT JOIN page ...      -- one row even when nothing is in scope, to carry the totals
+//! ```
+//!
+//! Percentiles are nearest-rank, in integers on both backends: the value at place ceil(p × n / 100), which is
+//! `(n × p + 99) / 100` in integer division. The mean is the sum over the count, divided here, so both backends
+//! give the same bits.
+
+use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
+
+use super::{
+    Aggregate, CountRow, Dimension, DistributionRow, Distributions, Figure, Grouping, Key, Period, RatedConversation,
+    Rest, RowOrder, Scope, Summary,
+};
+use crate::filter::ConversationFilter;
+use crate::text::fts_conversation_query;
+use crate::{Decodes, Result, Store};
+
+/// An aggregate to run: counts when `figures` is empty.
+pub(super) struct Request<'a> {
+    pub scope: &'a Scope,
+    pub grouping: &'a Grouping,
+    pub figures: &'a [Figure],
+}
+
+/// What one group's rows say of one figure.
+#[derive(Default)]
+struct FigureColumns {
+    valued: Option<i64>,
+    sum: Option<i64>,
+    min: Option<i64>,
+    max: Option<i64>,
+    percentiles: [Option<i64>; 3],
+}
+
+/// One row of the statement, whichever the backend. `n` is none on the row that only carries the totals.
+pub(super) struct GroupRow {
+    total: i64,
+    groups: i64,
+    grouped: i64,
+    keys: [Option<RawKey>; 2],
+    names: [Option<String>; 2],
+    n: Option<i64>,
+    figures: Vec<FigureColumns>,
+}
+
+/// A key as the database returned it, before its dimension gives it a meaning.
+enum RawKey {
+    Text(String),
+    Number(i64),
+}
+
+/// What a dimension's key is in SQL.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum KeyKind {
+    Text,
+    /// An id, named from this table.
+    Entity(&'static str),
+    Number,
+    Date,
+}
+
+pub(super) fn key_kind(dimension: Dimension) -> KeyKind {
+    match dimension {
+        Dimension::State | Dimension::Priority | Dimension::SourceType => KeyKind::Text,
+        Dimension::Tag => KeyKind::Entity("tags"),
+        Dimension::Team => KeyKind::Entity("teams"),
+        Dimension::Admin => KeyKind::Entity("admins"),
+        Dimension::Company => KeyKind::Entity("companies"),
+        Dimension::Rating | Dimension::CreatedHourOfWeek => KeyKind::Number,
+        Dimension::Created(_) | Dimension::Updated(_) | Dimension::Closed(_) => KeyKind::Date,
+    }
+}
+
+/// What the statement needs of a backend's query builder: SQL, bound values, and the filter in its dialect.
+trait Dialect {
+    const POSTGRES: bool;
+    fn sql(&mut self, sql: &str) -> &mut Self;
+    fn int(&mut self, value: i64) -> &mut Self;
+    /// ` AND ...` for the filter on conversations `c`, its text included.
+    fn filter(&mut self, filter: &ConversationFilter) -> Result<()>;
+    /// The first second of the month of the unix second `column` + `offset`, less the offset.
+    fn month(&mut self, column: &str, offset: i64);
+    /// Text keys ordered by bytes.
+    fn byte_order(kind: KeyKind) -> &'static str {
+        match (Self::POSTGRES, kind) {
+            (true, KeyKind::Text | KeyKind::Entity(_)) => " COLLATE \"C\"",
+            _ => "",
+        }
+    }
+}
+
+impl Dialect for QueryBuilder<Sqlite> {
+    const POSTGRES: bool = false;
+    fn sql(&mut self, sql: &str) -> &mut Self {
+        self.push(sql)
+    }
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.push_bind(value)
+    }
+    fn filter(&mut self, filter: &ConversationFilter) -> Result<()> {
+        if let Some(text) = &filter.text {
+            let fts = fts_conversation_query(text)?;
+            self.push(" AND c.rowid IN (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH ")
+                .push_bind(fts)
+                .push(")");
+        }
+        crate::conversations::push_conditions(self, filter);
+        Ok(())
+    }
+    fn month(&mut self, column: &str, offset: i64) {
+        self.push(format_args!("(CAST(strftime('%s', {column} + "))
+            .push_bind(offset)
+            .push(", 'unixepoch', 'start of month') AS INTEGER) - ")
+            .push_bind(offset)
+            .push(")");
+    }
+}
+
+impl Dialect for QueryBuilder<Postgres> {
+    const POSTGRES: bool = true;
+    fn sql(&mut self, sql: &str) -> &mut Self {
+        self.push(sql)
+    }
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.push_bind(value)
+    }
+    fn filter(&mut self, filter: &ConversationFilter) -> Result<()> {
+        use crate::postgres::conversations::{filter_without_nul, push_conditions, text_query};
+        let text = filter.text.as_deref().map(text_query).transpose()?;
+        push_conditions(self, &filter_without_nul(filter), text.as_deref());
+        Ok(())
+    }
+    fn month(&mut self, column: &str, offset: i64) {
+        self.push(format_args!("(CAST(extract(epoch FROM date_trunc('month', to_timestamp({column} + "))
+            .push_bind(offset)
+            .push(") AT TIME ZONE 'UTC')) AS BIGINT) - ")
+            .push_bind(offset)
+            .push(")");
+    }
+}
+
+/// Appends the key of `dimension` as an expression on conversations `c` (the tag is joined later: NULL here).
+fn push_key<D: Dialect>(query: &mut D, dimension: Dimension, offset: i64) {
+    let bucket = |query: &mut D, column: &str, period: Period| {
+        let seconds = match period {
+            Period::Hour => 3600,
+            Period::Day => 86_400,
+            // Days since Monday 1969-12-29 (the epoch was a Thursday), in weeks, back to days and seconds.
+            Period::Week => {
+                query.sql(&format!("(((({column} + ")).int(offset).sql(") / 86400 + 3) / 7 * 7 - 3) * 86400 - ");
+                query.int(offset).sql(")");
+                return;
+            }
+            Period::Month => {
+                query.month(column, offset);
+                return;
+            }
+        };
+        query.sql(&format!("((({column} + ")).int(offset).sql(&format!(") / {seconds}) * {seconds} - "));
+        query.int(offset).sql(")");
+    };
+    let column = match dimension {
+        Dimension::State => "c.state",
+        Dimension::Tag => "NULL",
+        Dimension::Team => "c.team_assignee_id",
+        Dimension::Admin => "c.admin_assignee_id",
+        Dimension::Priority => "c.priority",
+        Dimension::SourceType => "c.source_type",
+        Dimension::Company => "c.company_id",
+        Dimension::Rating => "c.rating",
+        Dimension::Created(period) => return bucket(query, "c.created_at", period),
+        Dimension::Updated(period) => return bucket(query, "c.updated_at", period),
+        Dimension::Closed(period) => return bucket(query, "c.last_close_at", period),
+        // Hours since Monday 1969-12-29 00:00, modulo a week.
+        Dimension::CreatedHourOfWeek => {
+            query.sql("(((c.created_at + ").int(offset).sql(") / 3600 + 72) % 168)");
+            return;
+        }
+    };
+    query.sql(column);
+}
+
+/// Appends the scope's conditions on conversations `c`, after a `WHERE`.
+fn push_scope<D: Dialect>(query: &mut D, scope: &Scope) -> Result<()> {
+    query.sql("1 = 1");
+    query.filter(&scope.as_filter())
+}
+
+/// `k1 ..., k2 ...` in the grouping's order of rows, for the table `p` (or none).
+fn order_by<D: Dialect>(grouping: &Grouping, table: &str) -> String {
+    let mut terms = Vec::new();
+    if grouping.row_order == RowOrder::LargestFirst {
+        terms.push(format!("{table}n DESC"));
+    }
+    for (i, dimension) in grouping.by.iter().enumerate() {
+        let collate = D::byte_order(key_kind(*dimension));
+        terms.push(format!("{table}k{}{collate} ASC NULLS LAST", i + 1));
+    }
+    if terms.is_empty() {
+        terms.push(format!("{table}n DESC"));
+    }
+    terms.join(", ")
+}
+
+/// Appends the `scope` and `keyed` CTEs: one row per conversation in scope (per tag of it, with a tag
+/// dimension) with its rowid `r`, its keys `k1`, `k2` and its figures `v1`, `v2`, ...
+fn push_keyed<D: Dialect>(query: &mut D, request: &Request<'_>) -> Result<()> {
+    let Request { scope, grouping, figures } = request;
+    let offset = i64::from(grouping.utc_offset_minutes) * 60;
+    query.sql("WITH scope AS (SELECT c.rowid AS r");
+    for slot in 0..2 {
+        query.sql(", ");
+        match grouping.by.get(slot) {
+            Some(dimension) => push_key(query, *dimension, offset),
+            None => {
+                query.sql("NULL");
+            }
+        }
+        query.sql(&format!(" AS k{}", slot + 1));
+    }
+    for (i, figure) in figures.iter().enumerate() {
+        query.sql(&format!(", {} AS v{}", figure.column(), i + 1));
+    }
+    query.sql(" FROM conversations c WHERE ");
+    push_scope(query, scope)?;
+    query.sql("), keyed AS (");
+    match grouping.by.iter().position(|d| *d == Dimension::Tag) {
+        Some(slot) => {
+            let keys = if slot == 0 { "ct.tag_id AS k1, s.k2" } else { "s.k1, ct.tag_id AS k2" };
+            query.sql(&format!(
+                "SELECT s.r, {keys}{} FROM scope s LEFT JOIN conversation_tags ct ON ct.conversation_rowid = s.r",
+                values(figures.len(), "s.")
+            ))
+        }
+        None => query.sql(&format!("SELECT r, k1, k2{} FROM scope", values(figures.len(), ""))),
+    };
+    query.sql(")");
+    Ok(())
+}
+
+/// `, {prefix}v1, {prefix}v2, ...` for `count` figures.
+fn values(count: usize, prefix: &str) -> String {
+    (1..=count).map(|i| format!(", {prefix}v{i}")).collect()
+}
+
+/// Builds the aggregate's statement into `query`.
+fn build<D: Dialect>(query: &mut D, request: &Request<'_>) -> Result<()> {
+    let Request { grouping, figures, .. } = request;
+    push_keyed(query, request)?;
+    if figures.is_empty() {
+        query.sql(", groups AS (SELECT k1, k2, count(*) AS n FROM keyed GROUP BY k1, k2)");
+    } else {
+        // Per figure i: each value's place in its group (values first, in order) and the group's values.
+        let mut ranked = String::from(", ranked AS (SELECT k1, k2");
+        let mut groups = String::from(", groups AS (SELECT k1, k2, count(*) AS n");
+        for i in 1..=figures.len() {
+            ranked.push_str(&format!(
+                ", v{i}, row_number() OVER (PARTITION BY k1, k2 ORDER BY CASE WHEN v{i} IS NULL THEN 1 ELSE 0 END, \
+                 v{i}) AS place{i}, count(v{i}) OVER (PARTITION BY k1, k2) AS nv{i}"
+            ));
+            groups.push_str(&format!(
+                ", count(v{i}) AS valued{i}, CAST(sum(v{i}) AS BIGINT) AS sum{i}, min(v{i}) AS min{i}, \
+                 max(v{i}) AS max{i}"
+            ));
+            for p in [50, 90, 99] {
+                groups.push_str(&format!(
+                    ", max(CASE WHEN place{i} = (nv{i} * {p} + 99) / 100 THEN v{i} END) AS p{p}_{i}"
+                ));
+            }
+        }
+        query.sql(&ranked).sql(" FROM keyed)").sql(&groups).sql(" FROM ranked GROUP BY k1, k2)");
+    }
+    query.sql(&format!(", page AS (SELECT * FROM groups ORDER BY {} LIMIT ", order_by::<D>(grouping, "")));
+    query.sql(&i64::from(grouping.limit).to_string());
+    query.sql(
+        ") SELECT (SELECT count(*) FROM scope) AS total, (SELECT count(*) FROM groups) AS group_count, \
+         (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM groups) AS grouped, p.*",
+    );
+    let mut joins = String::new();
+    for slot in 1..=2 {
+        match grouping.by.get(slot - 1).map(|d| key_kind(*d)) {
+            Some(KeyKind::Entity(table)) => {
+                query.sql(&format!(", e{slot}.name AS name{slot}"));
+                joins.push_str(&format!(" LEFT JOIN {table} e{slot} ON e{slot}.id = p.k{slot}"));
+            }
+            _ => {
+                query.sql(&format!(", NULL AS name{slot}"));
+            }
+        }
+    }
+    query.sql(" FROM (SELECT 1) AS one LEFT JOIN page p ON true");
+    query.sql(&joins);
+    query.sql(&format!(" ORDER BY {}", order_by::<D>(grouping, "p.")));
+    Ok(())
+}
+
+/// On SQLite, the distributions of the request's figures, summarised in Rust (see [`super::summarised_here`]).
+pub(super) async fn sqlite_distribution(store: &Store, request: &Request<'_>) -> Result<Distributions> {
+    let mut query = QueryBuilder::<Sqlite>::new("");
+    push_keyed(&mut query, request)?;
+    query.push(format_args!(
+        " SELECT json_group_array(json_array(r, k1, k2{})) FROM keyed",
+        values(request.figures.len(), "")
+    ));
+    super::summarised_here::distribution(store, query, request.grouping, request.figures.len()).await
+}
+
+/// Runs the aggregate on the store's backend.
+pub(super) async fn aggregate(store: &Store, request: &Request<'_>) -> Result<Vec<GroupRow>> {
+    let kinds: Vec<KeyKind> = request.grouping.by.iter().map(|d| key_kind(*d)).collect();
+    let distribution = request.figures.len();
+    if store.postgres().is_some() {
+        let mut query = QueryBuilder::<Postgres>::new("");
+        build(&mut query, request)?;
+        let rows = store.read_postgres(async |c| query.build().fetch_all(c).await).await?;
+        rows.iter().map(|row| group_row(row, &kinds, distribution)).collect()
+    } else {
+        let mut query = QueryBuilder::<Sqlite>::new("");
+        build(&mut query, request)?;
+        let rows = store.read(async |c| query.build().fetch_all(c).await).await?;
+        rows.iter().map(|row| group_row(row, &kinds, distribution)).collect()
+    }
+}
+
+/// One row of the statement; `figures` is how many figures its columns carry.
+fn group_row<'r, R>(row: &'r R, kinds: &[KeyKind], figures: usize) -> Result<GroupRow>
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    String: Decodes<'r, R::Database>,
+    i64: Decodes<'r, R::Database>,
+{
+    let key = |slot: usize| -> Result<Option<RawKey>> {
+        let column = if slot == 0 { "k1" } else { "k2" };
+        Ok(match kinds.get(slot) {
+            None => None,
+            Some(KeyKind::Number | KeyKind::Date) => row.try_get::<Option<i64>, _>(column)?.map(RawKey::Number),
+            Some(KeyKind::Text | KeyKind::Entity(_)) => row.try_get::<Option<String>, _>(column)?.map(RawKey::Text),
+        })
+    };
+    let name = |slot: usize| -> Result<Option<String>> {
+        Ok(match kinds.get(slot) {
+            Some(KeyKind::Entity(_)) => row.try_get(if slot == 0 { "name1" } else { "name2" })?,
+            _ => None,
+        })
+    };
+    let column = |name: String| -> Result<Option<i64>> { Ok(row.try_get(name.as_str())?) };
+    let mut columns = Vec::with_capacity(figures);
+    for i in 1..=figures {
+        columns.push(FigureColumns {
+            valued: column(format!("valued{i}"))?,
+            sum: column(format!("sum{i}"))?,
+            min: column(format!("min{i}"))?,
+            max: column(format!("max{i}"))?,
+            percentiles: [column(format!("p50_{i}"))?, column(format!("p90_{i}"))?, column(format!("p99_{i}"))?],
+        });
+    }
+    Ok(GroupRow {
+        total: row.try_get("total")?,
+        groups: row.try_get("group_count")?,
+        grouped: row.try_get("grouped")?,
+        keys: [key(0)?, key(1)?],
+        names: [name(0)?, name(1)?],
+        n: row.try_get("n")?,
+        figures: columns,
+    })
+}
+
+fn unsigned(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// The typed keys of a row, one per dimension.
+fn keys_of(row: &mut GroupRow, grouping: &Grouping) -> Vec<Key> {
+    let mut keys = Vec::with_capacity(grouping.by.len());
+    for (slot, dimension) in grouping.by.iter().enumerate() {
+        let name = row.names[slot].take();
+        keys.push(match (row.keys[slot].take(), key_kind(*dimension)) {
+            (None, _) => Key::None,
+            (Some(RawKey::Text(id)), KeyKind::Entity(_)) => Key::Entity { id, name },
+            (Some(RawKey::Text(value)), _) => Key::Value(value),
+            (Some(RawKey::Number(start)), KeyKind::Date) => Key::StartsAt(start),
+            (Some(RawKey::Number(number)), _) => Key::Number(number),
+        });
+    }
+    keys
+}
+
+/// Splits the statement's rows into the aggregate's rows (made by `row` from the keys and the group) and its
+/// totals.
+fn aggregate_from<T>(
+    rows: Vec<GroupRow>,
+    grouping: &Grouping,
+    mut row: impl FnMut(Vec<Key>, &GroupRow, i64) -> T,
+) -> Aggregate<T> {
+    let Some((total, groups, grouped)) = rows.first().map(|first| (first.total, first.groups, first.grouped)) else {
+        return Aggregate { rows: Vec::new(), other: Rest::default(), total: 0 };
+    };
+    let mut shown = 0_i64;
+    let mut items = Vec::with_capacity(rows.len());
+    for mut group in rows {
+        if let Some(n) = group.n {
+            shown += n;
+            let keys = keys_of(&mut group, grouping);
+            items.push(row(keys, &group, n));
+        }
+    }
+    let other = Rest { rows: unsigned(groups - items.len() as i64), conversations: unsigned(grouped - shown) };
+    Aggregate { rows: items, other, total: unsigned(total) }
+}
+
+pub(super) fn counts_from(rows: Vec<GroupRow>, grouping: &Grouping) -> Aggregate<CountRow> {
+    aggregate_from(rows, grouping, |keys, _, n| CountRow { keys, conversations: unsigned(n) })
+}
+
+pub(super) fn distributions_from(rows: Vec<GroupRow>, grouping: &Grouping) -> Aggregate<DistributionRow> {
+    aggregate_from(rows, grouping, |keys, group, n| {
+        let summaries = group
+            .figures
+            .iter()
+            .map(|figure| {
+                let valued = figure.valued.unwrap_or(0);
+                Summary {
+                    count: unsigned(valued),
+                    missing: unsigned(n - valued),
+                    mean: figure.sum.filter(|_| valued > 0).map(|sum| sum as f64 / valued as f64),
+                    min: figure.min,
+                    p50: figure.percentiles[0],
+                    p90: figure.percentiles[1],
+                    p99: figure.percentiles[2],
+                    max: figure.max,
+                }
+            })
+            .collect();
+        DistributionRow { keys, summaries }
+    })
+}
+
+/// Rated conversations of the scope, lowest rating first, then the most recently rated, then by id.
+pub(super) async fn rated(store: &Store, scope: &Scope, limit: u32) -> Result<Vec<RatedConversation>> {
+    fn build<D: Dialect>(query: &mut D, scope: &Scope, limit: u32) -> Result<()> {
+        query.sql(
+            "SELECT c.id, c.rating, c.rating_remark, c.rating_created_at, c.admin_assignee_id, c.team_assignee_id \
+             FROM conversations c WHERE c.rating IS NOT NULL AND ",
+        );
+        push_scope(query, scope)?;
+        let collate = D::byte_order(KeyKind::Text);
+        query.sql(&format!(
+            " ORDER BY c.rating, c.rating_created_at DESC NULLS LAST, c.id{collate} LIMIT {}",
+            i64::from(limit)
+        ));
+        Ok(())
+    }
+    fn from_row<'r, R>(row: &'r R) -> Result<RatedConversation>
+    where
+        R: Row,
+        &'static str: sqlx::ColumnIndex<R>,
+        String: Decodes<'r, R::Database>,
+        i64: Decodes<'r, R::Database>,
+    {
+        let rating: i64 = row.try_get("rating")?;
+        Ok(RatedConversation {
+            id: row.try_get("id")?,
+            rating: u8::try_from(rating.clamp(0, 255)).unwrap_or(0),
+            remark: row.try_get("rating_remark")?,
+            rated_at: row.try_get("rating_created_at")?,
+            admin_assignee_id: row.try_get("admin_assignee_id")?,
+            team_assignee_id: row.try_get("team_assignee_id")?,
+        })
+    }
+    if store.postgres().is_some() {
+        let mut query = QueryBuilder::<Postgres>::new("");
+        build(&mut query, scope, limit)?;
+        let rows = store.read_postgres(async |c| query.build().fetch_all(c).await).await?;
+        rows.iter().map(from_row).collect()
+    } else {
+        let mut query = QueryBuilder::<Sqlite>::new("");
+        build(&mut query, scope, limit)?;
+        let rows = store.read(async |c| query.build().fetch_all(c).await).await?;
+        rows.iter().map(from_row).collect()
+    }
+}
