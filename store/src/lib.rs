@@ -102,6 +102,9 @@ pub enum StoreError {
     /// What the store was asked cannot be done by its backend (a SQLite file's bulk builder for PostgreSQL).
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The store's own work failed after the database answered (a bug, or rows it cannot read back).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

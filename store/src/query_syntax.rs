@@ -18,6 +18,10 @@ use std::fmt::Write as _;
 /// The most words of a query that reach the full-text index; more only slow the query without narrowing it.
 pub(crate) const MAX_QUERY_WORDS: usize = 32;
 
+/// The longest word a query may hold: PostgreSQL's documents leave out longer words (see
+/// `postgres::document`), so both backends refuse them rather than answer differently.
+const MAX_WORD_BYTES: usize = 2046;
+
 /// One term: a word, or a phrase of several (a bare token with punctuation inside, "e-mail", is a phrase too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Term {
@@ -39,6 +43,8 @@ pub(crate) struct Query {
 pub(crate) enum QueryProblem {
     /// No letter or digit outside exclusions and operators.
     NoWords,
+    /// A word longer than the index keeps (PostgreSQL drops such words from documents; so both refuse them).
+    WordTooLong,
     /// Only excluded terms.
     OnlyExclusions,
 }
@@ -53,6 +59,7 @@ impl QueryProblem {
     pub(crate) fn message(&self) -> &'static str {
         match self {
             Self::NoWords => "the text query has no searchable words: use letters or digits",
+            Self::WordTooLong => "the text query has a word longer than 2,046 bytes, which no index keeps",
             Self::OnlyExclusions => {
                 "the text query only excludes (-word): add a word or phrase the conversations must contain"
             }
@@ -114,6 +121,11 @@ pub(crate) fn parse(text: &str) -> Result<Query, QueryProblem> {
     let mut joining = false;
     let mut last_was_positive = false;
     for token in tokens(text) {
+        if let Token::Term { term, .. } = &token
+            && term.words.iter().any(|w| w.len() > MAX_WORD_BYTES)
+        {
+            return Err(QueryProblem::WordTooLong);
+        }
         match token {
             Token::Or => {
                 joining = last_was_positive;
@@ -175,9 +187,11 @@ impl Query {
         if wrap {
             out.push('(');
         }
+        // Explicit ANDs: FTS5 takes two phrases side by side as both, but not a parenthesised group beside
+        // anything (`("a" OR "b") "c"` is a syntax error).
         for (i, terms) in self.groups.iter().enumerate() {
             if i > 0 {
-                out.push(' ');
+                out.push_str(" AND ");
             }
             group(&mut out, terms);
         }
@@ -257,13 +271,17 @@ mod tests {
 
     #[test]
     fn words_phrases_alternatives_exclusions_and_prefixes() {
-        assert_eq!(fts("refund  card"), r#""refund" "card""#);
-        assert_eq!(fts(r#""credit card" refund"#), r#""credit card" "refund""#);
-        assert_eq!(fts("refund OR chargeback invoice"), r#"("refund" OR "chargeback") "invoice""#);
+        assert_eq!(fts("refund  card"), r#""refund" AND "card""#);
+        assert_eq!(fts(r#""credit card" refund"#), r#""credit card" AND "refund""#);
+        assert_eq!(fts("refund OR chargeback invoice"), r#"("refund" OR "chargeback") AND "invoice""#);
+        assert_eq!(fts("invoice refund OR chargeback"), r#""invoice" AND ("refund" OR "chargeback")"#);
         assert_eq!(fts("a OR b OR c"), r#"("a" OR "b" OR "c")"#);
         assert_eq!(fts("refund -spam"), r#""refund" NOT "spam""#);
-        assert_eq!(fts(r#"refund card -"test account" -spam"#), r#"("refund" "card") NOT "test account" NOT "spam""#);
-        assert_eq!(fts("refun* card"), r#""refun"* "card""#);
+        assert_eq!(
+            fts(r#"refund card -"test account" -spam"#),
+            r#"("refund" AND "card") NOT "test account" NOT "spam""#
+        );
+        assert_eq!(fts("refun* card"), r#""refun"* AND "card""#);
         assert_eq!(fts("e-mail"), r#""e mail""#, "punctuation inside a word makes a phrase");
         assert_eq!(ts(r#"refund OR "credit card" -spam*"#), "(('refund') | ('credit' <-> 'card')) & !('spam':*)");
     }
@@ -271,13 +289,13 @@ mod tests {
     #[test]
     fn operators_out_of_place_and_punctuation_are_plain_text() {
         assert_eq!(fts("OR refund OR"), r#""refund""#);
-        assert_eq!(fts("refund or card"), r#""refund" "or" "card""#, "only upper-case OR is an operator");
-        assert_eq!(fts("refund - card"), r#""refund" "card""#, "a lone dash excludes nothing");
+        assert_eq!(fts("refund or card"), r#""refund" AND "or" AND "card""#, "only upper-case OR is an operator");
+        assert_eq!(fts("refund - card"), r#""refund" AND "card""#, "a lone dash excludes nothing");
         assert_eq!(fts("-spam OR refund"), r#""refund" NOT "spam""#, "an exclusion is never an alternative");
-        assert_eq!(fts("NEAR(a b) *:^ AND"), r#""NEAR a" "b" "AND""#);
-        assert_eq!(fts(r#""credit car"* refund"#), r#""credit car"* "refund""#);
-        assert_eq!(fts(r#"x" OR 1=1; DROP TABLE conversations; --"#), r#""x" "OR 1 1 DROP TABLE conversations""#);
-        assert_eq!(fts(r#"unclosed "phrase here"#), r#""unclosed" "phrase here""#);
+        assert_eq!(fts("NEAR(a b) *:^ AND"), r#""NEAR a" AND "b" AND "AND""#);
+        assert_eq!(fts(r#""credit car"* refund"#), r#""credit car"* AND "refund""#);
+        assert_eq!(fts(r#"x" OR 1=1; DROP TABLE conversations; --"#), r#""x" AND "OR 1 1 DROP TABLE conversations""#);
+        assert_eq!(fts(r#"unclosed "phrase here"#), r#""unclosed" AND "phrase here""#);
         assert_eq!(ts(r#"it's \ 'quoted'"#), "(('it' <-> 's')) & (('quoted'))");
     }
 
@@ -286,6 +304,7 @@ mod tests {
         assert_eq!(parse(" !? "), Err(QueryProblem::NoWords));
         assert_eq!(parse("OR OR"), Err(QueryProblem::NoWords));
         assert_eq!(parse("-spam -\"free money\""), Err(QueryProblem::OnlyExclusions));
+        assert_eq!(parse(&format!("refund {}", "x".repeat(2047))), Err(QueryProblem::WordTooLong));
     }
 
     #[test]

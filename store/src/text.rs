@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn queries_become_quoted_words_only() {
-        assert_eq!(fts_conversation_query("refund  card").unwrap(), "\"refund\" \"card\"");
+        assert_eq!(fts_conversation_query("refund  card").unwrap(), "\"refund\" AND \"card\"");
         assert_eq!(
             fts_conversation_query("refund OR chargeback -spam").unwrap(),
             "\"refund\" NOT \"spam\"".replace("\"refund\"", "(\"refund\" OR \"chargeback\")")

@@ -578,3 +578,62 @@ async fn searches_take_the_scope_conditions(backend: Backend) {
 }
 
 on_both_backends!(searches_take_the_scope_conditions);
+
+/// The query syntax (phrases, OR, -exclusion, prefix*) runs on both backends, and its operators mean what they
+/// say: an alternative is the union of its words' matches, an exclusion the difference, words side by side the
+/// intersection; hostile and malformed queries either run or are refused as invalid arguments.
+async fn the_query_syntax_means_what_it_says(backend: Backend) {
+    use fastintercom::store::SearchEffort;
+    use fastintercom::store::filter::{ConversationSort, PageRequest};
+    use std::collections::BTreeSet;
+    let (_db, store, _oracle) = seeded(backend).await;
+    let ids = |text: &str| {
+        let store = &store;
+        let text = text.to_owned();
+        async move {
+            let filter = ConversationFilter { text: Some(text.clone()), ..ConversationFilter::default() };
+            let page = PageRequest { limit: 1000, cursor: None };
+            let found = store
+                .search_conversations_with(&filter, ConversationSort::Newest, &page, SearchEffort::Exhaustive)
+                .await
+                .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(found.total, found.items.len() as u64, "{text:?}: one page holds them all");
+            found.items.into_iter().map(|c| c.id).collect::<BTreeSet<String>>()
+        }
+    };
+    let (refund, invoice, account) = (ids("refund").await, ids("invoice").await, ids("account").await);
+    assert!(!refund.is_empty() && !invoice.is_empty() && !account.is_empty());
+    let either: BTreeSet<String> = refund.union(&invoice).cloned().collect();
+    assert_eq!(ids("refund OR invoice").await, either);
+    assert_eq!(ids("refund OR invoice account").await, either.intersection(&account).cloned().collect());
+    assert_eq!(ids("account refund OR invoice").await, either.intersection(&account).cloned().collect());
+    assert_eq!(ids("refund -invoice").await, refund.difference(&invoice).cloned().collect());
+    assert_eq!(ids("refund account").await, refund.intersection(&account).cloned().collect());
+    let prefixed = ids("refun*").await;
+    assert!(prefixed.is_superset(&refund), "a prefix finds the word and more");
+    for hostile in [
+        "\"credit card\" refund",
+        "-spam OR refund",
+        "e-mail",
+        "x\" OR 1=1; DROP TABLE conversations; --",
+        "NEAR(a b) *:^ AND",
+        "\"unclosed phrase",
+        "refund OR",
+        "'; \\ \u{0} ünïcödé*",
+    ] {
+        let filter = ConversationFilter { text: Some(hostile.to_owned()), ..ConversationFilter::default() };
+        let page = PageRequest { limit: 5, cursor: None };
+        let answer =
+            store.search_conversations_with(&filter, ConversationSort::Relevance, &page, SearchEffort::Bounded).await;
+        assert!(answer.is_ok(), "{hostile:?}: {answer:?}");
+    }
+    for refused in ["-spam", "OR", " ?! ", &format!("refund {}", "x".repeat(3000))] {
+        let filter = ConversationFilter { text: Some(refused.to_owned()), ..ConversationFilter::default() };
+        let page = PageRequest { limit: 5, cursor: None };
+        let answer =
+            store.search_conversations_with(&filter, ConversationSort::Newest, &page, SearchEffort::Bounded).await;
+        assert!(matches!(answer, Err(StoreError::InvalidArgument(_))), "{refused:?}: {answer:?}");
+    }
+}
+
+on_both_backends!(the_query_syntax_means_what_it_says);

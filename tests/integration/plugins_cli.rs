@@ -113,6 +113,58 @@ async fn an_analytics_scaffold_builds_and_counts_tags_in_one_host_call() {
     assert!(client.shutdown().await.unwrap());
 }
 
+/// `plugins new --lang python`: a componentize-py plugin that builds with `plugins build`, checks and answers.
+#[tokio::test]
+async fn a_python_scaffold_builds_with_componentize_py_and_answers() {
+    let data = private_demo_dir();
+    let plugins_dir = TempDir::new().unwrap();
+    let work = TempDir::new().unwrap();
+    let dir = work.path().join("py-counts");
+    let componentize_py = crate::interop::test_tools().join("python/bin/componentize-py");
+    let p = |args: &[&OsStr]| {
+        let mut command = std::process::Command::new(server_exe());
+        command
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("--plugins-dir")
+            .arg(plugins_dir.path())
+            .arg("plugins")
+            .args(args)
+            .env("COMPONENTIZE_PY", &componentize_py)
+            .env_remove("INTERCOM_ACCESS_TOKEN");
+        command.output().expect("running fastintercom plugins")
+    };
+    let new = ["new".as_ref(), "py-counts".as_ref(), "--lang".as_ref(), "python".as_ref(), "--dir".as_ref()];
+    ok(p(&[&new[..], &[dir.as_os_str()]].concat()), "plugins new --lang python");
+    assert!(dir.join("wit/0.1.0/conversations.wit").exists() && dir.join("app.py").exists());
+    let refused = p(&[
+        "new".as_ref(),
+        "py-x".as_ref(),
+        "--lang".as_ref(),
+        "python".as_ref(),
+        "--template".as_ref(),
+        "analytics".as_ref(),
+    ]);
+    assert!(!refused.status.success() && text(&refused.stderr).contains("is for Rust plugins"));
+    ok(p(&["build".as_ref(), dir.as_os_str()]), "plugins build (Python)");
+    let built = dir.join("dist/py-counts.wasm");
+    let checked = ok(p(&["check".as_ref(), built.as_os_str()]), "plugins check");
+    assert!(checked.contains("tools:  py_counts") && checked.contains("grants: conversations"), "{checked}");
+    ok(p(&["install".as_ref(), built.as_os_str()]), "plugins install");
+
+    let args = [OsStr::new("--plugins-dir"), plugins_dir.path().as_os_str()];
+    let mut client = StdioClient::spawn(&server_exe(), data.path(), &args, Era::Modern).await.unwrap();
+    client.open().await.unwrap();
+    let answer = client.call_tool("py_counts", json!({})).await.unwrap();
+    assert_ne!(answer["isError"], true, "{answer}");
+    let rows = answer["structuredContent"]["results"].as_array().unwrap().clone();
+    let total: u64 = rows.iter().map(|row| row["conversations"].as_u64().unwrap()).sum();
+    assert_eq!(total, DEMO_CONVERSATIONS as u64, "{rows:?}");
+    let refused = client.call_tool("py_counts", json!({"tags": "billing"})).await.unwrap();
+    assert_eq!(refused["isError"], true, "the schema wants an array: {refused}");
+    assert!(client.shutdown().await.unwrap());
+}
+
 #[test]
 fn check_and_install_refuse_a_broken_plugin_and_say_why() {
     let data = TempDir::new().unwrap();

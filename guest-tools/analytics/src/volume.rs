@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use fastintercom_plugin_sdk::analytics::{self, Dimension, Grouping, Period, RowOrder};
 use fastintercom_plugin_sdk::{
-    DAY, Envelope, Filters, Stopwatch, ToolError, TypedTool, civil_from_days, days_from_civil, freshness,
+    DAY, Envelope, Filters, Stopwatch, ToolError, TypedTool, civil_from_days, days_from_civil, freshness, now_unix,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -84,7 +84,8 @@ impl TypedTool for ConversationVolume {
         let window = args.window(Span::Last30Days)?;
         let period = args.period.map_or_else(|| default_period(window), period_of);
         let buckets = Buckets { period, offset: i64::from(args.utc_offset_minutes) * 60 };
-        if let Some(count) = buckets.count(window)
+        let bounded = Window { before: window.before.or(Some(now_unix() + 1)), ..window };
+        if let Some(count) = buckets.count(bounded)
             && count > MAX_PERIODS
         {
             return Err(ToolError::InvalidArguments(format!(
@@ -105,6 +106,14 @@ impl TypedTool for ConversationVolume {
         };
         let scope = conditions.scope(window, closed, &mut filters)?;
         let current = watch.time(|| analytics::count(&scope, &grouping))?;
+        if current.other.rows > 0 {
+            // Rows come oldest first: what did not fit is the newest periods, which a reader wants most.
+            return Err(ToolError::InvalidArguments(format!(
+                "{} periods × groups are more than {} rows: choose a longer `period`, a shorter window or no `by`",
+                current.rows.len() as u64 + current.other.rows,
+                grouping.limit
+            )));
+        }
         let previous_window = window.previous().filter(|_| args.compare.unwrap_or(true));
         let previous = match previous_window {
             Some(previous) => {

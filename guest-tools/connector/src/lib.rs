@@ -10,7 +10,7 @@ mod document;
 use fastintercom_plugin_sdk::contacts::{self, ContactFilter};
 use fastintercom_plugin_sdk::conversations::{self, ConversationFilter, ConversationSort};
 use fastintercom_plugin_sdk::directory::{self, Lookup};
-use fastintercom_plugin_sdk::types::PageRequest;
+use fastintercom_plugin_sdk::types::{HostError, PageRequest};
 use fastintercom_plugin_sdk::{ToolError, TypedTool, shorten};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,8 +20,8 @@ use serde_json::{Map, Value};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// Words to find: in conversations (every word, whole words), in contacts' names and emails (as prefixes),
-    /// in companies' names.
+    /// Words to find: in conversations (every word, with search_conversations' syntax: "a phrase", OR, -word,
+    /// word*), in contacts' names and emails (as prefixes), in companies' names.
     #[schemars(length(min = 1, max = 1024))]
     pub query: String,
 }
@@ -65,8 +65,14 @@ impl TypedTool for Search {
         let mut results = Vec::new();
         let filter = ConversationFilter { text: Some(query.clone()), ..Default::default() };
         let page =
-            conversations::search(&filter, ConversationSort::Relevance, &PageRequest { limit: 10, cursor: None })?;
-        for c in page.items {
+            match conversations::search(&filter, ConversationSort::Relevance, &PageRequest { limit: 10, cursor: None })
+            {
+                Ok(page) => page.items,
+                // A text the conversation syntax refuses ("-acme" alone) can still name contacts and companies.
+                Err(HostError::InvalidArgument(_)) => Vec::new(),
+                Err(other) => return Err(other.into()),
+            };
+        for c in page {
             results.push(Hit {
                 title: document::conversation_title(c.title.as_deref(), c.subject.as_deref(), &c.preview),
                 url: document::url("conversations", &c.id),

@@ -100,6 +100,21 @@ impl More {
                 None => more.figures.push(FigureRange { figure, at_least, below }),
             }
         }
+        if let (Some(after), Some(before)) = (more.closed_after, more.closed_before)
+            && after >= before
+        {
+            return Err(ToolError::InvalidArguments("`closed_after` must be before `closed_before`".to_owned()));
+        }
+        for range in &more.figures {
+            if let (Some(at_least), Some(below)) = (range.at_least, range.below)
+                && at_least >= below
+            {
+                return Err(ToolError::InvalidArguments(
+                    "the slower-than (longer-than) duration must be less than the faster-than (shorter-than) one"
+                        .to_owned(),
+                ));
+            }
+        }
         Ok(more)
     }
 

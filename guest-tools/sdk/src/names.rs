@@ -46,18 +46,30 @@ impl Kind {
 /// A directory entry as names are matched: id, name, email (admins).
 type Entry = (String, String, Option<String>);
 
+/// The longest id the host's directory takes.
+const MAX_ID_BYTES: usize = 256;
+
 /// Most close matches an error lists.
 const MAX_LISTED: usize = 8;
 
 /// The id `value` (an id or a name) stands for; `argument` names it in errors.
 pub fn resolve(kind: Kind, argument: &str, value: String) -> Result<String, ToolError> {
     let value = value.trim().to_owned();
+    if value.is_empty() {
+        return Err(ToolError::InvalidArguments(format!(
+            "`{argument}`: give a {} name or id, not an empty text",
+            kind.noun()
+        )));
+    }
     if value.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(value);
     }
-    let by_id = kind.look_up(&Lookup { id: Some(value.clone()), name: None, limit: 1 })?;
-    if let Some((id, _, _)) = by_id.into_iter().next() {
-        return Ok(id);
+    // Ids are short (the host refuses one over 256 bytes); a longer text can only be a name.
+    if value.len() <= MAX_ID_BYTES {
+        let by_id = kind.look_up(&Lookup { id: Some(value.clone()), name: None, limit: 1 })?;
+        if let Some((id, _, _)) = by_id.into_iter().next() {
+            return Ok(id);
+        }
     }
     let wanted = value.to_ascii_lowercase();
     let found = kind.look_up(&Lookup { id: None, name: Some(value.clone()), limit: 100 })?;

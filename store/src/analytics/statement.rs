@@ -84,7 +84,6 @@ pub(super) fn key_kind(dimension: Dimension) -> KeyKind {
 trait Dialect {
     const POSTGRES: bool;
     fn sql(&mut self, sql: &str) -> &mut Self;
-    fn int(&mut self, value: i64) -> &mut Self;
     /// ` AND ...` for the filter on conversations `c`, its text included.
     fn filter(&mut self, filter: &ConversationFilter) -> Result<()>;
     /// The first second of the month of the unix second `column` + `offset`, less the offset.
@@ -103,9 +102,6 @@ impl Dialect for QueryBuilder<Sqlite> {
     fn sql(&mut self, sql: &str) -> &mut Self {
         self.push(sql)
     }
-    fn int(&mut self, value: i64) -> &mut Self {
-        self.push_bind(value)
-    }
     fn filter(&mut self, filter: &ConversationFilter) -> Result<()> {
         if let Some(text) = &filter.text {
             let fts = fts_conversation_query(text)?;
@@ -117,11 +113,9 @@ impl Dialect for QueryBuilder<Sqlite> {
         Ok(())
     }
     fn month(&mut self, column: &str, offset: i64) {
-        self.push(format_args!("(CAST(strftime('%s', {column} + "))
-            .push_bind(offset)
-            .push(", 'unixepoch', 'start of month') AS INTEGER) - ")
-            .push_bind(offset)
-            .push(")");
+        self.push(format_args!(
+            "(CAST(strftime('%s', {column} + {offset}, 'unixepoch', 'start of month') AS INTEGER) - {offset})"
+        ));
     }
 }
 
@@ -130,9 +124,6 @@ impl Dialect for QueryBuilder<Postgres> {
     fn sql(&mut self, sql: &str) -> &mut Self {
         self.push(sql)
     }
-    fn int(&mut self, value: i64) -> &mut Self {
-        self.push_bind(value)
-    }
     fn filter(&mut self, filter: &ConversationFilter) -> Result<()> {
         use crate::postgres::conversations::{filter_without_nul, push_conditions, text_query};
         let text = filter.text.as_deref().map(text_query).transpose()?;
@@ -140,33 +131,39 @@ impl Dialect for QueryBuilder<Postgres> {
         Ok(())
     }
     fn month(&mut self, column: &str, offset: i64) {
-        self.push(format_args!("(CAST(extract(epoch FROM date_trunc('month', to_timestamp({column} + "))
-            .push_bind(offset)
-            .push(") AT TIME ZONE 'UTC')) AS BIGINT) - ")
-            .push_bind(offset)
-            .push(")");
+        self.push(format_args!(
+            "(CAST(extract(epoch FROM date_trunc('month', to_timestamp({column} + {offset}) AT TIME ZONE 'UTC')) \
+             AS BIGINT) - {offset})"
+        ));
     }
 }
 
+/// `x` rounded down to a multiple of `step` (SQL's `/` and `%` round toward zero on both backends; dates before
+/// 1970 at an offset would otherwise land in the bucket after theirs).
+fn floor_to(x: &str, step: i64) -> String {
+    format!("(({x}) - ((({x}) % {step}) + {step}) % {step})")
+}
+
 /// Appends the key of `dimension` as an expression on conversations `c` (the tag is joined later: NULL here).
+/// The offset in seconds (checked to at most 14 hours) is written into the statement as a number, as row counts
+/// are: it is the store's own arithmetic on a checked value, not text from the caller.
 fn push_key<D: Dialect>(query: &mut D, dimension: Dimension, offset: i64) {
     let bucket = |query: &mut D, column: &str, period: Period| {
-        let seconds = match period {
-            Period::Hour => 3600,
-            Period::Day => 86_400,
-            // Days since Monday 1969-12-29 (the epoch was a Thursday), in weeks, back to days and seconds.
+        let local = format!("({column} + {offset})");
+        let start = match period {
+            Period::Hour => floor_to(&local, 3600),
+            Period::Day => floor_to(&local, 86_400),
+            // Days since Monday 1969-12-29 (the epoch was a Thursday), down to a whole week, back to seconds.
             Period::Week => {
-                query.sql(&format!("(((({column} + ")).int(offset).sql(") / 86400 + 3) / 7 * 7 - 3) * 86400 - ");
-                query.int(offset).sql(")");
-                return;
+                let days_since_monday = format!("({} / 86400 + 3)", floor_to(&local, 86_400));
+                format!("(({} - 3) * 86400)", floor_to(&days_since_monday, 7))
             }
             Period::Month => {
                 query.month(column, offset);
                 return;
             }
         };
-        query.sql(&format!("((({column} + ")).int(offset).sql(&format!(") / {seconds}) * {seconds} - "));
-        query.int(offset).sql(")");
+        query.sql(&format!("({start} - {offset})"));
     };
     let column = match dimension {
         Dimension::State => "c.state",
@@ -180,9 +177,10 @@ fn push_key<D: Dialect>(query: &mut D, dimension: Dimension, offset: i64) {
         Dimension::Created(period) => return bucket(query, "c.created_at", period),
         Dimension::Updated(period) => return bucket(query, "c.updated_at", period),
         Dimension::Closed(period) => return bucket(query, "c.last_close_at", period),
-        // Hours since Monday 1969-12-29 00:00, modulo a week.
+        // Hours since Monday 1969-12-29 00:00, modulo a week (0 to 167 whatever the sign).
         Dimension::CreatedHourOfWeek => {
-            query.sql("(((c.created_at + ").int(offset).sql(") / 3600 + 72) % 168)");
+            let hours = format!("({} / 3600 + 72)", floor_to(&format!("(c.created_at + {offset})"), 3600));
+            query.sql(&format!("((({hours}) % 168 + 168) % 168)"));
             return;
         }
     };

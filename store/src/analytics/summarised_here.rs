@@ -48,13 +48,13 @@ pub(super) async fn distribution(
     let mut summarised =
         tokio::task::spawn_blocking(move || summarise(json.as_deref().unwrap_or("[]"), &grouping_for_work, figures))
             .await
-            .map_err(|e| StoreError::InvalidArgument(format!("summarising the distribution failed: {e}")))??;
+            .map_err(|e| StoreError::Internal(format!("summarising the distribution failed: {e}")))??;
     name_entities(store, grouping, &mut summarised.rows).await?;
     Ok(summarised)
 }
 
 fn summarise(json: &str, grouping: &Grouping, figures: usize) -> Result<Distributions> {
-    let unreadable = |e: serde_json::Error| StoreError::InvalidArgument(format!("unreadable rows from the store: {e}"));
+    let unreadable = |e: serde_json::Error| StoreError::Internal(format!("unreadable rows from the store: {e}"));
     let parsed = parse_rows(json, figures).map_err(unreadable)?;
     let kinds: Vec<KeyKind> = grouping.by.iter().map(|d| key_kind(*d)).collect();
     let tagged = kinds.iter().any(|k| matches!(k, KeyKind::Entity("tags")));

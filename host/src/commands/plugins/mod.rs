@@ -12,7 +12,7 @@ mod signing;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-pub use scaffold::Template;
+pub use scaffold::{Lang, Template};
 
 use crate::config::Config;
 
@@ -36,6 +36,9 @@ pub enum PluginsCommand {
         /// `analytics` (conversations per tag with their median first response, one `analytics` call)
         #[arg(long, value_enum, default_value_t)]
         template: Template,
+        /// `rust` (a crate on the vendored SDK) or `python` (a module built with componentize-py 0.25)
+        #[arg(long, value_enum, default_value_t)]
+        lang: Lang,
     },
     /// Build a plugin crate for wasm32-wasip2 into DIR/dist/NAME.wasm + NAME.toml
     Build {
@@ -96,7 +99,7 @@ pub enum PluginsCommand {
 
 pub async fn run(config: &Config, args: PluginsArgs) -> anyhow::Result<()> {
     match args.command {
-        PluginsCommand::New { name, dir, template } => scaffold::new(&name, dir, template),
+        PluginsCommand::New { name, dir, template, lang } => scaffold::new(&name, dir, template, lang),
         PluginsCommand::Build { dir } => scaffold::build(&dir).await,
         PluginsCommand::Check { file } => inspect::check(config, &file).await,
         PluginsCommand::Install { file, into } => install::install(config, &file, into).await,

@@ -36,11 +36,25 @@ const SDK_CARGO_TOML: &str = include_str!("template/sdk.Cargo.toml.in");
 const PLUGIN_TOML: &str = include_str!("template/plugin.toml.in");
 const LIB_RS: &str = include_str!("template/lib.rs.in");
 const ANALYTICS_PLUGIN_TOML: &str = include_str!("template/analytics.plugin.toml.in");
+const PYTHON_APP: &str = include_str!("template/python/app.py.in");
+const PYTHON_BUILD: &str = include_str!("template/python/build.sh.in");
+const PYTHON_WORLD: &str = include_str!("template/python/world.wit.in");
+const PYTHON_PLUGIN_TOML: &str = include_str!("template/python/plugin.toml.in");
 const ANALYTICS_LIB_RS: &str = include_str!("template/analytics.lib.rs.in");
 const TOOLCHAIN: &str = include_str!("../../../../rust-toolchain.toml");
 
 /// Where built plugins go inside a plugin crate.
 const DIST: &str = "dist";
+
+/// The language a new plugin is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    /// A Rust crate on the vendored SDK, built with cargo for wasm32-wasip2.
+    #[default]
+    Rust,
+    /// A Python module built with componentize-py (`pip install componentize-py==0.25.1`) against contract 0.1.0.
+    Python,
+}
 
 /// What a new plugin's one tool starts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -52,7 +66,7 @@ pub enum Template {
     Analytics,
 }
 
-pub(super) fn new(name: &str, dir: Option<PathBuf>, template: Template) -> anyhow::Result<()> {
+pub(super) fn new(name: &str, dir: Option<PathBuf>, template: Template, lang: Lang) -> anyhow::Result<()> {
     // The manifest parser owns the naming rule; cargo adds that a package name starts with a letter.
     let parsed = Manifest::parse(&PLUGIN_TOML.replace("{name}", name)).ok().map(|manifest| manifest.name);
     if parsed.as_deref() != Some(name) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
@@ -70,6 +84,12 @@ pub(super) fn new(name: &str, dir: Option<PathBuf>, template: Template) -> anyho
             .replace("{tool}", &tool)
             .replace("{version}", env!("CARGO_PKG_VERSION"))
     };
+    if lang == Lang::Python {
+        if template != Template::Basic {
+            anyhow::bail!("--template {template:?} is for Rust plugins; a Python plugin starts from the basic tool");
+        }
+        return new_python(name, &dir, &fill);
+    }
     let mut files: Vec<(PathBuf, String)> = vec![
         ("Cargo.toml".into(), fill(CARGO_TOML)),
         ("plugin.toml".into(), fill(if template == Template::Analytics { ANALYTICS_PLUGIN_TOML } else { PLUGIN_TOML })),
@@ -79,13 +99,7 @@ pub(super) fn new(name: &str, dir: Option<PathBuf>, template: Template) -> anyho
         ("vendor/fastintercom/guest-tools/sdk/Cargo.toml".into(), fill(SDK_CARGO_TOML)),
     ];
     files.extend(VENDORED.iter().map(|(path, text)| (Path::new("vendor/fastintercom").join(path), (*text).to_owned())));
-    for (path, text) in files {
-        let path = dir.join(path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    write_files(&dir, files)?;
     println!(
         "created plugin {name} in {} with one tool, {tool}; next: `fastintercom plugins build {}`",
         dir.display(),
@@ -94,7 +108,70 @@ pub(super) fn new(name: &str, dir: Option<PathBuf>, template: Template) -> anyho
     Ok(())
 }
 
+/// A Python plugin: the module, its build script, the manifest and the contract it is built against.
+fn new_python(name: &str, dir: &Path, fill: &dyn Fn(&str) -> String) -> anyhow::Result<()> {
+    let mut files: Vec<(PathBuf, String)> = vec![
+        ("app.py".into(), fill(PYTHON_APP)),
+        ("build.sh".into(), fill(PYTHON_BUILD)),
+        ("plugin.toml".into(), fill(PYTHON_PLUGIN_TOML)),
+        ("wit/world/world.wit".into(), fill(PYTHON_WORLD)),
+        (".gitignore".into(), "/dist\n__pycache__/\n".to_owned()),
+    ];
+    files.extend(
+        VENDORED
+            .iter()
+            .filter_map(|(path, text)| path.strip_prefix("wit/0.1.0/").map(|file| (file, text)))
+            .map(|(file, text)| (Path::new("wit/0.1.0").join(file), (*text).to_owned())),
+    );
+    write_files(dir, files)?;
+    set_executable(&dir.join("build.sh"))?;
+    println!(
+        "created Python plugin {name} in {} with one tool, {}; next: `fastintercom plugins build {}` (needs \
+         componentize-py 0.25)",
+        dir.display(),
+        name.replace('-', "_"),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn write_files(dir: &Path, files: Vec<(PathBuf, String)>) -> anyhow::Result<()> {
+    for (path, text) in files {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
 pub(super) async fn build(dir: &Path) -> anyhow::Result<()> {
+    // A Python plugin (`plugins new --lang python`) builds with its own script.
+    if !dir.join("Cargo.toml").exists() && dir.join("build.sh").exists() && dir.join("app.py").exists() {
+        let status = tokio::process::Command::new("bash")
+            .arg("build.sh")
+            .current_dir(dir)
+            .status()
+            .await
+            .context("cannot run bash build.sh")?;
+        if !status.success() {
+            anyhow::bail!("build.sh failed ({status})");
+        }
+        return Ok(());
+    }
     let manifest_path = dir.join("plugin.toml");
     let manifest_text = std::fs::read_to_string(&manifest_path)
         .with_context(|| format!("cannot read {} (is {} a plugin crate?)", manifest_path.display(), dir.display()))?;
