@@ -285,20 +285,7 @@ impl Store {
         if figures.iter().enumerate().any(|(i, f)| figures[..i].contains(f)) {
             return Err(invalid("a distribution cannot ask for the same figure twice".to_owned()));
         }
-        let request = statement::Request { scope, grouping, figures };
-        if self.postgres().is_none() {
-            return statement::sqlite_distribution(self, &request).await;
-        }
-        // PostgreSQL: the grouped statement, and the same without grouping for the whole scope.
-        let grouped = statement::distributions_from(statement::aggregate(self, &request).await?, grouping);
-        let whole = Grouping { by: Vec::new(), row_order: RowOrder::LargestFirst, limit: 1, ..grouping.clone() };
-        let request = statement::Request { scope, grouping: &whole, figures };
-        let whole = statement::distributions_from(statement::aggregate(self, &request).await?, &whole);
-        let overall = match whole.rows.into_iter().next() {
-            Some(row) => row.summaries,
-            None => figures.iter().map(|_| Summary::default()).collect(),
-        };
-        Ok(Distributions { rows: grouped.rows, other: grouped.other, total: grouped.total, overall })
+        statement::distribution(self, &statement::Request { scope, grouping, figures }).await
     }
 
     /// Rated conversations of `scope`: lowest rating first, then the most recently rated, then by id.

@@ -3,22 +3,20 @@
 //! ```text
 //! WITH scope  AS (one row per conversation in scope: its rowid, the keys that are columns, the figures),
 //!      keyed  AS (scope, or scope joined to its tags: a conversation with two tags is two rows, untagged one),
-//!      ranked AS (distributions: each value's place in its group, and how many values the group has, per figure),
-//!      groups AS (GROUP BY the keys: count, and per figure min, max, sum and the nearest-rank percentiles),
+//! -- counts:
+//!      groups AS (GROUP BY the keys: how many rows),
 //!      page   AS (the groups in the asked order, up to the limit)
 //! SELECT the totals (conversations in scope, groups, conversations grouped), the page, the entities' names
 //! FROM (SELECT 1) LEFT JOIN page ...      -- one row even when nothing is in scope, to carry the totals
+//! -- distributions:
+//! SELECT every keyed row as one JSON array  -- grouped and summarised in Rust (`summarised_here`)
 //! ```
-//!
-//! Percentiles are nearest-rank, in integers on both backends: the value at place ceil(p × n / 100), which is
-//! `(n × p + 99) / 100` in integer division. The mean is the sum over the count, divided here, so both backends
-//! give the same bits.
 
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
 
 use super::{
-    Aggregate, CountRow, Dimension, DistributionRow, Distributions, Figure, Grouping, Key, Period, RatedConversation,
-    Rest, RowOrder, Scope, Summary,
+    Aggregate, CountRow, Dimension, Distributions, Figure, Grouping, Key, Period, RatedConversation, Rest, RowOrder,
+    Scope,
 };
 use crate::filter::ConversationFilter;
 use crate::text::fts_conversation_query;
@@ -31,16 +29,6 @@ pub(super) struct Request<'a> {
     pub figures: &'a [Figure],
 }
 
-/// What one group's rows say of one figure.
-#[derive(Default)]
-struct FigureColumns {
-    valued: Option<i64>,
-    sum: Option<i64>,
-    min: Option<i64>,
-    max: Option<i64>,
-    percentiles: [Option<i64>; 3],
-}
-
 /// One row of the statement, whichever the backend. `n` is none on the row that only carries the totals.
 pub(super) struct GroupRow {
     total: i64,
@@ -49,7 +37,6 @@ pub(super) struct GroupRow {
     keys: [Option<RawKey>; 2],
     names: [Option<String>; 2],
     n: Option<i64>,
-    figures: Vec<FigureColumns>,
 }
 
 /// A key as the database returned it, before its dimension gives it a meaning.
@@ -252,31 +239,9 @@ fn values(count: usize, prefix: &str) -> String {
 
 /// Builds the aggregate's statement into `query`.
 fn build<D: Dialect>(query: &mut D, request: &Request<'_>) -> Result<()> {
-    let Request { grouping, figures, .. } = request;
+    let Request { grouping, .. } = request;
     push_keyed(query, request)?;
-    if figures.is_empty() {
-        query.sql(", groups AS (SELECT k1, k2, count(*) AS n FROM keyed GROUP BY k1, k2)");
-    } else {
-        // Per figure i: each value's place in its group (values first, in order) and the group's values.
-        let mut ranked = String::from(", ranked AS (SELECT k1, k2");
-        let mut groups = String::from(", groups AS (SELECT k1, k2, count(*) AS n");
-        for i in 1..=figures.len() {
-            ranked.push_str(&format!(
-                ", v{i}, row_number() OVER (PARTITION BY k1, k2 ORDER BY CASE WHEN v{i} IS NULL THEN 1 ELSE 0 END, \
-                 v{i}) AS place{i}, count(v{i}) OVER (PARTITION BY k1, k2) AS nv{i}"
-            ));
-            groups.push_str(&format!(
-                ", count(v{i}) AS valued{i}, CAST(sum(v{i}) AS BIGINT) AS sum{i}, min(v{i}) AS min{i}, \
-                 max(v{i}) AS max{i}"
-            ));
-            for p in [50, 90, 99] {
-                groups.push_str(&format!(
-                    ", max(CASE WHEN place{i} = (nv{i} * {p} + 99) / 100 THEN v{i} END) AS p{p}_{i}"
-                ));
-            }
-        }
-        query.sql(&ranked).sql(" FROM keyed)").sql(&groups).sql(" FROM ranked GROUP BY k1, k2)");
-    }
+    query.sql(", groups AS (SELECT k1, k2, count(*) AS n FROM keyed GROUP BY k1, k2)");
     query.sql(&format!(", page AS (SELECT * FROM groups ORDER BY {} LIMIT ", order_by::<D>(grouping, "")));
     query.sql(&i64::from(grouping.limit).to_string());
     query.sql(
@@ -301,36 +266,43 @@ fn build<D: Dialect>(query: &mut D, request: &Request<'_>) -> Result<()> {
     Ok(())
 }
 
-/// On SQLite, the distributions of the request's figures, summarised in Rust (see [`super::summarised_here`]).
-pub(super) async fn sqlite_distribution(store: &Store, request: &Request<'_>) -> Result<Distributions> {
-    let mut query = QueryBuilder::<Sqlite>::new("");
-    push_keyed(&mut query, request)?;
-    query.push(format_args!(
-        " SELECT json_group_array(json_array(r, k1, k2{})) FROM keyed",
-        values(request.figures.len(), "")
-    ));
-    super::summarised_here::distribution(store, query, request.grouping, request.figures.len()).await
+/// The distributions of the request's figures: the scope's rows read as one JSON array on either backend, then
+/// summarised in Rust (see [`super::summarised_here`]).
+pub(super) async fn distribution(store: &Store, request: &Request<'_>) -> Result<Distributions> {
+    let values = values(request.figures.len(), "");
+    let json: Option<String> = if store.postgres().is_some() {
+        let mut query = QueryBuilder::<Postgres>::new("");
+        push_keyed(&mut query, request)?;
+        query.push(format_args!(" SELECT json_agg(json_build_array(r, k1, k2{values}))::text FROM keyed"));
+        store.read_postgres(async |c| query.build_query_scalar().fetch_one(c).await).await?
+    } else {
+        let mut query = QueryBuilder::<Sqlite>::new("");
+        push_keyed(&mut query, request)?;
+        query.push(format_args!(" SELECT json_group_array(json_array(r, k1, k2{values})) FROM keyed"));
+        store.read(async |c| query.build_query_scalar().fetch_one(c).await).await?
+    };
+    super::summarised_here::distribution(store, json, request.grouping, request.figures.len()).await
 }
 
 /// Runs the aggregate on the store's backend.
 pub(super) async fn aggregate(store: &Store, request: &Request<'_>) -> Result<Vec<GroupRow>> {
     let kinds: Vec<KeyKind> = request.grouping.by.iter().map(|d| key_kind(*d)).collect();
-    let distribution = request.figures.len();
+
     if store.postgres().is_some() {
         let mut query = QueryBuilder::<Postgres>::new("");
         build(&mut query, request)?;
         let rows = store.read_postgres(async |c| query.build().fetch_all(c).await).await?;
-        rows.iter().map(|row| group_row(row, &kinds, distribution)).collect()
+        rows.iter().map(|row| group_row(row, &kinds)).collect()
     } else {
         let mut query = QueryBuilder::<Sqlite>::new("");
         build(&mut query, request)?;
         let rows = store.read(async |c| query.build().fetch_all(c).await).await?;
-        rows.iter().map(|row| group_row(row, &kinds, distribution)).collect()
+        rows.iter().map(|row| group_row(row, &kinds)).collect()
     }
 }
 
-/// One row of the statement; `figures` is how many figures its columns carry.
-fn group_row<'r, R>(row: &'r R, kinds: &[KeyKind], figures: usize) -> Result<GroupRow>
+/// One row of the counting statement.
+fn group_row<'r, R>(row: &'r R, kinds: &[KeyKind]) -> Result<GroupRow>
 where
     R: Row,
     for<'c> &'c str: sqlx::ColumnIndex<R>,
@@ -351,17 +323,6 @@ where
             _ => None,
         })
     };
-    let column = |name: String| -> Result<Option<i64>> { Ok(row.try_get(name.as_str())?) };
-    let mut columns = Vec::with_capacity(figures);
-    for i in 1..=figures {
-        columns.push(FigureColumns {
-            valued: column(format!("valued{i}"))?,
-            sum: column(format!("sum{i}"))?,
-            min: column(format!("min{i}"))?,
-            max: column(format!("max{i}"))?,
-            percentiles: [column(format!("p50_{i}"))?, column(format!("p90_{i}"))?, column(format!("p99_{i}"))?],
-        });
-    }
     Ok(GroupRow {
         total: row.try_get("total")?,
         groups: row.try_get("group_count")?,
@@ -369,7 +330,6 @@ where
         keys: [key(0)?, key(1)?],
         names: [name(0)?, name(1)?],
         n: row.try_get("n")?,
-        figures: columns,
     })
 }
 
@@ -418,29 +378,6 @@ fn aggregate_from<T>(
 
 pub(super) fn counts_from(rows: Vec<GroupRow>, grouping: &Grouping) -> Aggregate<CountRow> {
     aggregate_from(rows, grouping, |keys, _, n| CountRow { keys, conversations: unsigned(n) })
-}
-
-pub(super) fn distributions_from(rows: Vec<GroupRow>, grouping: &Grouping) -> Aggregate<DistributionRow> {
-    aggregate_from(rows, grouping, |keys, group, n| {
-        let summaries = group
-            .figures
-            .iter()
-            .map(|figure| {
-                let valued = figure.valued.unwrap_or(0);
-                Summary {
-                    count: unsigned(valued),
-                    missing: unsigned(n - valued),
-                    mean: figure.sum.filter(|_| valued > 0).map(|sum| sum as f64 / valued as f64),
-                    min: figure.min,
-                    p50: figure.percentiles[0],
-                    p90: figure.percentiles[1],
-                    p99: figure.percentiles[2],
-                    max: figure.max,
-                }
-            })
-            .collect();
-        DistributionRow { keys, summaries }
-    })
 }
 
 /// Rated conversations of the scope, lowest rating first, then the most recently rated, then by id.
