@@ -112,32 +112,40 @@ fn tokens(text: &str) -> Vec<Token> {
     }
 }
 
-/// Parses `text`; at most [`MAX_QUERY_WORDS`] words are kept, in the order typed.
+/// Parses `text`; at most [`MAX_QUERY_WORDS`] words are kept: the terms to find first, in the order typed, then
+/// the exclusions with what is left (so exclusions typed first never crowd out what the query looks for).
 pub(crate) fn parse(text: &str) -> Result<Query, QueryProblem> {
+    let tokens = tokens(text);
+    if tokens
+        .iter()
+        .any(|t| matches!(t, Token::Term { term, .. } if term.words.iter().any(|w| w.len() > MAX_WORD_BYTES)))
+    {
+        return Err(QueryProblem::WordTooLong);
+    }
+    let wanted: usize = tokens
+        .iter()
+        .map(|t| match t {
+            Token::Term { term, excluded: false } => term.words.len(),
+            _ => 0,
+        })
+        .sum();
+    let mut positive_budget = MAX_QUERY_WORDS;
+    let mut excluded_budget = MAX_QUERY_WORDS.saturating_sub(wanted);
     let mut groups: Vec<Vec<Term>> = Vec::new();
     let mut excluded = Vec::new();
-    let mut words = 0;
     // Whether the last token was an OR that joins the next term to the last group.
     let mut joining = false;
     let mut last_was_positive = false;
-    for token in tokens(text) {
-        if let Token::Term { term, .. } = &token
-            && term.words.iter().any(|w| w.len() > MAX_WORD_BYTES)
-        {
-            return Err(QueryProblem::WordTooLong);
-        }
+    for token in tokens {
         match token {
-            Token::Or => {
-                joining = last_was_positive;
-                continue;
-            }
+            Token::Or => joining = last_was_positive,
             Token::Term { mut term, excluded: is_excluded } => {
-                if words >= MAX_QUERY_WORDS {
-                    break;
-                }
-                term.words.truncate(MAX_QUERY_WORDS - words);
-                words += term.words.len();
-                if is_excluded {
+                let budget = if is_excluded { &mut excluded_budget } else { &mut positive_budget };
+                term.words.truncate(*budget);
+                *budget -= term.words.len();
+                if term.words.is_empty() {
+                    // Past the budget: the term is dropped, and an OR before it joins nothing.
+                } else if is_excluded {
                     excluded.push(term);
                     last_was_positive = false;
                 } else {
@@ -315,5 +323,9 @@ mod tests {
         let phrase = format!("\"{}\"", many.join(" "));
         let query = parse(&phrase).unwrap();
         assert_eq!(query.groups[0][0].words.len(), MAX_QUERY_WORDS);
+        // Exclusions typed first do not crowd out the word looked for; they get what the words leave.
+        let exclusions: Vec<String> = (0..40).map(|i| format!("-x{i}")).collect();
+        let query = parse(&format!("{} refund", exclusions.join(" "))).unwrap();
+        assert_eq!((query.groups.len(), query.excluded.len()), (1, MAX_QUERY_WORDS - 1));
     }
 }
