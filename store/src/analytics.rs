@@ -97,45 +97,9 @@ pub struct FigureRange {
     pub below: Option<i64>,
 }
 
-/// Which conversations an aggregate covers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scope {
-    pub filter: ConversationFilter,
-    pub closed_after: Option<i64>,
-    pub closed_before: Option<i64>,
-    /// Any of these ratings (1 to 5).
-    pub ratings: Vec<u8>,
-    pub company_id: Option<String>,
-    pub figures: Vec<FigureRange>,
-}
-
-impl Scope {
-    /// The scope as one filter: search's conditions and the ones it adds.
-    pub fn as_filter(&self) -> ConversationFilter {
-        let more = crate::filter::MoreConditions {
-            closed_after: self.closed_after,
-            closed_before: self.closed_before,
-            ratings: self.ratings.clone(),
-            company_id: self.company_id.clone(),
-            figures: self.figures.clone(),
-        };
-        ConversationFilter { more, ..self.filter.clone() }
-    }
-
-    /// Everything the store can check about a scope before it reads (the host checks string lengths before).
-    pub fn check(&self) -> Result<()> {
-        if let Some(rating) = self.ratings.iter().find(|r| !(1..=5).contains(*r)) {
-            return Err(invalid(format!("ratings are 1 to 5, not {rating}")));
-        }
-        if self.ratings.len() > 5 {
-            return Err(invalid("ratings has more than 5 entries".to_owned()));
-        }
-        if self.figures.len() > MAX_FIGURE_RANGES {
-            return Err(invalid(format!("figures has more than {MAX_FIGURE_RANGES} ranges")));
-        }
-        Ok(())
-    }
-}
+/// Which conversations an aggregate covers: search's filter, with the conditions analytics adds in its
+/// [`MoreConditions`](crate::filter::MoreConditions) (which search takes too, since contract 0.5.0).
+pub type Scope = ConversationFilter;
 
 /// The order of rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -263,7 +227,7 @@ pub struct RatedConversation {
 impl Store {
     /// How many conversations of `scope` fall in each group of `grouping`.
     pub async fn count_conversations(&self, scope: &Scope, grouping: &Grouping) -> Result<Aggregate<CountRow>> {
-        scope.check()?;
+        scope.more.check()?;
         grouping.check()?;
         let request = statement::Request { scope, grouping, figures: &[] };
         Ok(statement::counts_from(statement::aggregate(self, &request).await?, grouping))
@@ -277,7 +241,7 @@ impl Store {
         figures: &[Figure],
         grouping: &Grouping,
     ) -> Result<Distributions> {
-        scope.check()?;
+        scope.more.check()?;
         grouping.check()?;
         if figures.is_empty() || figures.len() > MAX_FIGURES {
             return Err(invalid(format!("a distribution asks for 1 to {MAX_FIGURES} figures, not {}", figures.len())));
@@ -290,7 +254,7 @@ impl Store {
 
     /// Rated conversations of `scope`: lowest rating first, then the most recently rated, then by id.
     pub async fn rated_conversations(&self, scope: &Scope, limit: u32) -> Result<Vec<RatedConversation>> {
-        scope.check()?;
+        scope.more.check()?;
         if !(1..=MAX_RATED).contains(&limit) {
             return Err(invalid(format!("the limit must be 1 to {MAX_RATED}, not {limit}")));
         }

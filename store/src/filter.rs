@@ -45,6 +45,21 @@ impl MoreConditions {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Everything the store can check about the conditions before it reads (the host checks lengths before).
+    pub fn check(&self) -> crate::Result<()> {
+        let invalid = |message: String| Err(crate::StoreError::InvalidArgument(message));
+        if let Some(rating) = self.ratings.iter().find(|r| !(1..=5).contains(*r)) {
+            return invalid(format!("ratings are 1 to 5, not {rating}"));
+        }
+        if self.ratings.len() > 5 {
+            return invalid("ratings has more than 5 entries".to_owned());
+        }
+        if self.figures.len() > crate::MAX_FIGURE_RANGES {
+            return invalid(format!("figures has more than {} ranges", crate::MAX_FIGURE_RANGES));
+        }
+        Ok(())
+    }
 }
 
 impl ConversationFilter {

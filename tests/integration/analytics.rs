@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Timelike};
 use fastintercom::demo::{self, DemoOptions};
-use fastintercom::store::filter::ConversationFilter;
+use fastintercom::store::filter::{ConversationFilter, MoreConditions};
 use fastintercom::store::model::{ConversationRecord, ConversationState, Priority};
 use fastintercom::store::{
     Aggregate, CountRow, Dimension, DistributionRow, Distributions, Figure, FigureRange, Grouping, Key, Period,
@@ -108,7 +108,7 @@ impl Oracle {
     fn counts(&self, scope: &Oracular, grouping: &Grouping) -> Aggregate<CountRow> {
         let (groups, in_scope) = self.grouped(scope, grouping);
         let rows: Vec<(Vec<Key>, u64)> = groups.into_iter().map(|(keys, list)| (keys, list.len() as u64)).collect();
-        page(rows, grouping, in_scope.len() as u64, |keys, n, _| CountRow { keys, conversations: n })
+        page(rows, grouping, in_scope.len() as u64, |keys, n| CountRow { keys, conversations: n })
     }
 
     fn distributions(&self, scope: &Oracular, figures: &[Figure], grouping: &Grouping) -> Distributions {
@@ -118,7 +118,7 @@ impl Oracle {
         };
         let counted: Vec<(Vec<Key>, u64)> =
             groups.iter().map(|(keys, list)| (keys.clone(), list.len() as u64)).collect();
-        let paged = page(counted, grouping, in_scope.len() as u64, |keys, _, _| {
+        let paged = page(counted, grouping, in_scope.len() as u64, |keys, _| {
             let summaries = summaries(&groups[&keys]);
             DistributionRow { keys, summaries }
         });
@@ -159,18 +159,18 @@ impl Oracular {
             figures.push(FigureRange { figure: Figure::TimeToFirstReply, at_least: Some(least), below: None });
         }
         Scope {
-            filter: ConversationFilter {
-                states: self.states.clone(),
-                team_assignee_id: self.team.clone(),
-                created_after: self.created.0,
-                created_before: self.created.1,
-                ..ConversationFilter::default()
+            states: self.states.clone(),
+            team_assignee_id: self.team.clone(),
+            created_after: self.created.0,
+            created_before: self.created.1,
+            more: MoreConditions {
+                closed_after: self.closed.0,
+                closed_before: self.closed.1,
+                ratings: self.ratings.clone(),
+                company_id: None,
+                figures,
             },
-            closed_after: self.closed.0,
-            closed_before: self.closed.1,
-            ratings: self.ratings.clone(),
-            company_id: None,
-            figures,
+            ..Scope::default()
         }
     }
 }
@@ -233,7 +233,7 @@ fn page<T>(
     mut rows: Vec<(Vec<Key>, u64)>,
     grouping: &Grouping,
     total: u64,
-    mut make: impl FnMut(Vec<Key>, u64, ()) -> T,
+    mut make: impl FnMut(Vec<Key>, u64) -> T,
 ) -> Aggregate<T> {
     rows.sort_by(|a, b| match grouping.row_order {
         RowOrder::LargestFirst => b.1.cmp(&a.1).then_with(|| keys_order(&a.0, &b.0)),
@@ -243,7 +243,7 @@ fn page<T>(
     let limit = grouping.limit as usize;
     let rest: Vec<(Vec<Key>, u64)> = if rows.len() > limit { rows.split_off(limit) } else { Vec::new() };
     let other = fastintercom::store::Rest { rows: rest.len() as u64, conversations: rest.iter().map(|r| r.1).sum() };
-    Aggregate { rows: rows.into_iter().map(|(keys, n)| make(keys, n, ())).collect(), other, total }
+    Aggregate { rows: rows.into_iter().map(|(keys, n)| make(keys, n)).collect(), other, total }
 }
 
 /// Count, missing, mean and nearest-rank percentiles, computed plainly.
@@ -450,24 +450,16 @@ async fn empty_scopes_bounds_and_rated_conversations(backend: Backend) {
     }
 
     // A text query narrows like search's: the same total as the search of the same filter.
-    let text = Scope {
-        filter: ConversationFilter { text: Some("refund".to_owned()), ..ConversationFilter::default() },
-        ..Scope::default()
-    };
+    let text = Scope { text: Some("refund".to_owned()), ..Scope::default() };
     let counted =
         store.count_conversations(&text, &grouping(vec![Dimension::State], RowOrder::ByKey, 10, 0)).await.unwrap();
     let page = fastintercom::store::filter::PageRequest { limit: 1, cursor: None };
-    let searched = store
-        .search_conversations(&text.filter, fastintercom::store::filter::ConversationSort::Newest, &page)
-        .await
-        .unwrap();
+    let searched =
+        store.search_conversations(&text, fastintercom::store::filter::ConversationSort::Newest, &page).await.unwrap();
     assert_eq!(counted.total, searched.total);
     assert!(counted.total > 0 && counted.total < oracle.conversations.len() as u64);
     assert_eq!(counted.rows.iter().map(|r| r.conversations).sum::<u64>(), counted.total);
-    let no_words = Scope {
-        filter: ConversationFilter { text: Some(" ?! ".to_owned()), ..ConversationFilter::default() },
-        ..Scope::default()
-    };
+    let no_words = Scope { text: Some(" ?! ".to_owned()), ..Scope::default() };
     let refused = store.count_conversations(&no_words, &grouping(vec![], RowOrder::ByKey, 1, 0)).await;
     assert!(matches!(refused, Err(StoreError::InvalidArgument(_))), "{refused:?}");
 
@@ -488,7 +480,7 @@ async fn empty_scopes_bounds_and_rated_conversations(backend: Backend) {
             other => panic!("{bad:?}: {other:?}"),
         }
     }
-    let six = Scope { ratings: vec![6], ..Scope::default() };
+    let six = Scope { more: MoreConditions { ratings: vec![6], ..MoreConditions::default() }, ..Scope::default() };
     assert!(matches!(store.rated_conversations(&six, 5).await, Err(StoreError::InvalidArgument(_))));
     assert!(matches!(store.rated_conversations(&all, 101).await, Err(StoreError::InvalidArgument(_))));
 
@@ -506,11 +498,9 @@ async fn empty_scopes_bounds_and_rated_conversations(backend: Backend) {
             })
             .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
     });
-    let ids = |list: Vec<String>| list;
-    assert_eq!(
-        ids(got.iter().map(|r| r.id.clone()).collect()),
-        ids(want.iter().take(25).map(|c| c.id.clone()).collect())
-    );
+    let got_ids: Vec<String> = got.iter().map(|r| r.id.clone()).collect();
+    let want_ids: Vec<String> = want.iter().take(25).map(|c| c.id.clone()).collect();
+    assert_eq!(got_ids, want_ids);
     assert!(got.iter().all(|r| r.rating <= 2) && !got.is_empty());
     assert!(got.iter().any(|r| r.remark.is_some()), "the demo leaves remarks");
 }
@@ -537,7 +527,8 @@ async fn searches_take_the_scope_conditions(backend: Backend) {
         .iter()
         .map(|o| (o.scope(), oracle.conversations.iter().filter(|c| o.holds(c)).map(|c| c.id.clone()).collect()))
         .collect();
-    let of_company = Scope { company_id: Some(company.clone()), ..Scope::default() };
+    let more = MoreConditions { company_id: Some(company.clone()), ..MoreConditions::default() };
+    let of_company = Scope { more, ..Scope::default() };
     let theirs = oracle.conversations.iter().filter(|c| c.company_id.as_ref() == Some(&company)).map(|c| c.id.clone());
     cases.push((of_company, theirs.collect()));
     for (scope, mut expected) in cases {
@@ -548,7 +539,7 @@ async fn searches_take_the_scope_conditions(backend: Backend) {
             let mut page = PageRequest { limit: 7, cursor: None };
             loop {
                 let found = store
-                    .search_conversations_with(&scope.as_filter(), sort, &page, SearchEffort::Bounded)
+                    .search_conversations_with(&scope, sort, &page, SearchEffort::Bounded)
                     .await
                     .unwrap_or_else(|e| panic!("{scope:?}: {e}"));
                 assert_eq!(found.total, expected.len() as u64, "{scope:?} {sort:?}");
@@ -563,10 +554,10 @@ async fn searches_take_the_scope_conditions(backend: Backend) {
         }
         // With a text, the conditions still hold: a subset of the text's matches.
         let mut with_text = scope.clone();
-        with_text.filter.text = Some("refund OR invoice".to_owned());
+        with_text.text = Some("refund OR invoice".to_owned());
         let found = store
             .search_conversations_with(
-                &with_text.as_filter(),
+                &with_text,
                 ConversationSort::Relevance,
                 &PageRequest { limit: 1000, cursor: None },
                 SearchEffort::Bounded,

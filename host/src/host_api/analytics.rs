@@ -5,6 +5,7 @@ use super::conversations::filter_from_wit;
 use super::{HostApi, bounds, host_error};
 use crate::bindings::analytics as wit;
 use crate::bindings::types::HostError;
+use crate::store::filter::MoreConditions;
 use crate::store::{self, Dimension, Figure, Grouping, Period, Scope};
 
 impl wit::Host for HostApi {
@@ -83,8 +84,7 @@ fn checked(scope: wit::Scope, grouping: wit::Grouping) -> Result<(Scope, Groupin
 
 pub(super) fn scope_from_wit(scope: wit::Scope) -> Result<Scope, HostError> {
     bounds::analytics_scope(&scope)?;
-    Ok(Scope {
-        filter: filter_from_wit(scope.filter),
+    let more = MoreConditions {
         closed_after: scope.closed_after,
         closed_before: scope.closed_before,
         ratings: scope.ratings,
@@ -98,7 +98,8 @@ pub(super) fn scope_from_wit(scope: wit::Scope) -> Result<Scope, HostError> {
                 below: range.below,
             })
             .collect(),
-    })
+    };
+    Ok(Scope { more, ..filter_from_wit(scope.filter) })
 }
 
 fn period_from_wit(period: wit::Period) -> Period {

@@ -84,8 +84,8 @@ impl scoped::Host for HostApi {
     ) -> Result<bounded::ConversationPage, HostError> {
         bounds::page(&page)?;
         let scope = super::analytics::scope_from_wit(scope)?;
-        scope.check().map_err(|e| host_error(&self.plugin, e))?;
-        let page = self.search_filter(scope.as_filter(), sort, page, SearchEffort::Bounded).await?;
+        scope.more.check().map_err(|e| host_error(&self.plugin, e))?;
+        let page = self.search_filter(scope, sort, page, SearchEffort::Bounded).await?;
         Ok(bounded_page(page))
     }
 

@@ -177,7 +177,7 @@ fn push_key<D: Dialect>(query: &mut D, dimension: Dimension, offset: i64) {
 /// Appends the scope's conditions on conversations `c`, after a `WHERE`.
 fn push_scope<D: Dialect>(query: &mut D, scope: &Scope) -> Result<()> {
     query.sql("1 = 1");
-    query.filter(&scope.as_filter())
+    query.filter(scope)
 }
 
 /// `k1 ..., k2 ...` in the grouping's order of rows, for the table `p` (or none).
