@@ -1,11 +1,16 @@
 //! Counts and distributions over conversations (contract 0.5.0's `analytics`): typed requests in, typed rows out,
 //! one statement per request on either backend.
 //!
-//! The statement's shape is the same on both backends ([`statement`]); only the conditions of the filter (the
-//! full-text match above all) and a month's first second are written in each dialect. Everything a caller sends
+//! The statement reads the scope's columns and is the same on both backends ([`statement`]); only the conditions
+//! of the filter (the full-text match above all) are written in each dialect. Keys, date buckets, groups and
+//! summaries are made in Rust ([`summarised_here`], [`buckets`]), once for both. Everything a caller sends
 //! is checked here first ([`Grouping::check`], [`Scope::check`]): the statement never grows with what it was
 //! sent beyond the documented bounds.
 
+pub(crate) use statement::EveryTagRow;
+
+mod buckets;
+mod integers;
 mod statement;
 mod summarised_here;
 
@@ -229,8 +234,8 @@ impl Store {
     pub async fn count_conversations(&self, scope: &Scope, grouping: &Grouping) -> Result<Aggregate<CountRow>> {
         scope.more.check()?;
         grouping.check()?;
-        let request = statement::Request { scope, grouping, figures: &[] };
-        Ok(statement::counts_from(statement::aggregate(self, &request).await?, grouping))
+        let columns = statement::columns(self, &statement::Request { scope, grouping, figures: &[] }).await?;
+        summarised_here::counts(self, columns, grouping).await
     }
 
     /// The distributions of `figures` (1 to [`MAX_FIGURES`], each once) over each group of `scope`, and over the
@@ -249,7 +254,8 @@ impl Store {
         if figures.iter().enumerate().any(|(i, f)| figures[..i].contains(f)) {
             return Err(invalid("a distribution cannot ask for the same figure twice".to_owned()));
         }
-        statement::distribution(self, &statement::Request { scope, grouping, figures }).await
+        let columns = statement::columns(self, &statement::Request { scope, grouping, figures }).await?;
+        summarised_here::distribution(self, columns, grouping).await
     }
 
     /// Rated conversations of `scope`: lowest rating first, then the most recently rated, then by id.

@@ -148,6 +148,8 @@ pub struct Store {
     /// The last data generation read (see [`Store::data_generation`]), which other processes' commits advance.
     generation_seen: Arc<AtomicU64>,
     freshness: Arc<meta::FreshnessCache>,
+    /// Every tag row as the analytics read it, kept for the data generation it was read at.
+    every_tag_row: Arc<analytics::EveryTagRow>,
     /// Signs the cursors this store issues.
     cursor_key: Arc<CursorKey>,
     /// When reads through this handle must end (see [`Store::until`]).
@@ -197,6 +199,7 @@ impl Store {
             commits: Arc::default(),
             generation_seen: Arc::new(AtomicU64::new(meta::GENERATION_NOT_READ)),
             freshness: Arc::default(),
+            every_tag_row: Arc::default(),
             cursor_key: Arc::new(cursor_key),
             deadline: None,
             third_party: false,

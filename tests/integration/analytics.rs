@@ -276,14 +276,19 @@ async fn seeded(backend: Backend) -> (impl Sized, Store, Oracle) {
 }
 
 async fn counts_match_the_generator(backend: Backend) {
-    let (_db, store, oracle) = seeded(backend).await;
+    let (_db, store, mut oracle) = seeded(backend).await;
+    // A tag dimension reads every tag row for `everything`, the scope's own tag rows (by rowid) for
+    // `open_of_a_team`, under half of all conversations, and on SQLite the tag rows of a window from the tag
+    // index: every way is joined to the scope in the host.
     let everything = Oracular::default();
     let last_60_days = Oracular { created: (Some(NOW - 60 * DAY), Some(NOW)), ..Oracular::default() };
+    let closed_in_window = Oracular { states: vec![ConversationState::Closed], ..last_60_days.clone() };
     let open_of_a_team = Oracular {
         states: vec![ConversationState::Open, ConversationState::Snoozed],
         team: oracle.conversations.iter().find_map(|c| c.team_assignee_id.clone()),
         ..Oracular::default()
     };
+    let team_in_window = Oracular { team: open_of_a_team.team.clone(), ..last_60_days.clone() };
     let cases: Vec<(&str, &Oracular, Grouping)> = vec![
         ("one row for the scope", &everything, grouping(vec![], RowOrder::LargestFirst, 10, 0)),
         ("by state", &everything, grouping(vec![Dimension::State], RowOrder::ByKey, 10, 0)),
@@ -334,6 +339,10 @@ async fn counts_match_the_generator(backend: Backend) {
             &last_60_days,
             grouping(vec![Dimension::Created(Period::Month), Dimension::Team], RowOrder::LargestFirst, 10, 0),
         ),
+        ("tags of a window", &last_60_days, grouping(vec![Dimension::Tag], RowOrder::LargestFirst, 1000, 0)),
+        ("tags of a window's closed", &closed_in_window, grouping(vec![Dimension::Tag], RowOrder::ByKey, 1000, 0)),
+        // The window's tag rows are every team's: the join keeps the team's.
+        ("tags of a team's window", &team_in_window, grouping(vec![Dimension::Tag], RowOrder::ByKey, 1000, 0)),
     ];
     for (name, scope, grouping) in cases {
         let got = store.count_conversations(&scope.scope(), &grouping).await.unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -341,6 +350,20 @@ async fn counts_match_the_generator(backend: Backend) {
         assert_eq!(got, want, "{name}");
         assert!(!got.rows.is_empty(), "{name}: the demo has something to count");
     }
+
+    // Every tag row, read for a whole workspace, is kept for the data generation it was read at: a commit that
+    // takes a conversation's tags away is counted at once.
+    let by_tag = grouping(vec![Dimension::Tag], RowOrder::ByKey, 1000, 0);
+    let before = store.count_conversations(&everything.scope(), &by_tag).await.unwrap();
+    assert_eq!(before, oracle.counts(&everything, &by_tag));
+    let untagged = oracle.conversations.iter_mut().find(|c| !c.tag_ids.is_empty()).unwrap();
+    untagged.tag_ids.clear();
+    let mut tx = store.begin_write().await.unwrap();
+    tx.upsert_conversations(std::slice::from_ref(untagged)).await.unwrap();
+    tx.commit().await.unwrap();
+    let after = store.count_conversations(&everything.scope(), &by_tag).await.unwrap();
+    assert_ne!(after, before);
+    assert_eq!(after, oracle.counts(&everything, &by_tag));
     // The month edges: a conversation just before and one just after midnight of the 1st, at the offset.
     let months = store
         .count_conversations(

@@ -413,8 +413,8 @@ async fn searches_are_compact_by_default_and_every_field_is_one_argument_away() 
     client.shutdown().await.unwrap();
 }
 
-/// A team or an admin can be given by name, in any case or by a unique part; a misspelt name is an error that
-/// names the close matches (contract 0.4.0's `directory`, from the built-in search).
+/// A team or an admin can be given by name, in any case or by a unique part; a misspelt name (or tag) is an error
+/// that names the close matches (contract 0.4.0's `directory`, from the built-in search).
 #[tokio::test]
 async fn teams_and_admins_can_be_named_and_a_misspelt_name_lists_the_close_ones() {
     let oracle = oracle();
@@ -468,6 +468,25 @@ async fn teams_and_admins_can_be_named_and_a_misspelt_name_lists_the_close_ones(
         message.contains("no team is named") && message.contains(&format!("{:?} (id {})", team.name, team.id)),
         "{message}"
     );
+
+    // Tags are matched by the store (an id, or a name in any case): a misspelt one finds nothing, and then the
+    // search says which tags it may have meant; a real tag that finds nothing is an empty page.
+    let tag = workspace.tags.iter().find(|t| t.name.len() > 3).unwrap();
+    let mut misspelt = tag.name.clone();
+    misspelt.remove(1);
+    let refused = client.call_tool("search_conversations", json!({"tags": [misspelt]})).await.unwrap();
+    assert_eq!(refused["isError"], true, "{misspelt}: {refused}");
+    let message = refused["content"][0]["text"].as_str().unwrap();
+    assert!(
+        message.contains("no tag is named") && message.contains(&format!("{:?} (id {})", tag.name, tag.id)),
+        "{message}"
+    );
+    for given in [tag.name.to_ascii_uppercase(), tag.id.clone()] {
+        let empty =
+            client.call_tool("search_conversations", json!({"tags": [given], "query": "zqxjkvwplm"})).await.unwrap();
+        assert_ne!(empty["isError"], true, "{given}: {empty}");
+        assert_eq!(total(&empty), 0, "{given}");
+    }
     client.shutdown().await.unwrap();
 }
 

@@ -80,6 +80,12 @@ impl Tool for SearchConversations {
             figures: request.more.figures.clone(),
         };
         let page = watch.time(|| conversations_scoped::search(&scope, request.sort, &request.page))?;
+        if page.items.is_empty() && request.page.cursor.is_none() {
+            // Nothing found: say so when a tag names no tag (a misspelling), rather than answer an empty page.
+            for tag in &request.filter.tags {
+                names::check_named(names::Kind::Tag, "tags", tag)?;
+            }
+        }
         let results: Vec<SummaryView<'_>> =
             page.items.iter().map(|summary| SummaryView::new(summary, request.detail)).collect();
         Envelope::new(results)

@@ -83,14 +83,7 @@ pub fn resolve(kind: Kind, argument: &str, value: String) -> Result<String, Tool
         ([(id, _, _)], _) | ([], [(id, _, _)]) => Ok(id.clone()),
         ([], []) => {
             let everyone = kind.look_up(&Lookup { id: None, name: None, limit: 1000 })?;
-            let close = closest(&wanted, &everyone);
-            let listed = if close.is_empty() { everyone.iter().take(MAX_LISTED).collect() } else { close };
-            Err(ToolError::InvalidArguments(format!(
-                "`{argument}`: no {} is named {value:?}; {}: {}",
-                kind.noun(),
-                if listed.is_empty() { "there are none" } else { "close matches" },
-                described(&listed)
-            )))
+            Err(named_nothing(kind, argument, &value, &everyone))
         }
         _ => {
             let several: Vec<_> = if equal.is_empty() { found.iter().collect() } else { equal };
@@ -101,6 +94,38 @@ pub fn resolve(kind: Kind, argument: &str, value: String) -> Result<String, Tool
             )))
         }
     }
+}
+
+/// Checks that `value` is the id of a `kind`, or its name ignoring ASCII case: the way a filter that takes names
+/// itself matches them (search's `tags`). A value that names nothing is an error listing the close matches. Two
+/// host calls: a search calls it only when its first page came back empty, so a search that finds something
+/// pays nothing for it.
+pub fn check_named(kind: Kind, argument: &str, value: &str) -> Result<(), ToolError> {
+    let value = value.trim();
+    if !value.is_empty()
+        && value.len() <= MAX_ID_BYTES
+        && !kind.look_up(&Lookup { id: Some(value.to_owned()), name: None, limit: 1 })?.is_empty()
+    {
+        return Ok(());
+    }
+    let wanted = value.to_ascii_lowercase();
+    let everyone = kind.look_up(&Lookup { id: None, name: None, limit: 1000 })?;
+    if everyone.iter().any(|(_, name, _)| name.to_ascii_lowercase() == wanted) {
+        return Ok(());
+    }
+    Err(named_nothing(kind, argument, value, &everyone))
+}
+
+/// The error for a name that names none of `everyone`: the close matches, else the first few.
+fn named_nothing(kind: Kind, argument: &str, value: &str, everyone: &[Entry]) -> ToolError {
+    let close = closest(&value.to_ascii_lowercase(), everyone);
+    let listed = if close.is_empty() { everyone.iter().take(MAX_LISTED).collect() } else { close };
+    ToolError::InvalidArguments(format!(
+        "`{argument}`: no {} is named {value:?}; {}: {}",
+        kind.noun(),
+        if listed.is_empty() { "there are none" } else { "close matches" },
+        described(&listed)
+    ))
 }
 
 /// `"Name" (id N)`, comma-separated.
